@@ -1,0 +1,88 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import connection, models
+
+
+def validate_lead_hours(value: str) -> None:
+    try:
+        hours = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise ValidationError("Give whole hours separated by commas, for example 48,24.") from None
+    if not hours or any(h <= 0 or h > 24 * 14 for h in hours):
+        raise ValidationError("Each lead time must be between 1 and 336 hours.")
+    if len(set(hours)) != len(hours):
+        raise ValidationError("Each lead time may appear only once.")
+
+
+class ClinicSettings(models.Model):
+    """The clinic's own settings: one row, edited by clinic admin."""
+
+    name = models.CharField(max_length=120, default="Mesoclinic")
+    address = models.TextField(default="Rua das Flores 12\n1200-195 Lisboa\nPortugal")
+    phone = models.CharField(max_length=40, default="+351 210 000 000")
+    email = models.EmailField(default="hello@mesoclinic.test")
+    website = models.URLField(blank=True, default="")
+    reminder_lead_hours = models.CharField(
+        max_length=40,
+        default="48,24",
+        validators=[validate_lead_hours],
+        help_text="Hours before an appointment at which reminders go, e.g. 48,24 (Q10).",
+    )
+    default_appointment_minutes = models.PositiveSmallIntegerField(
+        default=60, validators=[MinValueValidator(15), MaxValueValidator(240)]
+    )
+    session_idle_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text="Staff are logged out after this many minutes without activity.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "clinic settings"
+        verbose_name_plural = "clinic settings"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="clinic_settings_single_row")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def lead_hours(self) -> list[int]:
+        return sorted((int(p) for p in self.reminder_lead_hours.split(",") if p.strip()), reverse=True)
+
+    @classmethod
+    def load(cls) -> "ClinicSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+    @classmethod
+    def for_request(cls, request) -> "ClinicSettings":
+        """The settings row, read at most once per request."""
+        cached = getattr(request, "_clinic_settings", None)
+        if cached is None:
+            cached = request._clinic_settings = cls.load()
+        return cached
+
+
+class Counter(models.Model):
+    """Named counters that never hand out the same number twice (chart numbers)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+    @classmethod
+    def next_value(cls, name: str) -> int:
+        """Atomically increment and return the counter (one UPDATE ... RETURNING on both databases)."""
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value", [name]
+            )
+            row = cursor.fetchone()
+        if row is None:
+            cls.objects.get_or_create(name=name)
+            return cls.next_value(name)
+        return row[0]

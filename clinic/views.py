@@ -1,0 +1,20 @@
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from .forms import ClinicSettingsForm
+from .models import ClinicSettings
+
+
+def dashboard(request):
+    """The home page: what needs attention today, by role."""
+    return render(request, "clinic/dashboard.html")
+
+
+def settings_edit(request):
+    settings_row = ClinicSettings.for_request(request)
+    form = ClinicSettingsForm(request.POST or None, instance=settings_row)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Clinic settings saved.")
+        return redirect("clinic:settings")
+    return render(request, "clinic/settings.html", {"form": form})

@@ -1,0 +1,208 @@
+import datetime
+import unicodedata
+
+from django.conf import settings
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+
+def fold(text: str) -> str:
+    """Lower-case `text` and strip accents, so that "jose" matches "José" (search, duplicates)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
+    """Age in whole years on `day` (Q2: the age that counts is the one on the first session)."""
+    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
+    return day.year - date_of_birth.year - before_birthday
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    INTERSEX = "intersex", "Intersex"
+
+
+class PreferredContact(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    PHONE = "phone", "Phone call"
+    SMS = "sms", "Text message"
+
+
+class PatientQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(archived_at__isnull=True)
+
+
+class Patient(models.Model):
+    """A person the clinic treats: identity and contact. Clinical content lives elsewhere."""
+
+    chart_number = models.CharField(max_length=16, unique=True, editable=False)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    preferred_name = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, blank=True)
+    email = models.EmailField(blank=True)
+    phone = PhoneNumberField(blank=True)
+    address_line = models.CharField("street address", max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=60, blank=True)
+    preferred_contact = models.CharField(
+        max_length=10, choices=PreferredContact.choices, default=PreferredContact.EMAIL
+    )
+    email_consent = models.BooleanField(
+        "consents to e-mail reminders", default=False, help_text="Reminders and aftercare by e-mail."
+    )
+    email_consent_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    notes = models.TextField(
+        blank=True, help_text="Administrative notes seen by all staff. No clinical information here."
+    )
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Folded name, chart number, e-mail and phone digits: the one column the search matches
+    # (trigram-indexed on PostgreSQL, see migration 0002). Kept by services.
+    search_text = models.TextField(editable=False, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords(excluded_fields=["search_text", "updated_at"])
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["family_name", "given_name", "id"]
+        indexes = [
+            models.Index(fields=["family_name", "given_name", "id"], name="patient_name_order"),
+            models.Index(fields=["date_of_birth"], name="patient_dob"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.chart_number})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def display_name(self) -> str:
+        if self.preferred_name and self.preferred_name != self.given_name:
+            return f"{self.full_name} “{self.preferred_name}”"
+        return self.full_name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def age_on(self, day: datetime.date) -> int:
+        return age_on(self.date_of_birth, day)
+
+    @property
+    def age(self) -> int:
+        from django.utils import timezone
+
+        return self.age_on(timezone.localdate())
+
+    def build_search_text(self) -> str:
+        phone_digits = "".join(ch for ch in str(self.phone or "") if ch.isdigit())
+        # The national number too, so "912 345 678" finds "+351912345678".
+        national = str(self.phone.national_number) if self.phone else ""
+        parts = [
+            self.given_name,
+            self.family_name,
+            self.preferred_name,
+            self.chart_number,
+            self.email,
+            phone_digits,
+            national,
+        ]
+        return fold(" ".join(p for p in parts if p))
+
+
+class AllergenGroup(models.Model):
+    """A family of substances a patient can be allergic to; ingredients name the group they belong to."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FitzpatrickType(models.TextChoices):
+    I = "I", "I – always burns, never tans"  # noqa: E741
+    II = "II", "II – usually burns, tans minimally"
+    III = "III", "III – sometimes burns, tans uniformly"
+    IV = "IV", "IV – burns minimally, always tans"
+    V = "V", "V – very rarely burns, tans very easily"
+    VI = "VI", "VI – never burns"
+
+
+class Screening(models.Model):
+    """The patient's medical screening: practitioners only (front desk never sees it)."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
+    allergen_groups = models.ManyToManyField(AllergenGroup, blank=True, related_name="+")
+    allergy_notes = models.TextField("other allergies", blank=True)
+    current_medications = models.TextField(blank=True)
+    fitzpatrick_type = models.CharField(
+        "Fitzpatrick skin type", max_length=3, choices=FitzpatrickType.choices, blank=True
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords(m2m_fields=[allergen_groups], excluded_fields=["updated_at"])
+
+    def __str__(self) -> str:
+        return f"Screening of {self.patient}"
+
+
+class Contraindication(models.TextChoices):
+    """The usual contraindications screened at consultation (Q8)."""
+
+    PREGNANCY = "pregnancy", "Pregnant or breastfeeding"
+    ANTICOAGULANTS = "anticoagulants", "Taking anticoagulants"
+    SKIN_INFECTION = "skin_infection", "Active skin infection or inflammation at the site"
+    AUTOIMMUNE = "autoimmune", "Autoimmune disease"
+    INGREDIENT_ALLERGY = "ingredient_allergy", "Known allergy to an ingredient"
+    KELOID = "keloid", "Tendency to keloid scarring"
+    ISOTRETINOIN = "isotretinoin", "Recent isotretinoin (last 6 months)"
+
+
+class Answer(models.TextChoices):
+    UNKNOWN = "unknown", "Unknown"
+    NO = "no", "No"
+    YES = "yes", "Yes"
+
+
+class ScreeningAnswer(models.Model):
+    """One contraindication answered yes / no / unknown on a date."""
+
+    screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="answers")
+    item = models.CharField(max_length=30, choices=Contraindication.choices)
+    answer = models.CharField(max_length=10, choices=Answer.choices, default=Answer.UNKNOWN)
+    answered_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["screening", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["screening", "item"], name="one_answer_per_item"),
+            models.CheckConstraint(
+                condition=models.Q(answer="unknown") | models.Q(answered_on__isnull=False),
+                name="answer_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_item_display()}: {self.get_answer_display()}"

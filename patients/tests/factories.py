@@ -1,0 +1,29 @@
+import datetime
+import random
+
+import factory
+from faker import Faker
+
+from patients.models import Patient
+from patients.services import patient_create
+
+_faker = Faker(["pt_PT", "es_ES", "fr_FR", "en_GB", "de_DE"])
+
+
+class PatientFactory(factory.Factory):
+    """A synthetic patient registered through the service (chart number, search column)."""
+
+    class Meta:
+        model = Patient
+
+    given_name = factory.LazyFunction(_faker.first_name)
+    family_name = factory.LazyFunction(_faker.last_name)
+    date_of_birth = factory.LazyFunction(
+        lambda: datetime.date.today() - datetime.timedelta(days=random.randint(29 * 365, 60 * 365))
+    )
+    email = factory.LazyAttribute(lambda p: f"{p.given_name}.{p.family_name}@example.com".lower().replace(" ", ""))
+    email_consent = True
+
+    @classmethod
+    def _create(cls, model_class, *args, by=None, **kwargs):
+        return patient_create(by=by, **kwargs)
