@@ -78,9 +78,7 @@ class Counter(models.Model):
         """Atomically increment and return the counter (one UPDATE ... RETURNING on both databases)."""
         table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value", [name]
-            )
+            cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value", [name])
             row = cursor.fetchone()
         if row is None:
             cls.objects.get_or_create(name=name)

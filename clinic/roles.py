@@ -43,9 +43,7 @@ def grant_permissions(apps, schema_editor, app_label: str, grants: dict[str, lis
     Permission = apps.get_model("auth", "Permission")
     for role, codenames in grants.items():
         group, _ = Group.objects.get_or_create(name=role)
-        perms = list(
-            Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
+        perms = list(Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
         missing = set(codenames) - {p.codename for p in perms}
         if missing:
             raise RuntimeError(f"Unknown permissions for {app_label}: {sorted(missing)}")

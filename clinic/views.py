@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from .dashboard import panels
 from .forms import ClinicSettingsForm
 from .models import ClinicSettings
 
 
 def dashboard(request):
     """The home page: what needs attention today, by role."""
-    return render(request, "clinic/dashboard.html")
+    return render(request, "clinic/dashboard.html", {"panels": panels(request)})
 
 
 def settings_edit(request):

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,182 +16,492 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AllergenGroup',
+            name="AllergenGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True)),
-                ('description', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, unique=True)),
+                ("description", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalPatient',
+            name="HistoricalPatient",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('chart_number', models.CharField(db_index=True, editable=False, max_length=16)),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('preferred_name', models.CharField(blank=True, max_length=100)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(blank=True, choices=[('female', 'Female'), ('male', 'Male'), ('intersex', 'Intersex')], max_length=10)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('address_line', models.CharField(blank=True, max_length=200, verbose_name='street address')),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('country', models.CharField(blank=True, max_length=60)),
-                ('preferred_contact', models.CharField(choices=[('email', 'E-mail'), ('phone', 'Phone call'), ('sms', 'Text message')], default='email', max_length=10)),
-                ('email_consent', models.BooleanField(default=False, help_text='Reminders and aftercare by e-mail.', verbose_name='consents to e-mail reminders')),
-                ('email_consent_changed_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('notes', models.TextField(blank=True, help_text='Administrative notes seen by all staff. No clinical information here.')),
-                ('archived_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("chart_number", models.CharField(db_index=True, editable=False, max_length=16)),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("preferred_name", models.CharField(blank=True, max_length=100)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        blank=True,
+                        choices=[("female", "Female"), ("male", "Male"), ("intersex", "Intersex")],
+                        max_length=10,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None),
+                ),
+                ("address_line", models.CharField(blank=True, max_length=200, verbose_name="street address")),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("country", models.CharField(blank=True, max_length=60)),
+                (
+                    "preferred_contact",
+                    models.CharField(
+                        choices=[("email", "E-mail"), ("phone", "Phone call"), ("sms", "Text message")],
+                        default="email",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "email_consent",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Reminders and aftercare by e-mail.",
+                        verbose_name="consents to e-mail reminders",
+                    ),
+                ),
+                ("email_consent_changed_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "notes",
+                    models.TextField(
+                        blank=True,
+                        help_text="Administrative notes seen by all staff. No clinical information here.",
+                    ),
+                ),
+                ("archived_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical patient',
-                'verbose_name_plural': 'historical patients',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='Patient',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chart_number', models.CharField(editable=False, max_length=16, unique=True)),
-                ('given_name', models.CharField(max_length=100)),
-                ('family_name', models.CharField(max_length=100)),
-                ('preferred_name', models.CharField(blank=True, max_length=100)),
-                ('date_of_birth', models.DateField()),
-                ('sex', models.CharField(blank=True, choices=[('female', 'Female'), ('male', 'Male'), ('intersex', 'Intersex')], max_length=10)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('phone', phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None)),
-                ('address_line', models.CharField(blank=True, max_length=200, verbose_name='street address')),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('country', models.CharField(blank=True, max_length=60)),
-                ('preferred_contact', models.CharField(choices=[('email', 'E-mail'), ('phone', 'Phone call'), ('sms', 'Text message')], default='email', max_length=10)),
-                ('email_consent', models.BooleanField(default=False, help_text='Reminders and aftercare by e-mail.', verbose_name='consents to e-mail reminders')),
-                ('email_consent_changed_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('notes', models.TextField(blank=True, help_text='Administrative notes seen by all staff. No clinical information here.')),
-                ('archived_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('search_text', models.TextField(default='', editable=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-            options={
-                'ordering': ['family_name', 'given_name', 'id'],
-            },
-        ),
-        migrations.CreateModel(
-            name='HistoricalScreening',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('allergy_notes', models.TextField(blank=True, verbose_name='other allergies')),
-                ('current_medications', models.TextField(blank=True)),
-                ('fitzpatrick_type', models.CharField(blank=True, choices=[('I', 'I – always burns, never tans'), ('II', 'II – usually burns, tans minimally'), ('III', 'III – sometimes burns, tans uniformly'), ('IV', 'IV – burns minimally, always tans'), ('V', 'V – very rarely burns, tans very easily'), ('VI', 'VI – never burns')], max_length=3, verbose_name='Fitzpatrick skin type')),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.patient')),
-            ],
-            options={
-                'verbose_name': 'historical screening',
-                'verbose_name_plural': 'historical screenings',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
-            },
-            bases=(simple_history.models.HistoricalChanges, models.Model),
-        ),
-        migrations.CreateModel(
-            name='Screening',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('allergy_notes', models.TextField(blank=True, verbose_name='other allergies')),
-                ('current_medications', models.TextField(blank=True)),
-                ('fitzpatrick_type', models.CharField(blank=True, choices=[('I', 'I – always burns, never tans'), ('II', 'II – usually burns, tans minimally'), ('III', 'III – sometimes burns, tans uniformly'), ('IV', 'IV – burns minimally, always tans'), ('V', 'V – very rarely burns, tans very easily'), ('VI', 'VI – never burns')], max_length=3, verbose_name='Fitzpatrick skin type')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('allergen_groups', models.ManyToManyField(blank=True, related_name='+', to='patients.allergengroup')),
-                ('patient', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='screening', to='patients.patient')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-        ),
-        migrations.CreateModel(
-            name='HistoricalScreeningAnswer',
-            fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('item', models.CharField(choices=[('pregnancy', 'Pregnant or breastfeeding'), ('anticoagulants', 'Taking anticoagulants'), ('skin_infection', 'Active skin infection or inflammation at the site'), ('autoimmune', 'Autoimmune disease'), ('ingredient_allergy', 'Known allergy to an ingredient'), ('keloid', 'Tendency to keloid scarring'), ('isotretinoin', 'Recent isotretinoin (last 6 months)')], max_length=30)),
-                ('answer', models.CharField(choices=[('unknown', 'Unknown'), ('no', 'No'), ('yes', 'Yes')], default='unknown', max_length=10)),
-                ('answered_on', models.DateField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('screening', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.screening')),
-            ],
-            options={
-                'verbose_name': 'historical screening answer',
-                'verbose_name_plural': 'historical screening answers',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical patient",
+                "verbose_name_plural": "historical patients",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalScreening_allergen_groups',
+            name="Patient",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('m2m_history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('allergengroup', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.allergengroup')),
-                ('history', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, to='patients.historicalscreening')),
-                ('screening', models.ForeignKey(blank=True, db_constraint=False, db_tablespace='', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='patients.screening')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("chart_number", models.CharField(editable=False, max_length=16, unique=True)),
+                ("given_name", models.CharField(max_length=100)),
+                ("family_name", models.CharField(max_length=100)),
+                ("preferred_name", models.CharField(blank=True, max_length=100)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        blank=True,
+                        choices=[("female", "Female"), ("male", "Male"), ("intersex", "Intersex")],
+                        max_length=10,
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "phone",
+                    phonenumber_field.modelfields.PhoneNumberField(blank=True, max_length=128, region=None),
+                ),
+                ("address_line", models.CharField(blank=True, max_length=200, verbose_name="street address")),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("country", models.CharField(blank=True, max_length=60)),
+                (
+                    "preferred_contact",
+                    models.CharField(
+                        choices=[("email", "E-mail"), ("phone", "Phone call"), ("sms", "Text message")],
+                        default="email",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "email_consent",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Reminders and aftercare by e-mail.",
+                        verbose_name="consents to e-mail reminders",
+                    ),
+                ),
+                ("email_consent_changed_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "notes",
+                    models.TextField(
+                        blank=True,
+                        help_text="Administrative notes seen by all staff. No clinical information here.",
+                    ),
+                ),
+                ("archived_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("search_text", models.TextField(default="", editable=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'HistoricalScreening_allergen_groups',
+                "ordering": ["family_name", "given_name", "id"],
+            },
+        ),
+        migrations.CreateModel(
+            name="HistoricalScreening",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("allergy_notes", models.TextField(blank=True, verbose_name="other allergies")),
+                ("current_medications", models.TextField(blank=True)),
+                (
+                    "fitzpatrick_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("I", "I – always burns, never tans"),
+                            ("II", "II – usually burns, tans minimally"),
+                            ("III", "III – sometimes burns, tans uniformly"),
+                            ("IV", "IV – burns minimally, always tans"),
+                            ("V", "V – very rarely burns, tans very easily"),
+                            ("VI", "VI – never burns"),
+                        ],
+                        max_length=3,
+                        verbose_name="Fitzpatrick skin type",
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.patient",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical screening",
+                "verbose_name_plural": "historical screenings",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='ScreeningAnswer',
+            name="Screening",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('item', models.CharField(choices=[('pregnancy', 'Pregnant or breastfeeding'), ('anticoagulants', 'Taking anticoagulants'), ('skin_infection', 'Active skin infection or inflammation at the site'), ('autoimmune', 'Autoimmune disease'), ('ingredient_allergy', 'Known allergy to an ingredient'), ('keloid', 'Tendency to keloid scarring'), ('isotretinoin', 'Recent isotretinoin (last 6 months)')], max_length=30)),
-                ('answer', models.CharField(choices=[('unknown', 'Unknown'), ('no', 'No'), ('yes', 'Yes')], default='unknown', max_length=10)),
-                ('answered_on', models.DateField(blank=True, null=True)),
-                ('screening', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='patients.screening')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("allergy_notes", models.TextField(blank=True, verbose_name="other allergies")),
+                ("current_medications", models.TextField(blank=True)),
+                (
+                    "fitzpatrick_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("I", "I – always burns, never tans"),
+                            ("II", "II – usually burns, tans minimally"),
+                            ("III", "III – sometimes burns, tans uniformly"),
+                            ("IV", "IV – burns minimally, always tans"),
+                            ("V", "V – very rarely burns, tans very easily"),
+                            ("VI", "VI – never burns"),
+                        ],
+                        max_length=3,
+                        verbose_name="Fitzpatrick skin type",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "allergen_groups",
+                    models.ManyToManyField(blank=True, related_name="+", to="patients.allergengroup"),
+                ),
+                (
+                    "patient",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="screening",
+                        to="patients.patient",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+            ],
+        ),
+        migrations.CreateModel(
+            name="HistoricalScreeningAnswer",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "item",
+                    models.CharField(
+                        choices=[
+                            ("pregnancy", "Pregnant or breastfeeding"),
+                            ("anticoagulants", "Taking anticoagulants"),
+                            ("skin_infection", "Active skin infection or inflammation at the site"),
+                            ("autoimmune", "Autoimmune disease"),
+                            ("ingredient_allergy", "Known allergy to an ingredient"),
+                            ("keloid", "Tendency to keloid scarring"),
+                            ("isotretinoin", "Recent isotretinoin (last 6 months)"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "answer",
+                    models.CharField(
+                        choices=[("unknown", "Unknown"), ("no", "No"), ("yes", "Yes")],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("answered_on", models.DateField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.screening",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['screening', 'item'],
+                "verbose_name": "historical screening answer",
+                "verbose_name_plural": "historical screening answers",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="HistoricalScreening_allergen_groups",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("m2m_history_id", models.AutoField(primary_key=True, serialize=False)),
+                (
+                    "allergengroup",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.allergengroup",
+                    ),
+                ),
+                (
+                    "history",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        to="patients.historicalscreening",
+                    ),
+                ),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_tablespace="",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="patients.screening",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "HistoricalScreening_allergen_groups",
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.CreateModel(
+            name="ScreeningAnswer",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "item",
+                    models.CharField(
+                        choices=[
+                            ("pregnancy", "Pregnant or breastfeeding"),
+                            ("anticoagulants", "Taking anticoagulants"),
+                            ("skin_infection", "Active skin infection or inflammation at the site"),
+                            ("autoimmune", "Autoimmune disease"),
+                            ("ingredient_allergy", "Known allergy to an ingredient"),
+                            ("keloid", "Tendency to keloid scarring"),
+                            ("isotretinoin", "Recent isotretinoin (last 6 months)"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "answer",
+                    models.CharField(
+                        choices=[("unknown", "Unknown"), ("no", "No"), ("yes", "Yes")],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("answered_on", models.DateField(blank=True, null=True)),
+                (
+                    "screening",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="patients.screening",
+                    ),
+                ),
+            ],
+            options={
+                "ordering": ["screening", "item"],
             },
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['family_name', 'given_name', 'id'], name='patient_name_order'),
+            model_name="patient",
+            index=models.Index(fields=["family_name", "given_name", "id"], name="patient_name_order"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['date_of_birth'], name='patient_dob'),
+            model_name="patient",
+            index=models.Index(fields=["date_of_birth"], name="patient_dob"),
         ),
         migrations.AddConstraint(
-            model_name='screeninganswer',
-            constraint=models.UniqueConstraint(fields=('screening', 'item'), name='one_answer_per_item'),
+            model_name="screeninganswer",
+            constraint=models.UniqueConstraint(fields=("screening", "item"), name="one_answer_per_item"),
         ),
         migrations.AddConstraint(
-            model_name='screeninganswer',
-            constraint=models.CheckConstraint(condition=models.Q(('answer', 'unknown'), ('answered_on__isnull', False), _connector='OR'), name='answer_has_date'),
+            model_name="screeninganswer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("answer", "unknown"), ("answered_on__isnull", False), _connector="OR"),
+                name="answer_has_date",
+            ),
         ),
     ]

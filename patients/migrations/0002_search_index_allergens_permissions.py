@@ -23,7 +23,9 @@ ALLERGEN_GROUPS = [
     ("Latex", "Latex in gloves or vial stoppers"),
 ]
 
-INDEX_SQL = "CREATE INDEX IF NOT EXISTS patient_search_trgm ON patients_patient USING gin (search_text gin_trgm_ops)"
+INDEX_SQL = (
+    "CREATE INDEX IF NOT EXISTS patient_search_trgm ON patients_patient USING gin (search_text gin_trgm_ops)"
+)
 
 
 def create_search_index(apps, schema_editor):

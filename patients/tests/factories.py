@@ -21,7 +21,9 @@ class PatientFactory(factory.Factory):
     date_of_birth = factory.LazyFunction(
         lambda: datetime.date.today() - datetime.timedelta(days=random.randint(29 * 365, 60 * 365))
     )
-    email = factory.LazyAttribute(lambda p: f"{p.given_name}.{p.family_name}@example.com".lower().replace(" ", ""))
+    email = factory.LazyAttribute(
+        lambda p: f"{p.given_name}.{p.family_name}@example.com".lower().replace(" ", "")
+    )
     email_consent = True
 
     @classmethod
