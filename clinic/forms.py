@@ -6,6 +6,8 @@ from .models import ClinicSettings
 
 
 class ClinicSettingsForm(forms.ModelForm):
+    website = forms.URLField(required=False, assume_scheme="https")
+
     class Meta:
         model = ClinicSettings
         fields = [

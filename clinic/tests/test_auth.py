@@ -1,0 +1,119 @@
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from clinic.models import ClinicSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_with_the_right_password_opens_the_dashboard(client, front_desk):
+    response = client.post(reverse("login"), {"username": "frontdesk", "password": "mesoclinic"})
+    assert response.status_code == 302
+    assert response.url == reverse("clinic:dashboard")
+
+
+def test_login_with_a_wrong_password_says_so(client, front_desk):
+    response = client.post(reverse("login"), {"username": "frontdesk", "password": "nope"})
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_logout_is_a_post_and_ends_the_session(client_as, front_desk):
+    client = client_as(front_desk)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("clinic:dashboard")).status_code == 302
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client, front_desk):
+    response = client.post(reverse("password_reset"), {"email": front_desk.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [front_desk.email]
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+)", mail.outbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert "Choose a new password" in form_page.content.decode()
+    response = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-long-new-pass-2026", "new_password2": "a-long-new-pass-2026"},
+    )
+    assert response.status_code == 302
+    front_desk.refresh_from_db()
+    assert front_desk.check_password("a-long-new-pass-2026")
+
+
+def test_password_reset_for_an_unknown_address_reveals_nothing(client):
+    response = client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert response.status_code == 302
+    assert mail.outbox == []
+
+
+def test_password_change_requires_the_old_password(client_as, front_desk):
+    client = client_as(front_desk)
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "wrong", "new_password1": "x-long-pass-991", "new_password2": "x-long-pass-991"},
+    )
+    assert response.status_code == 200
+    assert "Your old password was entered incorrectly" in response.content.decode()
+
+
+def test_session_expires_after_the_clinics_idle_time(client_as, front_desk):
+    ClinicSettings.objects.filter(pk=1).update(session_idle_minutes=15)
+    client = client_as(front_desk)
+    client.get(reverse("clinic:dashboard"))
+    assert client.session.get_expiry_age() == 15 * 60
+
+
+def test_forbidden_page_explains_itself(client_as, front_desk):
+    response = client_as(front_desk).get(reverse("clinic:settings"))
+    assert response.status_code == 403
+    assert "This page is not available to your role" in response.content.decode()
+
+
+def test_clinic_admin_edits_the_clinic_settings(client_as, clinic_admin):
+    client = client_as(clinic_admin)
+    data = {
+        "name": "Clínica Aurora",
+        "address": "Av. da Liberdade 1\nLisboa",
+        "phone": "+351 210 111 222",
+        "email": "aurora@example.com",
+        "website": "",
+        "reminder_lead_hours": "72,24",
+        "default_appointment_minutes": 60,
+        "session_idle_minutes": 20,
+    }
+    response = client.post(reverse("clinic:settings"), data)
+    assert response.status_code == 302
+    row = ClinicSettings.load()
+    assert row.name == "Clínica Aurora"
+    assert row.lead_hours == [72, 24]
+
+
+def test_bad_reminder_lead_times_get_a_readable_message(client_as, clinic_admin):
+    client = client_as(clinic_admin)
+    response = client.post(
+        reverse("clinic:settings"),
+        {
+            "name": "X",
+            "address": "Y",
+            "phone": "1",
+            "email": "a@example.com",
+            "reminder_lead_hours": "two days",
+            "default_appointment_minutes": 60,
+            "session_idle_minutes": 20,
+        },
+    )
+    assert response.status_code == 200
+    assert "Give whole hours separated by commas, for example 48,24." in response.content.decode()
+
+
+def test_the_chart_counter_never_repeats():
+    from clinic.models import Counter
+
+    first = Counter.next_value("chart_number")
+    second = Counter.next_value("chart_number")
+    assert second == first + 1
