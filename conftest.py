@@ -24,6 +24,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_outbox_kick(settings):
+    """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker."""
+    settings.OUTBOX_KICK_ON_COMMIT = False
+
+
 @pytest.fixture
 def front_desk(db):
     return UserFactory(username="frontdesk", role=FRONT_DESK)

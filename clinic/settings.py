@@ -186,6 +186,20 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails (confirm/cancel/unsubscribe) are built on this.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Outbox (clinic/outbox.py) ---------------------------------------------------------------------
+# A claimed message belongs to its dispatcher run for this long; a run whose worker died is swept
+# again after it. Renewed before each send, so it only has to outlast one SMTP send (EMAIL_TIMEOUT).
+OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
+# Temporary failures retry after 1, 2, 4, 8, 16 minutes; the 6th failure marks the message failed.
+OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "6"))
+OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "60"))
+OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
+# Message-IDs are <hash of the idempotency key>@this domain (default: DEFAULT_FROM_EMAIL's domain).
+OUTBOX_MESSAGE_ID_DOMAIN = env("OUTBOX_MESSAGE_ID_DOMAIN")
+# Ask a worker to send a message that is due now right after its transaction commits (beat would
+# pick it up within a minute anyway).
+OUTBOX_KICK_ON_COMMIT = env_bool("OUTBOX_KICK_ON_COMMIT", True)
+
 # --- Celery ---------------------------------------------------------------------------------------
 # No REDIS_URL: kombu's filesystem transport, so `make run` needs no broker server.
 REDIS_URL = env("REDIS_URL")
