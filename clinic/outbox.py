@@ -427,6 +427,8 @@ def _send_one(message_id: int, token: str, smtp) -> str:
         return "cancelled"
     email.connection = smtp
     try:
+        if getattr(smtp, "connection", True) is None:
+            smtp.open()  # opened here, it stays open for the rest of the batch (send() would close it)
         email.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:  # TimeoutError and ConnectionError are OSErrors
         # The connection may be unusable now; the next message opens a fresh one.
