@@ -202,12 +202,15 @@ OUTBOX_KICK_ON_COMMIT = env_bool("OUTBOX_KICK_ON_COMMIT", True)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # No REDIS_URL: kombu's filesystem transport, so `make run` needs no broker server.
+# Production Redis: append-only persistence and maxmemory-policy noeviction (DESIGN.md).
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than any task's hard time limit, so Redis never redelivers a running task.
+        # Redis hands an unacknowledged task to another worker after this many seconds. It must be
+        # longer than any task's hard time limit (CELERY_TASK_TIME_LIMIT), or a task still running
+        # would run twice. We schedule nothing with ETA/countdown (they would be redelivered too).
         "visibility_timeout": 3600,
     }
 else:
@@ -222,20 +225,39 @@ else:
     }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
+# Tasks report through the database (the outbox rows and their events), not a result backend.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
-# Safety first (see DESIGN.md, "E-mail goes through an outbox"): a task is acknowledged only after it
-# ran, is redelivered if its worker dies, and every task is written to be safe to run twice.
+# Safety first (see DESIGN.md, "E-mail goes through an outbox"); every task is safe to run twice:
+# - acks late: a task is acknowledged after it ran, so a worker that dies mid-task does not lose it;
 CELERY_TASK_ACKS_LATE = True
+# - reject on worker lost: if the child process is killed (OOM, SIGKILL) the task goes back to the
+#   queue instead of being acknowledged as failed;
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# - a worker that loses its broker connection stops the acks-late tasks it is running, because the
+#   broker will redeliver them (Celery 5.4+ warns until this is set);
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# - prefetch 1: a worker reserves only the task it runs, so a busy or dying worker holds nothing back;
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# - time limits: the soft limit raises inside the task (the outbox row stays claimed and is swept
+#   after its lease), the hard limit kills the child. Both well under the visibility timeout.
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Exactly one beat process runs. DatabaseScheduler copies the entries below into django_celery_beat's
+# tables when beat starts (edit the interval there, or here and restart beat).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+OUTBOX_DISPATCH_EVERY_SECONDS = float(env("OUTBOX_DISPATCH_EVERY_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE: dict = {
+    "outbox-dispatch": {
+        "task": "clinic.tasks.dispatch_outbox",
+        "schedule": OUTBOX_DISPATCH_EVERY_SECONDS,
+        # A tick that waited in the queue (workers down) is dropped: the next tick does the same work.
+        "options": {"expires": max(OUTBOX_DISPATCH_EVERY_SECONDS - 5, 1)},
+    },
+}
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
