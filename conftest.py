@@ -32,6 +32,25 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _reseed_after_flush(request):
+    """Transactional tests (live server, real Celery processes) empty every table when they end,
+    including the rows migrations seed: role groups, the clinic settings row, the chart counter.
+    Seed them again for such tests, so they do not depend on running first."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("clinic.migrations.0002_roles_and_defaults").forwards(apps, None)
+
+
+@pytest.fixture(autouse=True)
 def _no_outbox_kick(settings):
     """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker."""
     settings.OUTBOX_KICK_ON_COMMIT = False
