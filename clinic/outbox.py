@@ -13,6 +13,16 @@ Guarantees:
   before each send the claimer renews its lease only if it still holds the row (claim token);
 - every message carries a Message-ID derived from its key, so the one send that can repeat (a
   crash between the SMTP server's accept and our database write) is recognisably the same message.
+
+Adding a kind (phase 2: reminders, series confirmations, change notices, aftercare):
+1. templates `emails/<kind>_subject.txt`, `emails/<kind>.txt`, `emails/<kind>.html` (extend
+   `emails/_base.html`, include `emails/_footer.txt`), rendered with `clinic.emails.render_email`;
+2. a builder `build_<kind>(message)` that loads `message.object_id` afresh and returns None when the
+   message should no longer go (cancelled or past appointment, consent withdrawn);
+3. `register_kind("<kind>", build_<kind>, label="…")` in the app's AppConfig.ready();
+4. `enqueue(kind=…, key=…, …)` inside the service's transaction, with keys that name what they are
+   about so `cancel_pending(key_prefix=…)` finds them: `reminder:<appointment id>:<lead hours>`,
+   `series:<series id>`, `change:<appointment id>:<version>`, `aftercare:<session record id>`.
 """
 
 from __future__ import annotations

@@ -85,13 +85,15 @@ def wait_for(condition, *, timeout: float, what: str, logs=()) -> None:
 
 @pytest.fixture
 def clean_broker():
-    """Our own Redis db (REDIS_URL) starts and ends empty, so no stale task reaches a worker."""
+    """The Celery queue and kombu's unacknowledged-task keys in REDIS_URL's db start and end empty,
+    so no stale task (e.g. the one the SIGKILLed worker held) reaches a worker."""
     import redis
 
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    client.flushdb()
+    keys = ("celery", "unacked", "unacked_index", "unacked_mutex")
+    client.delete(*keys)
     yield
-    client.flushdb()
+    client.delete(*keys)
 
 
 def state_counts() -> Counter:
