@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -168,17 +168,30 @@ def enqueue(
     # SQLite's IMMEDIATE transactions are serialised already.
     message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
     if message is None:
-        message = OutboxMessage.objects.create(
-            kind=kind,
-            idempotency_key=key,
-            recipient=recipient,
-            patient=patient,
-            object_id=object_id,
-            due_at=due_at,
-            message_id=message_id_for(key),
-        )
-        _event(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
-    elif message.state in (State.PENDING, State.CANCELLED):
+        try:
+            with transaction.atomic():  # a savepoint: losing the race below keeps the caller's work
+                message = OutboxMessage.objects.create(
+                    kind=kind,
+                    idempotency_key=key,
+                    recipient=recipient,
+                    patient=patient,
+                    object_id=object_id,
+                    due_at=due_at,
+                    message_id=message_id_for(key),
+                )
+                _event(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
+        except IntegrityError:
+            # Another transaction inserted the same key first (the unique constraint decided):
+            # that row is the message; update it like any existing one.
+            message = OutboxMessage.objects.select_for_update().get(idempotency_key=key)
+            return _update_existing(message, recipient=recipient, due_at=due_at)
+        _kick_after_commit(due_at)
+        return message
+    return _update_existing(message, recipient=recipient, due_at=due_at)
+
+
+def _update_existing(message: OutboxMessage, *, recipient: str, due_at: datetime) -> OutboxMessage:
+    if message.state in (State.PENDING, State.CANCELLED):
         changes = []
         if message.due_at != due_at:
             changes.append(f"due {_fmt(message.due_at)} → {_fmt(due_at)}")
@@ -189,14 +202,15 @@ def enqueue(
             message.due_at = due_at
             message.recipient = recipient
             message.state = State.PENDING
-            message.save(update_fields=["due_at", "recipient", "state", "updated_at"])
+            message.last_error = ""
+            message.save(update_fields=["due_at", "recipient", "state", "last_error", "updated_at"])
             detail = "; ".join(changes) or f"Due {_fmt(due_at)}."
             _event(
                 message,
                 Action.CREATED if revived else Action.UPDATED,
                 ("Queued again: " if revived else "") + detail,
             )
-    _kick_after_commit(due_at)
+            _kick_after_commit(due_at)
     return message
 
 
@@ -397,8 +411,18 @@ def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
         return result
     smtp = get_connection()
     try:
-        for message_id in ids:
-            outcome = _send_one(message_id, token, smtp)
+        for position, message_id in enumerate(ids):
+            try:
+                outcome = _send_one(message_id, token, smtp)
+            except _ServerUnreachable as unreachable:
+                # No point waiting for the same connect timeout once per message: the rest of the
+                # batch backs off too, and the next run tries again.
+                result.retrying += 1
+                for rest_id in ids[position + 1 :]:
+                    rest = OutboxMessage.objects.get(pk=rest_id)
+                    outcome = _record_failure(rest, token, unreachable.error, permanent=False)
+                    setattr(result, outcome, getattr(result, outcome) + 1)
+                break
             setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
         try:
@@ -406,6 +430,14 @@ def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
         except Exception:
             logger.warning("Closing the SMTP connection failed.", exc_info=True)
     return result
+
+
+class _ServerUnreachable(Exception):
+    """The mail server could not be reached at all (connect or greeting failed)."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
 
 
 def _send_one(message_id: int, token: str, smtp) -> str:
@@ -436,9 +468,13 @@ def _send_one(message_id: int, token: str, smtp) -> str:
                 )
         return "cancelled"
     email.connection = smtp
-    try:
-        if getattr(smtp, "connection", True) is None:
+    if getattr(smtp, "connection", True) is None:
+        try:
             smtp.open()  # opened here, it stays open for the rest of the batch (send() would close it)
+        except (smtplib.SMTPException, OSError) as exc:
+            _record_failure(message, token, exc, permanent=False)
+            raise _ServerUnreachable(exc) from exc
+    try:
         email.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:  # TimeoutError and ConnectionError are OSErrors
         # The connection may be unusable now; the next message opens a fresh one.

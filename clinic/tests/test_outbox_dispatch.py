@@ -238,3 +238,23 @@ def test_retry_now_refuses_a_message_that_has_not_failed(smtp_server):
     [message] = queue(1)
     with pytest.raises(outbox.OutboxError, match="Only failed messages can be retried; this one is pending."):
         outbox.retry_now(message_id=message.pk)
+
+
+def test_unreachable_server_is_tried_once_per_batch_not_once_per_message(settings, monkeypatch):
+    import smtplib
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    opened = []
+    real_init = smtplib.SMTP.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "__init__", counting_init)
+    queue(3)
+    result = outbox.dispatch_due()
+    assert (result.claimed, result.retrying) == (3, 3)
+    assert len(opened) == 1
+    assert set(OutboxMessage.objects.values_list("state", "attempts")) == {("pending", 1)}
