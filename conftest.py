@@ -1,6 +1,13 @@
-"""Project-wide fixtures: staff users by role, logged-in clients, and the skip rules for real services."""
+"""Project-wide fixtures: staff users by role, logged-in clients, a real SMTP server, and the skip
+rules for real services."""
 
+import asyncio
+import email
+import logging
 import os
+import socket
+import threading
+from email import policy
 
 import pytest
 from django.conf import settings
@@ -22,6 +29,31 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _reseed_after_flush(request):
+    """Transactional tests (live server, real Celery processes) empty every table when they end,
+    including the rows migrations seed: role groups, the clinic settings row, the chart counter.
+    Seed them again for such tests, so they do not depend on running first."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("clinic.migrations.0002_roles_and_defaults").forwards(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_outbox_kick(settings):
+    """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker."""
+    settings.OUTBOX_KICK_ON_COMMIT = False
 
 
 @pytest.fixture
@@ -48,3 +80,79 @@ def client_as(client):
         return client
 
     return login
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps what it receives and can be told to misbehave.
+
+    `fail_next(n, "451 4.3.0 Try later")` answers the next n DATA commands with that reply;
+    `refuse(address, "550 5.1.1 No such user")` refuses that recipient; `delay` (seconds) slows
+    every DATA answer, so a test can kill a sender in the middle of a batch.
+    """
+
+    def __init__(self):
+        self.envelopes = []
+        self.delay = 0.0
+        self._fail_replies: list[str] = []
+        self._refused: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def fail_next(self, count: int, reply: str = "451 4.3.0 Temporary failure, try again later") -> None:
+        with self._lock:
+            self._fail_replies.extend([reply] * count)
+
+    def refuse(self, address: str, reply: str = "550 5.1.1 Mailbox unavailable") -> None:
+        self._refused[address.lower()] = reply
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self._refused.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self._lock:
+            if self._fail_replies:
+                return self._fail_replies.pop(0)
+            self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list:
+        """What arrived, parsed (email.message.EmailMessage), in order of arrival."""
+        with self._lock:
+            envelopes = list(self.envelopes)
+        return [email.message_from_bytes(e.original_content, policy=policy.default) for e in envelopes]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for this test, with Django's SMTP backend pointed
+    at it. Yields the SmtpRecorder; `.host`/`.port` say where it listens (for subprocesses)."""
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    recorder = SmtpRecorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    recorder.host, recorder.port = controller.hostname, controller.port
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = controller.hostname
+    settings.EMAIL_PORT = controller.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    try:
+        yield recorder
+    finally:
+        controller.stop()

@@ -184,14 +184,31 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails (confirm/cancel/unsubscribe) are built on this.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Outbox (clinic/outbox.py) ---------------------------------------------------------------------
+# A claimed message belongs to its dispatcher run for this long; a run whose worker died is swept
+# again after it. Renewed before each send, so it only has to outlast one SMTP send (EMAIL_TIMEOUT).
+OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
+# Temporary failures retry after 1, 2, 4, 8, 16 minutes; the 6th failure marks the message failed.
+OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "6"))
+OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "60"))
+OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
+# Message-IDs are <hash of the idempotency key>@this domain (default: DEFAULT_FROM_EMAIL's domain).
+OUTBOX_MESSAGE_ID_DOMAIN = env("OUTBOX_MESSAGE_ID_DOMAIN")
+# Ask a worker to send a message that is due now right after its transaction commits (beat would
+# pick it up within a minute anyway).
+OUTBOX_KICK_ON_COMMIT = env_bool("OUTBOX_KICK_ON_COMMIT", True)
+
 # --- Celery ---------------------------------------------------------------------------------------
 # No REDIS_URL: kombu's filesystem transport, so `make run` needs no broker server.
+# Production Redis: append-only persistence and maxmemory-policy noeviction (DESIGN.md).
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than any task's hard time limit, so Redis never redelivers a running task.
+        # Redis hands an unacknowledged task to another worker after this many seconds. It must be
+        # longer than any task's hard time limit (CELERY_TASK_TIME_LIMIT), or a task still running
+        # would run twice. We schedule nothing with ETA/countdown (they would be redelivered too).
         "visibility_timeout": 3600,
     }
 else:
@@ -202,24 +219,45 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        # kombu's default is ./control in the working directory; keep it under var/ too.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
+# Tasks report through the database (the outbox rows and their events), not a result backend.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
-# Safety first (see DESIGN.md, "E-mail goes through an outbox"): a task is acknowledged only after it
-# ran, is redelivered if its worker dies, and every task is written to be safe to run twice.
+# Safety first (see DESIGN.md, "E-mail goes through an outbox"); every task is safe to run twice:
+# - acks late: a task is acknowledged after it ran, so a worker that dies mid-task does not lose it;
 CELERY_TASK_ACKS_LATE = True
+# - reject on worker lost: if the child process is killed (OOM, SIGKILL) the task goes back to the
+#   queue instead of being acknowledged as failed;
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# - a worker that loses its broker connection stops the acks-late tasks it is running, because the
+#   broker will redeliver them (Celery 5.4+ warns until this is set);
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# - prefetch 1: a worker reserves only the task it runs, so a busy or dying worker holds nothing back;
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# - time limits: the soft limit raises inside the task (the outbox row stays claimed and is swept
+#   after its lease), the hard limit kills the child. Both well under the visibility timeout.
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Exactly one beat process runs. DatabaseScheduler copies the entries below into django_celery_beat's
+# tables when beat starts (edit the interval there, or here and restart beat).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+OUTBOX_DISPATCH_EVERY_SECONDS = float(env("OUTBOX_DISPATCH_EVERY_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE: dict = {
+    "outbox-dispatch": {
+        "task": "clinic.tasks.dispatch_outbox",
+        "schedule": OUTBOX_DISPATCH_EVERY_SECONDS,
+        # A tick that waited in the queue (workers down) is dropped: the next tick does the same work.
+        "options": {"expires": max(OUTBOX_DISPATCH_EVERY_SECONDS - 5, 1)},
+    },
+}
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -2,12 +2,17 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import outbox_views, views
 
 clinic_patterns = (
     [
         path("", views.dashboard, name="dashboard"),
         path("settings/", views.settings_edit, name="settings"),
+        path("messages/", outbox_views.message_list, name="outbox_list"),
+        path("messages/test/", outbox_views.message_test, name="outbox_test"),
+        path("messages/<int:pk>/", outbox_views.message_detail, name="outbox_detail"),
+        path("messages/<int:pk>/body/", outbox_views.message_body, name="outbox_body"),
+        path("messages/<int:pk>/retry/", outbox_views.message_retry, name="outbox_retry"),
     ],
     "clinic",
 )

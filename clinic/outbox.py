@@ -1,0 +1,547 @@
+"""The e-mail outbox (DESIGN.md, "E-mail goes through an outbox"; Q9, Q10).
+
+Writers call `enqueue()` inside the transaction of the change that causes the message, so the row
+commits (or rolls back) with that change. The dispatcher (`dispatch_due()`, run every minute by
+Celery beat) claims due rows, asks the kind's builder for the e-mail just before sending (the
+builder re-reads the appointment or session and returns None when the message is no longer
+right), sends over one SMTP connection per batch and marks each row sent right after its send.
+
+Guarantees:
+- one row per idempotency key (a unique constraint), so a repeated enqueue never duplicates;
+- a row marked sent is never sent again, and never goes back to pending;
+- a claimed row carries a lease: if its worker dies, the row is claimed again after the lease;
+  before each send the claimer renews its lease only if it still holds the row (claim token);
+- every message carries a Message-ID derived from its key, so the one send that can repeat (a
+  crash between the SMTP server's accept and our database write) is recognisably the same message.
+
+Adding a kind (phase 2: reminders, series confirmations, change notices, aftercare):
+1. templates `emails/<kind>_subject.txt`, `emails/<kind>.txt`, `emails/<kind>.html` (extend
+   `emails/_base.html`, include `emails/_footer.txt`), rendered with `clinic.emails.render_email`;
+2. a builder `build_<kind>(message)` that loads `message.object_id` afresh and returns None when the
+   message should no longer go (cancelled or past appointment, consent withdrawn);
+3. `register_kind("<kind>", build_<kind>, label="…")` in the app's AppConfig.ready();
+4. `enqueue(kind=…, key=…, …)` inside the service's transaction, with keys that name what they are
+   about so `cancel_pending(key_prefix=…)` finds them: `reminder:<appointment id>:<lead hours>`,
+   `series:<series id>`, `change:<appointment id>:<version>`, `aftercare:<session record id>`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import smtplib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import OutboxEvent, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+State = OutboxMessage.State
+Action = OutboxEvent.Action
+
+Builder = Callable[[OutboxMessage], EmailMessage | None]
+
+
+class OutboxError(Exception):
+    """A refusal with a message a person can read."""
+
+
+# --- Settings (each overridable in settings.py / the environment) ---------------------------------
+
+
+def lease_seconds() -> int:
+    """How long a claimed row stays with its claimer before another run may take it."""
+    return int(getattr(settings, "OUTBOX_LEASE_SECONDS", 300))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 6))
+
+
+def retry_base_seconds() -> int:
+    return int(getattr(settings, "OUTBOX_RETRY_BASE_SECONDS", 60))
+
+
+def batch_size_default() -> int:
+    return int(getattr(settings, "OUTBOX_BATCH_SIZE", 50))
+
+
+# --- Kinds ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    builder: Builder
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register_kind(kind: str, builder: Builder, *, label: str = "") -> None:
+    """Declare a kind of message and the function that builds its e-mail.
+
+    `builder(message)` re-reads the domain objects the message is about and returns the e-mail to
+    send (an EmailMessage or EmailMultiAlternatives; `to` defaults to message.recipient), or None
+    when the message should no longer go (the row is then cancelled, never sent). It is called
+    just before the send and to preview a pending message, so it must not change anything.
+    Registering the same kind again replaces the builder (module reloads, tests).
+    """
+    _KINDS[kind] = Kind(name=kind, label=label or kind.replace("_", " ").capitalize(), builder=builder)
+
+
+def registered_kinds() -> dict[str, Kind]:
+    return dict(_KINDS)
+
+
+def kind_label(kind: str) -> str:
+    found = _KINDS.get(kind)
+    return found.label if found else kind.replace("_", " ").capitalize()
+
+
+def message_id_for(key: str) -> str:
+    """The stable Message-ID of the message with this idempotency key."""
+    domain = getattr(settings, "OUTBOX_MESSAGE_ID_DOMAIN", "") or _from_domain()
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+
+def _from_domain() -> str:
+    address = settings.DEFAULT_FROM_EMAIL.rsplit("<", 1)[-1].rstrip(">").strip()
+    return address.rsplit("@", 1)[-1] if "@" in address else "mesoclinic.invalid"
+
+
+# --- Writes: enqueue, cancel, reschedule ----------------------------------------------------------
+
+
+def _event(message: OutboxMessage, action: str, detail: str = "", user=None) -> OutboxEvent:
+    return OutboxEvent.objects.create(
+        message=message,
+        action=action,
+        state=message.state,
+        attempt=message.attempts,
+        detail=detail[:2000],
+        user=user,
+    )
+
+
+def _require_transaction() -> None:
+    if connection.get_autocommit():
+        raise OutboxError(
+            "enqueue() must run inside the transaction of the change that causes the message "
+            "(wrap the caller in transaction.atomic)."
+        )
+
+
+def enqueue(
+    *,
+    kind: str,
+    key: str,
+    recipient: str,
+    due_at: datetime,
+    patient=None,
+    object_id: int | None = None,
+) -> OutboxMessage:
+    """Put a message in the outbox, once per `key`, in the caller's transaction.
+
+    The same key again updates the pending row (recipient, due time) instead of adding one; a
+    cancelled row comes back as pending (e.g. consent given again); a row that is sending, sent or
+    failed is returned unchanged — a sent message is never sent again, a failed one waits for
+    staff to retry it.
+    """
+    _require_transaction()
+    if kind not in _KINDS:
+        raise OutboxError(f"Unknown message kind {kind!r}: register it with register_kind().")
+    if not recipient:
+        raise OutboxError("The message has no recipient address.")
+    # select_for_update: two transactions enqueueing the same key wait for each other (PostgreSQL);
+    # SQLite's IMMEDIATE transactions are serialised already.
+    message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
+    if message is None:
+        try:
+            with transaction.atomic():  # a savepoint: losing the race below keeps the caller's work
+                message = OutboxMessage.objects.create(
+                    kind=kind,
+                    idempotency_key=key,
+                    recipient=recipient,
+                    patient=patient,
+                    object_id=object_id,
+                    due_at=due_at,
+                    message_id=message_id_for(key),
+                )
+                _event(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
+        except IntegrityError:
+            # Another transaction inserted the same key first (the unique constraint decided):
+            # that row is the message; update it like any existing one.
+            message = OutboxMessage.objects.select_for_update().get(idempotency_key=key)
+            return _update_existing(message, recipient=recipient, due_at=due_at)
+        _kick_after_commit(due_at)
+        return message
+    return _update_existing(message, recipient=recipient, due_at=due_at)
+
+
+def _update_existing(message: OutboxMessage, *, recipient: str, due_at: datetime) -> OutboxMessage:
+    if message.state in (State.PENDING, State.CANCELLED):
+        changes = []
+        if message.due_at != due_at:
+            changes.append(f"due {_fmt(message.due_at)} → {_fmt(due_at)}")
+        if message.recipient != recipient:
+            changes.append(f"recipient {message.recipient} → {recipient}")
+        revived = message.state == State.CANCELLED
+        if changes or revived:
+            message.due_at = due_at
+            message.recipient = recipient
+            message.state = State.PENDING
+            message.last_error = ""
+            message.save(update_fields=["due_at", "recipient", "state", "last_error", "updated_at"])
+            detail = "; ".join(changes) or f"Due {_fmt(due_at)}."
+            _event(
+                message,
+                Action.CREATED if revived else Action.UPDATED,
+                ("Queued again: " if revived else "") + detail,
+            )
+            _kick_after_commit(due_at)
+    return message
+
+
+def cancel_pending(*, key_prefix: str, reason: str) -> int:
+    """Cancel every pending row whose key starts with `key_prefix` (e.g. "reminder:42:"), in the
+    caller's transaction; returns how many. Rows being sent, sent or failed are left alone.
+    Used when an appointment is cancelled or consent withdrawn (Q10)."""
+    _require_transaction()
+    rows = list(
+        OutboxMessage.objects.select_for_update().filter(
+            idempotency_key__startswith=key_prefix, state=State.PENDING
+        )
+    )
+    for message in rows:
+        message.state = State.CANCELLED
+        message.last_error = reason
+        message.save(update_fields=["state", "last_error", "updated_at"])
+        _event(message, Action.CANCELLED, reason)
+    return len(rows)
+
+
+def reschedule_pending(*, key: str, due_at: datetime) -> OutboxMessage | None:
+    """Move a pending row to a new due time (a moved appointment's reminder follows it, Q10).
+    Returns the row, or None when there is no pending row with that key."""
+    _require_transaction()
+    message = (
+        OutboxMessage.objects.select_for_update().filter(idempotency_key=key, state=State.PENDING).first()
+    )
+    if message is None:
+        return None
+    if message.due_at != due_at:
+        detail = f"Due {_fmt(message.due_at)} → {_fmt(due_at)}."
+        message.due_at = due_at
+        message.save(update_fields=["due_at", "updated_at"])
+        _event(message, Action.RESCHEDULED, detail)
+        _kick_after_commit(due_at)
+    return message
+
+
+@transaction.atomic
+def retry_now(*, message_id: int, user=None) -> OutboxMessage:
+    """Staff asked to try a failed message again: back to pending, due now. Attempts so far stay
+    in the history; the attempt counter starts again so the message gets its full set of tries."""
+    message = OutboxMessage.objects.select_for_update().get(pk=message_id)
+    if message.state != State.FAILED:
+        raise OutboxError(
+            f"Only failed messages can be retried; this one is {message.get_state_display().lower()}."
+        )
+    previous = message.attempts
+    message.state = State.PENDING
+    message.due_at = timezone.now()
+    message.attempts = 0
+    message.lease_until = None
+    message.claim_token = ""
+    message.save(update_fields=["state", "due_at", "attempts", "lease_until", "claim_token", "updated_at"])
+    _event(message, Action.RETRY, f"Retry requested after {previous} attempt(s).", user=user)
+    _kick_after_commit(message.due_at)
+    return message
+
+
+def _kick_after_commit(due_at: datetime) -> None:
+    """Ask a worker to dispatch right after commit when the message is due now; beat would pick it
+    up within the minute anyway, so a broker hiccup here is only logged."""
+    if not getattr(settings, "OUTBOX_KICK_ON_COMMIT", True) or due_at > timezone.now():
+        return
+
+    def kick():
+        try:
+            from .tasks import dispatch_outbox
+
+            dispatch_outbox.delay()
+        except Exception:  # the row is committed; beat sends it within a minute
+            logger.warning(
+                "Could not kick the outbox dispatcher; beat will pick the message up.", exc_info=True
+            )
+
+    transaction.on_commit(kick)
+
+
+def _fmt(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --- The dispatcher -------------------------------------------------------------------------------
+
+
+def claim_due(batch_size: int | None = None, *, now: datetime | None = None) -> tuple[str, list[int]]:
+    """Claim up to `batch_size` due rows for this run; returns (claim token, ids).
+
+    Due: pending with due_at <= now, or sending with an expired lease (its worker died). On
+    PostgreSQL `select_for_update(skip_locked=True)` lets concurrent runs take disjoint rows; on
+    SQLite the IMMEDIATE transaction serialises runs. Claimed rows become `sending` with a lease.
+    """
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        due = OutboxMessage.objects.filter(
+            Q(state=State.PENDING, due_at__lte=now) | Q(state=State.SENDING, lease_until__lt=now)
+        ).order_by("due_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        rows = list(due.only("id", "state", "attempts")[: batch_size or batch_size_default()])
+        if not rows:
+            return token, []
+        ids = [row.id for row in rows]
+        OutboxMessage.objects.filter(id__in=ids).update(
+            state=State.SENDING,
+            lease_until=now + timedelta(seconds=lease_seconds()),
+            claim_token=token,
+            updated_at=now,
+        )
+        OutboxEvent.objects.bulk_create(
+            OutboxEvent(
+                message_id=row.id,
+                action=Action.RECLAIMED,
+                state=State.SENDING,
+                attempt=row.attempts,
+                detail="The previous sender did not finish within its lease; claimed again.",
+            )
+            for row in rows
+            if row.state == State.SENDING
+        )
+    return token, ids
+
+
+def _renew_lease(message_id: int, token: str) -> bool:
+    """Extend our lease on one row just before sending it; False if we no longer hold it."""
+    return bool(
+        OutboxMessage.objects.filter(id=message_id, state=State.SENDING, claim_token=token).update(
+            lease_until=timezone.now() + timedelta(seconds=lease_seconds()), updated_at=timezone.now()
+        )
+    )
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A 5xx answer (recipient refused, message rejected) will not change on retry; 4xx answers,
+    dropped connections and timeouts may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        parts = [f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items()]
+        return "Recipient refused — " + "; ".join(parts)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """Wait before try `attempts + 1`: base, 2×base, 4×base, … (1, 2, 4, 8, 16 minutes by default)."""
+    return timedelta(seconds=retry_base_seconds() * 2 ** max(attempts - 1, 0))
+
+
+def build_email(message: OutboxMessage) -> EmailMessage | None:
+    """The e-mail this row would send now (also used to preview a pending row)."""
+    kind = _KINDS.get(message.kind)
+    if kind is None:
+        raise OutboxError(f"No builder registered for kind {message.kind!r}.")
+    email = kind.builder(message)
+    if email is None:
+        return None
+    if not email.to:
+        email.to = [message.recipient]
+    email.extra_headers["Message-ID"] = message.message_id
+    email.extra_headers.setdefault("X-Mesoclinic-Kind", message.kind)
+    return email
+
+
+@dataclass
+class DispatchResult:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+
+
+def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
+    """Claim one batch of due messages and send them over one SMTP connection.
+
+    Each row is marked in its own small transaction right after its send, so a crash loses at
+    most the one message in flight (which then goes again with the same Message-ID).
+    """
+    token, ids = claim_due(batch_size)
+    result = DispatchResult(claimed=len(ids))
+    if not ids:
+        return result
+    smtp = get_connection()
+    try:
+        for position, message_id in enumerate(ids):
+            try:
+                outcome = _send_one(message_id, token, smtp)
+            except _ServerUnreachable as unreachable:
+                # No point waiting for the same connect timeout once per message: the rest of the
+                # batch backs off too, and the next run tries again.
+                result.retrying += 1
+                for rest_id in ids[position + 1 :]:
+                    rest = OutboxMessage.objects.get(pk=rest_id)
+                    outcome = _record_failure(rest, token, unreachable.error, permanent=False)
+                    setattr(result, outcome, getattr(result, outcome) + 1)
+                break
+            setattr(result, outcome, getattr(result, outcome) + 1)
+    finally:
+        try:
+            smtp.close()
+        except Exception:
+            logger.warning("Closing the SMTP connection failed.", exc_info=True)
+    return result
+
+
+class _ServerUnreachable(Exception):
+    """The mail server could not be reached at all (connect or greeting failed)."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _send_one(message_id: int, token: str, smtp) -> str:
+    if not _renew_lease(message_id, token):
+        return "skipped"  # another run took it after our lease ran out
+    message = OutboxMessage.objects.select_related("patient").get(pk=message_id)
+    try:
+        email = build_email(message)
+    except Exception as exc:  # a bug in a builder: keep the row, retry later, show the error
+        logger.exception("Building outbox message %s failed.", message_id)
+        return _record_failure(message, token, exc, permanent=False)
+    if email is None:
+        with transaction.atomic():
+            updated = OutboxMessage.objects.filter(
+                id=message_id, state=State.SENDING, claim_token=token
+            ).update(
+                state=State.CANCELLED,
+                last_error="No longer valid when it was due.",
+                lease_until=None,
+                updated_at=timezone.now(),
+            )
+            if updated:
+                message.state = State.CANCELLED
+                _event(
+                    message,
+                    Action.CANCELLED,
+                    "No longer valid when it was due (cancelled, moved or consent withdrawn).",
+                )
+        return "cancelled"
+    email.connection = smtp
+    if getattr(smtp, "connection", True) is None:
+        try:
+            smtp.open()  # opened here, it stays open for the rest of the batch (send() would close it)
+        except (smtplib.SMTPException, OSError) as exc:
+            _record_failure(message, token, exc, permanent=False)
+            raise _ServerUnreachable(exc) from exc
+    try:
+        email.send(fail_silently=False)
+    except (smtplib.SMTPException, OSError) as exc:  # TimeoutError and ConnectionError are OSErrors
+        # The connection may be unusable now; the next message opens a fresh one.
+        with contextlib.suppress(Exception):
+            smtp.close()
+        return _record_failure(message, token, exc, permanent=is_permanent(exc))
+    _mark_sent(message, email)
+    return "sent"
+
+
+def _mark_sent(message: OutboxMessage, email: EmailMessage) -> None:
+    now = timezone.now()
+    html = ""
+    for content, mimetype in getattr(email, "alternatives", []) or []:
+        if mimetype == "text/html":
+            html = content
+    with transaction.atomic():
+        message.state = State.SENT
+        message.sent_at = now
+        message.attempts = F("attempts") + 1
+        message.lease_until = None
+        message.last_error = ""
+        message.recipient = email.to[0]
+        message.subject = email.subject[:255]
+        message.body_text = email.body
+        message.body_html = html
+        message.save(
+            update_fields=[
+                "state",
+                "sent_at",
+                "attempts",
+                "lease_until",
+                "last_error",
+                "recipient",
+                "subject",
+                "body_text",
+                "body_html",
+                "updated_at",
+            ]
+        )
+        message.refresh_from_db(fields=["attempts"])
+        _event(message, Action.SENT, f"Accepted by the mail server for {', '.join(email.to)}.")
+
+
+def _record_failure(message: OutboxMessage, token: str, exc: BaseException, *, permanent: bool) -> str:
+    error = _describe(exc)
+    attempts = message.attempts + 1
+    now = timezone.now()
+    if permanent or attempts >= max_attempts():
+        state, action, outcome = State.FAILED, Action.FAILED, "failed"
+        due_at = message.due_at
+        detail = error if permanent else f"Gave up after {attempts} attempts. {error}"
+    else:
+        state, action, outcome = State.PENDING, Action.TEMPORARY_FAILURE, "retrying"
+        due_at = now + backoff_delay(attempts)
+        detail = f"{error} Next try {_fmt(due_at)}."
+    with transaction.atomic():
+        updated = OutboxMessage.objects.filter(id=message.id, state=State.SENDING, claim_token=token).update(
+            state=state,
+            attempts=attempts,
+            due_at=due_at,
+            last_error=error[:2000],
+            lease_until=None,
+            updated_at=now,
+        )
+        if updated:
+            message.state, message.attempts = state, attempts
+            _event(message, action, detail)
+    logger.warning("Outbox message %s (%s): %s", message.id, message.kind, detail)
+    return outcome

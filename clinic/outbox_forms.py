@@ -1,0 +1,55 @@
+from django import forms
+
+from . import outbox
+from .models import OutboxMessage
+from .outbox_selectors import OutboxFilters
+
+
+class OutboxFilterForm(forms.Form):
+    """The filters of the Messages page (GET). Bad values become field errors, never a 500."""
+
+    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *OutboxMessage.State.choices])
+    kind = forms.ChoiceField(required=False)
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Patient or address",
+        widget=forms.TextInput(attrs={"placeholder": "Name, chart number or e-mail", "type": "search"}),
+    )
+    patient = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    date_from = forms.DateField(
+        required=False, label="Due from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="Due until", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kinds = outbox.registered_kinds()
+        self.fields["kind"].choices = [("", "Any kind")] + sorted(
+            ((name, kind.label) for name, kind in kinds.items()), key=lambda c: c[1]
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def filters(self) -> OutboxFilters:
+        if not self.is_valid():
+            return OutboxFilters()
+        data = self.cleaned_data
+        return OutboxFilters(
+            state=data["state"],
+            kind=data["kind"],
+            patient_id=data["patient"],
+            q=data["q"],
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+        )
+
+
+class TestMessageForm(forms.Form):
+    recipient = forms.EmailField(label="Send a test message to", max_length=254)

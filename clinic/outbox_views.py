@@ -1,0 +1,127 @@
+"""Staff pages for the outbox: the Messages list, a message with its history, retry, test message."""
+
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from . import outbox
+from .models import OutboxMessage
+from .outbox_forms import OutboxFilterForm, TestMessageForm
+from .outbox_kinds import send_test_message
+from .outbox_selectors import outbox_detail, outbox_events, outbox_list, outbox_state_counts
+
+PAGE_SIZE = 50
+
+
+def message_list(request):
+    form = OutboxFilterForm(request.GET or None)
+    page = Paginator(outbox_list(form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    for message in page.object_list:
+        message.kind_label = outbox.kind_label(message.kind)
+    counts = outbox_state_counts()
+    return render(
+        request,
+        "clinic/outbox_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "state_counts": [
+                (value, label, counts.get(value, 0)) for value, label in OutboxMessage.State.choices
+            ],
+            "test_form": TestMessageForm(),
+        },
+    )
+
+
+def _get(pk: int) -> OutboxMessage:
+    try:
+        return outbox_detail(pk)
+    except OutboxMessage.DoesNotExist:
+        raise Http404("No such message.") from None
+
+
+def _content(message: OutboxMessage) -> dict:
+    """What the message says: the snapshot once sent, otherwise what it would say if sent now."""
+    if message.state == OutboxMessage.State.SENT:
+        return {
+            "subject": message.subject,
+            "text": message.body_text,
+            "html": message.body_html,
+            "live": False,
+        }
+    try:
+        email = outbox.build_email(message)
+    except Exception as exc:  # show the builder's problem to staff instead of a 500
+        return {"error": f"The message cannot be rendered now: {exc}"}
+    if email is None:
+        return {"error": "This message would not be sent now: what it was about is no longer valid."}
+    html = next(
+        (content for content, mimetype in getattr(email, "alternatives", []) if mimetype == "text/html"), ""
+    )
+    return {"subject": email.subject, "text": email.body, "html": html, "live": True, "to": email.to}
+
+
+def message_detail(request, pk: int):
+    message = _get(pk)
+    return render(
+        request,
+        "clinic/outbox_detail.html",
+        {
+            "message": message,
+            "kind_label": outbox.kind_label(message.kind),
+            "content": _content(message),
+            "events": outbox_events(message),
+        },
+    )
+
+
+# The e-mail's own HTML, shown in a sandboxed frame of the detail page: e-mail HTML needs inline
+# styles, so this one response allows them and nothing else (no scripts, no requests out).
+@xframe_options_sameorigin
+@csp_replace(
+    {
+        "default-src": [NONE],
+        "style-src": [UNSAFE_INLINE],
+        "img-src": ["data:"],
+        "frame-ancestors": [SELF],
+        "sandbox": [True],
+        "script-src": [NONE],
+        "font-src": [NONE],
+        "connect-src": [NONE],
+        "form-action": [NONE],
+    }
+)
+def message_body(request, pk: int):
+    content = _content(_get(pk))
+    return HttpResponse(content.get("html") or "", content_type="text/html; charset=utf-8")
+
+
+@require_POST
+def message_retry(request, pk: int):
+    message = _get(pk)
+    try:
+        outbox.retry_now(message_id=message.pk, user=request.user)
+    except outbox.OutboxError as exc:
+        flash.error(request, str(exc))
+    else:
+        flash.success(request, f"The message to {message.recipient} will be sent again within a minute.")
+    return redirect("clinic:outbox_detail", pk=message.pk)
+
+
+@require_POST
+def message_test(request):
+    form = TestMessageForm(request.POST)
+    if not form.is_valid():
+        flash.error(request, "Give a valid e-mail address for the test message.")
+        return redirect("clinic:outbox_list")
+    message = send_test_message(recipient=form.cleaned_data["recipient"], user=request.user)
+    flash.success(request, f"Test message queued for {message.recipient}; it goes out within a minute.")
+    return redirect("clinic:outbox_detail", pk=message.pk)

@@ -1,0 +1,260 @@
+"""The dispatcher against a real SMTP server (the `smtp_server` fixture in the root conftest)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.utils import timezone
+
+from clinic import outbox
+from clinic.models import OutboxMessage
+from clinic.outbox_kinds import send_test_message
+from patients.tests.factories import PatientFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {"yes"}
+
+
+@pytest.fixture(autouse=True)
+def kinds():
+    """`note`: a plain message; `checked`: goes only while VALID holds "yes" (the builder re-reads)."""
+    outbox.register_kind("note", lambda m: EmailMultiAlternatives(subject=f"Note {m.object_id}", body="Hi"))
+    outbox.register_kind(
+        "checked",
+        lambda m: EmailMultiAlternatives(subject="Checked", body="Still valid") if "yes" in VALID else None,
+    )
+    VALID.clear()
+    VALID.add("yes")
+
+
+def queue(n=1, *, kind="note", due=None, recipient="ana@example.com", **extra):
+    due = due or timezone.now() - timedelta(seconds=1)
+    return [
+        outbox.enqueue(kind=kind, key=f"{kind}:{i}", recipient=recipient, due_at=due, object_id=i, **extra)
+        for i in range(n)
+    ]
+
+
+def test_due_message_arrives_with_recipient_subject_both_parts_and_message_id(smtp_server, clinic_admin):
+    message = send_test_message(recipient="ana@example.com", user=clinic_admin)
+
+    result = outbox.dispatch_due()
+
+    assert (result.claimed, result.sent) == (1, 1)
+    [received] = smtp_server.messages
+    assert received["To"] == "ana@example.com"
+    assert received["Subject"] == "Test message from Mesoclinic"
+    assert received["Message-ID"] == message.message_id
+    assert received["Reply-To"] == "hello@mesoclinic.test"
+    text = received.get_body(("plain",)).get_content()
+    html = received.get_body(("html",)).get_content()
+    assert f"sent by {clinic_admin.get_full_name()} to check" in text
+    assert "Rua das Flores 12" in text and "+351 210 000 000" in text
+    assert "<strong>Mesoclinic</strong>" in html
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.subject) == ("sent", 1, "Test message from Mesoclinic")
+    assert message.sent_at is not None
+    assert "Rua das Flores 12" in message.body_text and "<strong>Mesoclinic</strong>" in message.body_html
+    assert [e.action for e in message.events.all()] == ["created", "sent"]
+
+
+def test_message_not_yet_due_waits(smtp_server):
+    queue(1, due=timezone.now() + timedelta(minutes=5))
+    assert outbox.dispatch_due().claimed == 0
+    assert smtp_server.messages == []
+
+
+def test_dispatch_run_twice_sends_each_message_once(smtp_server):
+    queue(3)
+    first = outbox.dispatch_due()
+    second = outbox.dispatch_due()
+    assert (first.sent, second.claimed) == (3, 0)
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Note 0", "Note 1", "Note 2"]
+
+
+def test_one_smtp_connection_serves_the_whole_batch(smtp_server, monkeypatch):
+    import smtplib
+
+    opened = []
+    real_init = smtplib.SMTP.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "__init__", counting_init)
+    queue(4)
+    assert outbox.dispatch_due().sent == 4
+    assert len(opened) == 1
+
+
+def test_temporary_failure_is_retried_with_back_off_then_sent(smtp_server, settings):
+    settings.OUTBOX_RETRY_BASE_SECONDS = 60
+    [message] = queue(1)
+    smtp_server.fail_next(2)
+
+    before = timezone.now()
+    assert outbox.dispatch_due().retrying == 1
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("pending", 1)
+    assert message.last_error.startswith("SMTP 451 4.3.0 Temporary failure")
+    assert before + timedelta(seconds=59) < message.due_at <= timezone.now() + timedelta(seconds=61)
+    assert outbox.dispatch_due().claimed == 0  # backing off
+
+    OutboxMessage.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    outbox.dispatch_due()
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("pending", 2)
+    assert message.due_at > timezone.now() + timedelta(seconds=110)  # 2 × base
+
+    OutboxMessage.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    assert outbox.dispatch_due().sent == 1
+    message.refresh_from_db()
+    assert (message.state, message.attempts, message.last_error) == ("sent", 3, "")
+    assert len(smtp_server.messages) == 1
+    assert [e.action for e in message.events.all()] == [
+        "created",
+        "temporary_failure",
+        "temporary_failure",
+        "sent",
+    ]
+
+
+def test_message_fails_after_the_last_try(smtp_server, settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    [message] = queue(1)
+    smtp_server.fail_next(10)
+    for _ in range(3):
+        OutboxMessage.objects.filter(pk=message.pk, state="pending").update(due_at=timezone.now())
+        outbox.dispatch_due()
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("failed", 3)
+    assert message.events.last().detail.startswith("Gave up after 3 attempts. SMTP 451")
+    assert smtp_server.messages == []
+
+
+def test_refused_recipient_fails_at_once(smtp_server):
+    [message] = queue(1, recipient="nobody@example.com")
+    smtp_server.refuse("nobody@example.com")
+    assert outbox.dispatch_due().failed == 1
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("failed", 1)
+    assert message.last_error == "Recipient refused — nobody@example.com: 550 5.1.1 Mailbox unavailable"
+
+
+def test_refused_recipient_does_not_hold_up_the_rest_of_the_batch(smtp_server):
+    queue(1, recipient="nobody@example.com")
+    outbox.enqueue(
+        kind="note", key="note:ok", recipient="bea@example.com", due_at=timezone.now(), object_id=9
+    )
+    smtp_server.refuse("nobody@example.com")
+    result = outbox.dispatch_due()
+    assert (result.failed, result.sent) == (1, 1)
+    assert [m["To"] for m in smtp_server.messages] == ["bea@example.com"]
+
+
+def test_server_down_is_a_temporary_failure(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    [message] = queue(1)
+    assert outbox.dispatch_due().retrying == 1
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == ("pending", 1)
+    assert message.last_error.startswith("ConnectionRefusedError")
+
+
+def test_cancelled_message_is_never_sent(smtp_server):
+    queue(2)
+    outbox.cancel_pending(key_prefix="note:1", reason="Appointment cancelled.")
+    assert outbox.dispatch_due().sent == 1
+    assert [m["Subject"] for m in smtp_server.messages] == ["Note 0"]
+    assert OutboxMessage.objects.get(idempotency_key="note:1").state == "cancelled"
+
+
+def test_builder_returning_none_cancels_the_message(smtp_server):
+    [message] = queue(1, kind="checked")
+    VALID.clear()
+    assert outbox.dispatch_due().cancelled == 1
+    message.refresh_from_db()
+    assert message.state == "cancelled"
+    assert message.events.last().detail.startswith("No longer valid when it was due")
+    assert smtp_server.messages == []
+
+
+def test_expired_lease_is_swept_again(smtp_server):
+    [message] = queue(1)
+    # A run claimed the row and died: it stays `sending` with a lease that has run out.
+    token, ids = outbox.claim_due()
+    assert ids == [message.pk]
+    assert outbox.dispatch_due().claimed == 0  # lease still running: nobody else takes it
+    OutboxMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+    assert outbox.dispatch_due().sent == 1
+    message.refresh_from_db()
+    assert message.state == "sent"
+    assert [e.action for e in message.events.all()] == ["created", "reclaimed", "sent"]
+    assert len(smtp_server.messages) == 1
+
+
+def test_run_that_lost_its_lease_does_not_send(smtp_server):
+    [message] = queue(1)
+    stale_token, _ = outbox.claim_due()
+    OutboxMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert outbox.dispatch_due().sent == 1  # a new run takes it over and sends
+    assert outbox._send_one(message.pk, stale_token, None) == "skipped"  # the old run wakes up
+    assert len(smtp_server.messages) == 1
+
+
+def test_sent_message_is_never_claimed_again(smtp_server):
+    [message] = queue(1)
+    outbox.dispatch_due()
+    OutboxMessage.objects.filter(pk=message.pk).update(due_at=timezone.now() - timedelta(days=1))
+    assert outbox.claim_due()[1] == []
+
+
+def test_patient_message_keeps_its_patient(smtp_server):
+    patient = PatientFactory(email="pat@example.com")
+    [message] = queue(1, recipient=patient.email, patient=patient)
+    outbox.dispatch_due()
+    assert patient.outbox_messages.get().pk == message.pk
+
+
+def test_retry_now_puts_a_failed_message_back_and_keeps_its_history(smtp_server, clinic_admin):
+    [message] = queue(1, recipient="nobody@example.com")
+    smtp_server.refuse("nobody@example.com")
+    outbox.dispatch_due()
+    smtp_server._refused.clear()
+
+    outbox.retry_now(message_id=message.pk, user=clinic_admin)
+    assert outbox.dispatch_due().sent == 1
+    message.refresh_from_db()
+    assert message.state == "sent"
+    assert [e.action for e in message.events.all()] == ["created", "failed", "retry", "sent"]
+    assert message.events.get(action="retry").user == clinic_admin
+
+
+def test_retry_now_refuses_a_message_that_has_not_failed(smtp_server):
+    [message] = queue(1)
+    with pytest.raises(outbox.OutboxError, match="Only failed messages can be retried; this one is pending."):
+        outbox.retry_now(message_id=message.pk)
+
+
+def test_unreachable_server_is_tried_once_per_batch_not_once_per_message(settings, monkeypatch):
+    import smtplib
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    opened = []
+    real_init = smtplib.SMTP.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "__init__", counting_init)
+    queue(3)
+    result = outbox.dispatch_due()
+    assert (result.claimed, result.retrying) == (3, 3)
+    assert len(opened) == 1
+    assert set(OutboxMessage.objects.values_list("state", "attempts")) == {("pending", 1)}

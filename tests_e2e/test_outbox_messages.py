@@ -1,0 +1,58 @@
+"""Journey: a clinic admin checks e-mail with a test message, and front desk retries a failed one."""
+
+import os
+
+from django.db import transaction
+
+from clinic import outbox
+from clinic.models import OutboxMessage
+from clinic.outbox_kinds import send_test_message
+
+SHOTS = os.environ.get("E2E_SCREENSHOTS")  # a folder to save screenshots in, when set
+
+
+def shot(page, name):
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+def test_admin_sends_a_test_message_and_sees_it_sent(page, login, clinic_admin, smtp_server):
+    login(clinic_admin)
+    page.get_by_role("link", name="Messages").click()
+    page.get_by_label("Send a test message to").fill("me@example.com")
+    page.get_by_role("button", name="Send test message").click()
+    assert "Test message queued for me@example.com" in page.locator(".messages").inner_text()
+    assert page.get_by_text("Preview: what this message would say if it were sent now.").is_visible()
+    shot(page, "outbox-detail-pending")
+
+    outbox.dispatch_due()
+    page.reload()
+    assert page.get_by_text("As sent.").is_visible()
+    frame = page.frame_locator("iframe[title='HTML part of the message']")
+    assert "Rua das Flores 12" in frame.locator("body").inner_text()
+    shot(page, "outbox-detail-sent")
+    assert [m["To"] for m in smtp_server.messages] == ["me@example.com"]
+    assert page.console_errors == []
+
+
+def test_front_desk_sees_a_failure_on_the_dashboard_and_retries_it(page, login, front_desk, smtp_server):
+    with transaction.atomic():
+        message = send_test_message(recipient="nobody@example.com", user=front_desk)
+    smtp_server.refuse("nobody@example.com")
+    outbox.dispatch_due()
+
+    login(front_desk)
+    assert "1 message to patients could not be delivered." in page.locator("main").inner_text()
+    shot(page, "outbox-dashboard")
+    page.get_by_role("link", name="See failed messages").click()
+    shot(page, "outbox-list-failed")
+    page.get_by_role("link", name=message.due_at.astimezone().strftime("%a")).first.click()
+    assert (
+        "Recipient refused — nobody@example.com: 550 5.1.1 Mailbox unavailable"
+        in page.locator("main").inner_text()
+    )
+    shot(page, "outbox-detail-failed")
+    page.get_by_role("button", name="Retry now").click()
+    assert "will be sent again within a minute" in page.locator(".messages").inner_text()
+    assert OutboxMessage.objects.get().state == "pending"
+    assert page.console_errors == []
