@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 from email import policy
+from importlib import import_module
 
 import pytest
 from django.conf import settings
@@ -31,23 +32,39 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or any(
+        name in item.fixturenames for name in ("transactional_db", "live_server")
+    )
+
+
+# The data migrations' seeding functions (idempotent), in migration order.
+SEEDS = (
+    ("clinic.migrations.0002_roles_and_defaults", "forwards"),
+    ("patients.migrations.0002_search_index_allergens_permissions", "seed"),
+    ("treatments.migrations.0002_seed_ingredient_catalogue_and_permissions", "seed"),
+    ("scheduling.migrations.0002_seed_protocol_bands_and_permissions", "seed"),
+)
+
+
 @pytest.fixture(autouse=True)
 def _reseed_after_flush(request):
-    """Transactional tests (live server, real Celery processes) empty every table when they end,
-    including the rows migrations seed: role groups, the clinic settings row, the chart counter.
-    Seed them again for such tests, so they do not depend on running first."""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (marker and marker.kwargs.get("transaction")) or any(
-        name in request.fixturenames for name in ("transactional_db", "live_server")
-    )
-    if not transactional:
+    """Transactional tests (live server, real Celery processes, concurrency) empty every table when
+    they end, including the rows data migrations seed (role groups and their permissions, clinic
+    settings, counters, allergen groups, the ingredient catalogue, protocol bands). Seed them again
+    before each such test, so that none depends on running first."""
+    if not _is_transactional(request.node):
         return
     request.getfixturevalue("transactional_db")
-    from importlib import import_module
-
     from django.apps import apps
 
-    import_module("clinic.migrations.0002_roles_and_defaults").forwards(apps, None)
+    for module, function in SEEDS:
+        try:
+            seed = getattr(import_module(module), function)
+        except ModuleNotFoundError:
+            continue
+        seed(apps, None)
 
 
 @pytest.fixture(autouse=True)
