@@ -23,7 +23,7 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 # Day first, as written in Portugal and most of Europe: 07/03/1985, 07-03-1985, 7.3.1985.
 _DAY_FIRST_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _CHART_NUMBER = re.compile(r"^mc-?0*(\d{1,6})$", re.IGNORECASE)
-_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]+$")
+_PHONE_LIKE = re.compile(r"^[\d\s().+-]+$")
 # A bare number this short is a chart number ("42"); longer runs of digits are parts of phone numbers.
 _MAX_CHART_DIGITS = 6
 _MIN_PHONE_DIGITS = 4
@@ -144,8 +144,10 @@ class Change:
 class HistoryEntry:
     when: datetime.datetime
     who: str
-    action: str  # "created", "changed"
+    action: str  # "created", "changed", "archived", "restored"
     changes: list[Change] = field(default_factory=list)
+    # Rows written by one save share a key (the history change reason set by the service).
+    key: str | None = None
 
 
 PATIENT_HISTORY_FIELDS = [
@@ -265,7 +267,11 @@ def screening_history(screening: Screening | None) -> list[HistoryEntry]:
                 Change("Allergen groups", ", ".join(old_groups) or "—", ", ".join(new_groups) or "—"),
             )
         if changes:
-            entries.append(HistoryEntry(record.history_date, _who(record), "changed", changes))
+            entries.append(
+                HistoryEntry(
+                    record.history_date, _who(record), "changed", changes, record.history_change_reason
+                )
+            )
 
     answer_records = list(
         ScreeningAnswer.history.filter(screening_id=screening.pk)
@@ -293,6 +299,7 @@ def screening_history(screening: Screening | None) -> list[HistoryEntry]:
                         _answer_text(record),
                     )
                 ],
+                record.history_change_reason,
             )
         )
     entries.sort(key=lambda e: e.when, reverse=True)
@@ -307,26 +314,23 @@ def _answer_text(record) -> str:
 
 
 def _merge_same_save(entries: list[HistoryEntry]) -> list[HistoryEntry]:
-    """One screening save writes several history rows (fields, groups, each answer) within a moment:
-    show them as one entry per person per save."""
+    """One screening save writes several history rows (fields, allergen groups in two steps, each
+    answer), all with the same key: show them as one entry. `entries` are newest first, so a later
+    row of the same save only brings its "before" value."""
     merged: list[HistoryEntry] = []
+    by_key: dict[str, HistoryEntry] = {}
     for entry in entries:
-        last = merged[-1] if merged else None
-        if (
-            last is not None
-            and last.who == entry.who
-            and last.action == entry.action == "changed"
-            and abs((last.when - entry.when).total_seconds()) < 5
-        ):
-            # The older row's "before" is the save's "before" (allergen groups are set in two steps).
-            for change in entry.changes:
-                same = next((c for c in last.changes if c.label == change.label), None)
-                if same is None:
-                    last.changes.append(change)
-                else:
-                    same.old = change.old
-            last.changes = [c for c in last.changes if c.old != c.new]
-            last.when = max(last.when, entry.when)
-        else:
+        first = by_key.get(entry.key) if entry.key else None
+        if first is None:
             merged.append(entry)
+            if entry.key:
+                by_key[entry.key] = entry
+            continue
+        for change in entry.changes:
+            same = next((c for c in first.changes if c.label == change.label), None)
+            if same is None:
+                first.changes.append(change)
+            else:
+                same.old = change.old
+        first.changes = [c for c in first.changes if c.old != c.new]
     return merged

@@ -1,6 +1,7 @@
 """Writes to patient records. Each function runs in one transaction and keeps the search column."""
 
 import datetime
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
@@ -118,6 +119,9 @@ def screening_update(
     screening.fitzpatrick_type = fitzpatrick_type
     screening.updated_by = by
     screening._history_user = by
+    # One key for every history row this save writes, so the page shows it as one change.
+    save_key = f"screening save {uuid.uuid4().hex}"
+    screening._change_reason = save_key
     if changed:
         screening.full_clean()
         screening.save()
@@ -135,6 +139,7 @@ def screening_update(
         if (row.answer, row.answered_on) != (answer, answered_on):
             row.answer, row.answered_on = answer, answered_on
             row._history_user = by
+            row._change_reason = save_key
             row.save()
             if not changed:
                 screening.save(update_fields=["updated_by", "updated_at"])
