@@ -127,6 +127,16 @@ class PatientForm(forms.ModelForm):
         )
         self.helper.form_show_labels = True
 
+    def focus_first_error(self) -> None:
+        """On a refused form, the cursor goes to the first field to fix (the duplicate box first)."""
+        order = ["not_a_duplicate", *self.Meta.fields]
+        first = next((name for name in order if name in self.errors), None)
+        if first is None:
+            return
+        for form_field in self.fields.values():
+            form_field.widget.attrs.pop("autofocus", None)
+        self.fields[first].widget.attrs["autofocus"] = True
+
     def clean_date_of_birth(self) -> datetime.date:
         born = self.cleaned_data["date_of_birth"]
         today = timezone.localdate()

@@ -74,6 +74,7 @@ def patient_create(request):
                     request, f"{patient.full_name} registered with chart number {patient.chart_number}."
                 )
                 return redirect("patients:detail", pk=patient.pk)
+    form.focus_first_error()
     return render(request, "patients/form.html", {"form": form, "patient": None})
 
 
@@ -108,6 +109,7 @@ def patient_edit(request, pk):
             else:
                 messages.success(request, "Changes saved.")
                 return redirect("patients:detail", pk=patient.pk)
+    form.focus_first_error()
     return render(request, "patients/form.html", {"form": form, "patient": patient})
 
 

@@ -178,3 +178,9 @@ def test_editing_records_who_changed_what(client_as, front_desk):
     latest = patient.history.first()
     assert latest.history_user == front_desk
     assert latest.family_name == "Silva Santos"
+
+
+def test_refused_form_puts_the_cursor_on_the_first_field_to_fix(client_as, front_desk):
+    response = post_create(client_as(front_desk), email="nope")
+    form = response.context["form"]
+    assert [name for name, f in form.fields.items() if f.widget.attrs.get("autofocus")] == ["email"]
