@@ -182,3 +182,10 @@ def test_a_second_practitioner_is_named_in_history(client_as, front_desk, patien
     other = UserFactory(username="tomas", first_name="Tomás", last_name="Figueira", role="practitioner")
     patient_update(patient=patient, by=other, notes="Prefers mornings")
     assert "Tomás Figueira" in client_as(front_desk).get(patient.get_absolute_url()).content.decode()
+
+
+def test_home_page_offers_patient_search_and_recent_registrations(client_as, front_desk, patient):
+    page = client_as(front_desk).get(reverse("clinic:dashboard")).content.decode()
+    assert 'action="/patients/" role="search"' in page
+    assert "Recently registered" in page
+    assert f'href="{patient.get_absolute_url()}">Inês Gonçalves</a>' in page
