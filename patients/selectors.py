@@ -68,7 +68,8 @@ def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[
     patients = Patient.objects.all()
     if not include_archived:
         patients = patients.active()
-    query = " ".join((query or "").split())
+    # NUL cannot go into a PostgreSQL string; the rest of the whitespace only separates words.
+    query = " ".join((query or "").replace("\x00", " ").split())
     if not query:
         return patients.order_by("family_name", "given_name", "id")
 
@@ -78,7 +79,7 @@ def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[
         condition = Q(chart_number=chart_number_for(int(match.group(1))))
     elif _PHONE_LIKE.match(query) and any(ch.isdigit() for ch in query):
         digits = "".join(ch for ch in query if ch.isdigit())
-        if digits.startswith("00"):  # 00351… is +351…
+        if digits.startswith("00") and len(digits) > _MAX_CHART_DIGITS:  # 00351… is +351…
             digits = digits[2:]
         condition = Q(pk__in=[])
         if len(digits) <= _MAX_CHART_DIGITS:

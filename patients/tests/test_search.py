@@ -242,3 +242,11 @@ def test_list_page_runs_a_fixed_number_of_queries(
     assert response.status_code == 200
     with django_assert_max_num_queries(9):
         client.get(reverse("patients:list"), {"q": "ana", "page": "2"}, HTTP_HX_REQUEST="true")
+
+
+@pytest.mark.parametrize("query", ["00", "0", "+", "()", "%", "_", "a\x00b", "'; drop table", "x" * 300, "٣"])
+def test_odd_input_finds_nothing_and_never_fails(client_as, front_desk, jose, query):
+    response = client_as(front_desk).get(reverse("patients:list"), {"q": query})
+    assert response.status_code == 200
+    assert response.context["page"].paginator.count == 0
+    assert "No patients match" in response.content.decode()
