@@ -40,3 +40,29 @@ def test_front_desk_registers_a_patient_and_finds_them_by_a_fragment_of_the_name
     page.wait_for_url(f"**/patients/{patient.pk}/")
     assert patient.chart_number in page.locator("main").inner_text()
     assert page.console_errors == []
+
+
+def test_practitioner_answers_a_contraindication_and_sees_it_in_the_history(page, login, practitioner):
+    from patients.tests.factories import PatientFactory
+
+    patient = PatientFactory(given_name="Léa", family_name="Dubois")
+    login(practitioner)
+    page.goto(f"/patients/{patient.pk}/")
+    page.get_by_role("link", name="Edit screening").click()
+
+    row = page.get_by_role("radiogroup", name="Autoimmune disease")
+    row.get_by_text("Yes", exact=True).click()
+    # Choosing yes fills in today's date (static/js/patients.js), which the answer needs.
+    date = page.get_by_label("Date answered (Autoimmune disease)")
+    assert date.input_value() == date.get_attribute("max")
+    page.get_by_label("Current medications").fill("Methotrexate 10 mg weekly")
+    page.get_by_role("button", name="Save screening").click()
+
+    page.wait_for_url(f"**/patients/{patient.pk}/#screening")
+    screening = page.locator("#screening")
+    assert "Methotrexate 10 mg weekly" in screening.inner_text()
+    screening.get_by_text("Screening history").click()
+    history = screening.locator("details").inner_text()
+    assert "Autoimmune disease:" in history
+    assert "Unknown → Yes" in history
+    assert page.console_errors == []
