@@ -10,13 +10,14 @@ from simple_history.utils import bulk_create_with_history
 from clinic.models import Counter
 
 from .models import Answer, Contraindication, Patient, Screening, ScreeningAnswer
+from .selectors import chart_number_for
 
 CHART_COUNTER = "chart_number"
 
 
 def next_chart_number() -> str:
     """A human-readable chart number, unique and never reused (a counter that only goes up)."""
-    return f"MC-{Counter.next_value(CHART_COUNTER):06d}"
+    return chart_number_for(Counter.next_value(CHART_COUNTER))
 
 
 @transaction.atomic
