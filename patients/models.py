@@ -84,6 +84,11 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name} ({self.chart_number})"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("patients:detail", kwargs={"pk": self.pk})
+
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()

@@ -1,19 +1,23 @@
 """Writes to patient records. Each function runs in one transaction and keeps the search column."""
 
+import datetime
+import uuid
+
 from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from clinic.models import Counter
 
-from .models import Contraindication, Patient, Screening, ScreeningAnswer
+from .models import Answer, Contraindication, Patient, Screening, ScreeningAnswer
+from .selectors import chart_number_for
 
 CHART_COUNTER = "chart_number"
 
 
 def next_chart_number() -> str:
     """A human-readable chart number, unique and never reused (a counter that only goes up)."""
-    return f"MC-{Counter.next_value(CHART_COUNTER):06d}"
+    return chart_number_for(Counter.next_value(CHART_COUNTER))
 
 
 @transaction.atomic
@@ -53,4 +57,92 @@ def screening_for(patient: Patient) -> Screening:
             [ScreeningAnswer(screening=screening, item=item) for item in Contraindication.values],
             ScreeningAnswer,
         )
+    return screening
+
+
+class PatientError(Exception):
+    """A change refused for a reason staff can act on; the message says what to do."""
+
+
+@transaction.atomic
+def patient_archive(*, patient: Patient, by) -> Patient:
+    """Archive a patient: hidden from the list and search, kept for the record (nothing is deleted)."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.is_archived:
+        raise PatientError(f"{patient.full_name} is already archived.")
+    patient.archived_at = timezone.now()
+    patient._history_user = by
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def patient_restore(*, patient: Patient, by) -> Patient:
+    """Bring an archived patient back to the list and search."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not patient.is_archived:
+        raise PatientError(f"{patient.full_name} is not archived.")
+    patient.archived_at = None
+    patient._history_user = by
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def screening_update(
+    *,
+    patient: Patient,
+    by,
+    allergen_groups,
+    allergy_notes: str,
+    current_medications: str,
+    fitzpatrick_type: str,
+    answers: dict[str, tuple[str, datetime.date | None]],
+) -> Screening:
+    """Save the practitioner's screening (Q8): fields, allergen groups, and each contraindication's
+    answer. A yes or no needs the date it was asked; "unknown" keeps no date. Only what changed is
+    written, so the history shows real changes."""
+    screening = screening_for(patient)
+    screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    for item, (answer, answered_on) in answers.items():
+        if item not in Contraindication.values:
+            raise PatientError(f"Unknown contraindication {item!r}.")
+        if answer != Answer.UNKNOWN and answered_on is None:
+            label = Contraindication(item).label
+            raise PatientError(f"Give the date “{label}” was answered.")
+    changed = (
+        screening.allergy_notes != allergy_notes
+        or screening.current_medications != current_medications
+        or screening.fitzpatrick_type != fitzpatrick_type
+    )
+    screening.allergy_notes = allergy_notes
+    screening.current_medications = current_medications
+    screening.fitzpatrick_type = fitzpatrick_type
+    screening.updated_by = by
+    screening._history_user = by
+    # One key for every history row this save writes, so the page shows it as one change.
+    save_key = f"screening save {uuid.uuid4().hex}"
+    screening._change_reason = save_key
+    if changed:
+        screening.full_clean()
+        screening.save()
+    new_groups = {g.pk for g in allergen_groups}
+    if new_groups != set(screening.allergen_groups.values_list("pk", flat=True)):
+        if not changed:
+            screening.save(update_fields=["updated_by", "updated_at"])
+        screening.allergen_groups.set(new_groups)  # m2m_changed writes the history row
+    for row in screening.answers.all():
+        if row.item not in answers:
+            continue
+        answer, answered_on = answers[row.item]
+        if answer == Answer.UNKNOWN:
+            answered_on = None
+        if (row.answer, row.answered_on) != (answer, answered_on):
+            row.answer, row.answered_on = answer, answered_on
+            row._history_user = by
+            row._change_reason = save_key
+            row.save()
+            if not changed:
+                screening.save(update_fields=["updated_by", "updated_at"])
+                changed = True
     return screening

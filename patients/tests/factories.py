@@ -4,7 +4,7 @@ import random
 import factory
 from faker import Faker
 
-from patients.models import Patient
+from patients.models import Patient, fold
 from patients.services import patient_create
 
 _faker = Faker(["pt_PT", "es_ES", "fr_FR", "en_GB", "de_DE"])
@@ -22,7 +22,7 @@ class PatientFactory(factory.Factory):
         lambda: datetime.date.today() - datetime.timedelta(days=random.randint(29 * 365, 60 * 365))
     )
     email = factory.LazyAttribute(
-        lambda p: f"{p.given_name}.{p.family_name}@example.com".lower().replace(" ", "")
+        lambda p: fold(f"{p.given_name}.{p.family_name}@example.com").replace(" ", "")
     )
     email_consent = True
 

@@ -1,0 +1,337 @@
+"""Reads of patient records: search, duplicates, and the change history shown on the patient page."""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import (
+    Answer,
+    Contraindication,
+    Patient,
+    Screening,
+    ScreeningAnswer,
+    fold,
+)
+
+# --- Search -----------------------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# Day first, as written in Portugal and most of Europe: 07/03/1985, 07-03-1985, 7.3.1985.
+_DAY_FIRST_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_CHART_NUMBER = re.compile(r"^mc-?0*(\d{1,6})$", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"^[\d\s().+-]+$")
+# A bare number this short is a chart number ("42"); longer runs of digits are parts of phone numbers.
+_MAX_CHART_DIGITS = 6
+_MIN_PHONE_DIGITS = 4
+
+
+def parse_date_query(text: str) -> datetime.date | None:
+    """A date typed in the search box (1985-03-07, 07/03/1985, 07-03-1985, 7.3.1985), else None."""
+    text = text.strip()
+    if match := _ISO_DATE.match(text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := _DAY_FIRST_DATE.match(text):
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        return None
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def chart_number_for(number: int) -> str:
+    return f"MC-{number:06d}"
+
+
+def _term_filter(term: str) -> Q:
+    """One word of the query: a date of birth, or a fragment of the folded search column."""
+    day = parse_date_query(term)
+    if day is not None:
+        return Q(date_of_birth=day)
+    return Q(search_text__contains=fold(term))
+
+
+def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
+    """Patients matching what staff typed, ordered by family then given name.
+
+    The query can be any part of a name (accent- and case-insensitive, several words all matching in
+    any order), a chart number ("MC-000042" or "42"), a phone number in any formatting with or without
+    the country code, an e-mail address, or a date of birth. Text matches use the folded `search_text`
+    column (trigram-indexed on PostgreSQL, so `contains` stays fast at scale); dates use the indexed
+    `date_of_birth` column. Archived patients are left out unless asked for.
+    """
+    patients = Patient.objects.all()
+    if not include_archived:
+        patients = patients.active()
+    # NUL cannot go into a PostgreSQL string; the rest of the whitespace only separates words.
+    query = " ".join((query or "").replace("\x00", " ").split())
+    if not query:
+        return patients.order_by("family_name", "given_name", "id")
+
+    if (day := parse_date_query(query)) is not None:
+        condition = Q(date_of_birth=day)
+    elif match := _CHART_NUMBER.match(query):
+        condition = Q(chart_number=chart_number_for(int(match.group(1))))
+    elif _PHONE_LIKE.match(query) and any(ch.isdigit() for ch in query):
+        digits = "".join(ch for ch in query if ch.isdigit())
+        if digits.startswith("00") and len(digits) > _MAX_CHART_DIGITS:  # 00351… is +351…
+            digits = digits[2:]
+        condition = Q(pk__in=[])
+        if len(digits) <= _MAX_CHART_DIGITS:
+            condition |= Q(chart_number=chart_number_for(int(digits)))
+        if len(digits) >= _MIN_PHONE_DIGITS:
+            condition |= Q(search_text__contains=digits)
+    else:
+        condition = Q()
+        for term in query.split(" "):
+            condition &= _term_filter(term)
+    return patients.filter(condition).order_by("family_name", "given_name", "id")
+
+
+# --- Duplicates ---------------------------------------------------------------------------------------
+
+
+def find_duplicates(
+    *, given_name: str, family_name: str, date_of_birth: datetime.date, exclude_pk: int | None = None
+) -> list[Patient]:
+    """Patients who look like the same person: same date of birth and the same given and family name
+    once accents and case are set aside. Archived patients count too (the page says they are archived),
+    so an old record is restored rather than registered twice.
+    """
+    candidates = Patient.objects.filter(date_of_birth=date_of_birth).order_by("chart_number")
+    if exclude_pk is not None:
+        candidates = candidates.exclude(pk=exclude_pk)
+    given, family = fold(given_name).strip(), fold(family_name).strip()
+    return [
+        p for p in candidates if fold(p.given_name).strip() == given and fold(p.family_name).strip() == family
+    ]
+
+
+# --- Screening ----------------------------------------------------------------------------------------
+
+
+def screening_detail(patient: Patient) -> Screening | None:
+    """The patient's screening with its allergen groups and answers, or None if never filled in."""
+    return (
+        Screening.objects.filter(patient=patient)
+        .select_related("updated_by")
+        .prefetch_related("allergen_groups", "answers")
+        .first()
+    )
+
+
+def answers_by_item(screening: Screening | None) -> list[tuple[str, ScreeningAnswer | None]]:
+    """(label, answer or None) for every contraindication of Q8, in the order of the list."""
+    answers = {a.item: a for a in screening.answers.all()} if screening else {}
+    return [(label, answers.get(item)) for item, label in Contraindication.choices]
+
+
+# --- History ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class HistoryEntry:
+    when: datetime.datetime
+    who: str
+    action: str  # "created", "changed", "archived", "restored"
+    changes: list[Change] = field(default_factory=list)
+    # Rows written by one save share a key (the history change reason set by the service).
+    key: str | None = None
+
+
+PATIENT_HISTORY_FIELDS = [
+    "given_name",
+    "family_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "email",
+    "phone",
+    "address_line",
+    "postal_code",
+    "city",
+    "country",
+    "preferred_contact",
+    "email_consent",
+    "notes",
+]
+HISTORY_LIMIT = 100
+
+
+def _label(model, name: str) -> str:
+    verbose = str(model._meta.get_field(name).verbose_name)
+    return verbose[:1].upper() + verbose[1:]
+
+
+def _show(model, name: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    model_field = model._meta.get_field(name)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime.datetime):
+        return timezone.localtime(value).strftime("%d %b %Y %H:%M")
+    if isinstance(value, datetime.date):
+        return value.strftime("%d %b %Y")
+    return str(value)
+
+
+def _who(record) -> str:
+    user = record.history_user
+    if user is None:
+        return "System"
+    return user.get_full_name() or user.get_username()
+
+
+def patient_history(patient: Patient) -> list[HistoryEntry]:
+    """Who changed what on the patient record, newest first (one query, whatever the length)."""
+    records = list(
+        patient.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : HISTORY_LIMIT + 1
+        ]
+    )
+    entries = []
+    for index, record in enumerate(records[:HISTORY_LIMIT]):
+        older = records[index + 1] if index + 1 < len(records) else None
+        if older is None:
+            entries.append(HistoryEntry(record.history_date, _who(record), "created"))
+            continue
+        delta = record.diff_against(older, included_fields=PATIENT_HISTORY_FIELDS)
+        changes = [
+            Change(_label(Patient, c.field), _show(Patient, c.field, c.old), _show(Patient, c.field, c.new))
+            for c in sorted(delta.changes, key=lambda c: PATIENT_HISTORY_FIELDS.index(c.field))
+        ]
+        # archived_at is not an editable field, which diff_against leaves out: compare it here.
+        if bool(record.archived_at) != bool(older.archived_at):
+            action = "archived" if record.archived_at else "restored"
+            entries.append(HistoryEntry(record.history_date, _who(record), action, changes))
+        elif changes:
+            entries.append(HistoryEntry(record.history_date, _who(record), "changed", changes))
+    return entries
+
+
+SCREENING_HISTORY_FIELDS = ["allergy_notes", "current_medications", "fitzpatrick_type"]
+
+
+def screening_history(screening: Screening | None) -> list[HistoryEntry]:
+    """Who changed what in the screening (fields, allergen groups, answers), newest first.
+
+    Three queries whatever the length: the screening's records, their allergen groups, the answers'.
+    """
+    if screening is None:
+        return []
+    records = list(
+        screening.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            : HISTORY_LIMIT + 1
+        ]
+    )
+    groups_model = apps.get_model("patients", "HistoricalScreening_allergen_groups")
+    groups: dict[int, list[str]] = {r.history_id: [] for r in records}
+    for row in groups_model.objects.filter(history__in=[r.history_id for r in records]).select_related(
+        "allergengroup"
+    ):
+        groups[row.history_id].append(row.allergengroup.name if row.allergengroup else "(removed group)")
+
+    entries: list[HistoryEntry] = []
+    for index, record in enumerate(records[:HISTORY_LIMIT]):
+        older = records[index + 1] if index + 1 < len(records) else None
+        if older is None:
+            entries.append(HistoryEntry(record.history_date, _who(record), "created"))
+            continue
+        delta = record.diff_against(older, included_fields=SCREENING_HISTORY_FIELDS)
+        changes = [
+            Change(
+                _label(Screening, c.field),
+                _show(Screening, c.field, c.old),
+                _show(Screening, c.field, c.new),
+            )
+            for c in sorted(delta.changes, key=lambda c: SCREENING_HISTORY_FIELDS.index(c.field))
+        ]
+        old_groups, new_groups = sorted(groups[older.history_id]), sorted(groups[record.history_id])
+        if old_groups != new_groups:
+            changes.insert(
+                0,
+                Change("Allergen groups", ", ".join(old_groups) or "—", ", ".join(new_groups) or "—"),
+            )
+        if changes:
+            entries.append(
+                HistoryEntry(
+                    record.history_date, _who(record), "changed", changes, record.history_change_reason
+                )
+            )
+
+    answer_records = list(
+        ScreeningAnswer.history.filter(screening_id=screening.pk)
+        .select_related("history_user")
+        .order_by("item", "history_date", "history_id")
+    )
+    previous: dict[str, object] = {}
+    labels = dict(Contraindication.choices)
+    for record in answer_records:
+        older = previous.get(record.item)
+        previous[record.item] = record
+        if older is None:
+            continue  # created "unknown" with the screening
+        if older.answer == record.answer and older.answered_on == record.answered_on:
+            continue
+        entries.append(
+            HistoryEntry(
+                record.history_date,
+                _who(record),
+                "changed",
+                [
+                    Change(
+                        labels.get(record.item, record.item),
+                        _answer_text(older),
+                        _answer_text(record),
+                    )
+                ],
+                record.history_change_reason,
+            )
+        )
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return [e for e in _merge_same_save(entries) if e.changes or e.action == "created"][:HISTORY_LIMIT]
+
+
+def _answer_text(record) -> str:
+    text = dict(Answer.choices).get(record.answer, record.answer)
+    if record.answered_on and record.answer != Answer.UNKNOWN:
+        text += f" ({record.answered_on.strftime('%d %b %Y')})"
+    return text
+
+
+def _merge_same_save(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """One screening save writes several history rows (fields, allergen groups in two steps, each
+    answer), all with the same key: show them as one entry. `entries` are newest first, so a later
+    row of the same save only brings its "before" value."""
+    merged: list[HistoryEntry] = []
+    by_key: dict[str, HistoryEntry] = {}
+    for entry in entries:
+        first = by_key.get(entry.key) if entry.key else None
+        if first is None:
+            merged.append(entry)
+            if entry.key:
+                by_key[entry.key] = entry
+            continue
+        for change in entry.changes:
+            same = next((c for c in first.changes if c.label == change.label), None)
+            if same is None:
+                first.changes.append(change)
+            else:
+                same.old = change.old
+        first.changes = [c for c in first.changes if c.old != c.new]
+    return merged

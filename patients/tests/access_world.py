@@ -1,0 +1,16 @@
+from patients.services import patient_archive
+from patients.tests.factories import PatientFactory
+
+
+def url_kwargs(world):
+    patient = PatientFactory(given_name="Maria", family_name="Conceição")
+    archived = PatientFactory(given_name="Rui", family_name="Arquivado")
+    patient_archive(patient=archived, by=None)
+    ids = {"pk": patient.pk}
+    return {
+        "patients:detail": ids,
+        "patients:edit": ids,
+        "patients:screening": ids,
+        "patients:archive": ids,
+        "patients:restore": {"pk": archived.pk},
+    }

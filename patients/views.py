@@ -1,0 +1,198 @@
+"""Patient pages: thin views that parse input, call one service or selector, and render."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+from clinic.access import is_allowed
+
+from . import selectors, services
+from .forms import PatientForm, ScreeningForm
+from .models import Patient
+from .sections import render_sections
+
+PAGE_SIZE = 25
+
+
+@vary_on_headers("HX-Request")
+def patient_list(request):
+    """The patient list and search. htmx asks for the results fragment only; without JavaScript the
+    same URL answers the whole page (the search box is a plain GET form)."""
+    query = request.GET.get("q", "").strip()[:200]
+    include_archived = request.GET.get("archived") == "1"
+    patients = selectors.patient_search(query, include_archived=include_archived)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = {"q": query} if query else {}
+    if include_archived:
+        params["archived"] = "1"
+    context = {
+        "page": page,
+        "query": query,
+        "include_archived": include_archived,
+        "query_string": urlencode(params),
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "patients/_results.html", context)
+    return render(request, "patients/list.html", context)
+
+
+def _apply_service_error(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_create(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        duplicates = selectors.find_duplicates(
+            given_name=data["given_name"],
+            family_name=data["family_name"],
+            date_of_birth=data["date_of_birth"],
+        )
+        if duplicates and not data["not_a_duplicate"]:
+            form.duplicates = duplicates
+            form.add_error(
+                "not_a_duplicate",
+                "Open the existing record above, or tick this box if this is a different person.",
+            )
+        else:
+            try:
+                patient = services.patient_create(by=request.user, **form.patient_fields())
+            except ValidationError as error:
+                _apply_service_error(form, error)
+            else:
+                messages.success(
+                    request, f"{patient.full_name} registered with chart number {patient.chart_number}."
+                )
+                return redirect("patients:detail", pk=patient.pk)
+    form.focus_first_error()
+    return render(request, "patients/form.html", {"form": form, "patient": None})
+
+
+@require_http_methods(["GET", "POST"])
+def patient_edit(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    if patient.is_archived:
+        messages.warning(request, f"{patient.full_name} is archived. Restore the record to change it.")
+        return redirect("patients:detail", pk=patient.pk)
+    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=pk))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        duplicates = []
+        if {"given_name", "family_name", "date_of_birth"} & set(form.changed_data):
+            duplicates = selectors.find_duplicates(
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                date_of_birth=data["date_of_birth"],
+                exclude_pk=patient.pk,
+            )
+        if duplicates and not data["not_a_duplicate"]:
+            form.duplicates = duplicates
+            form.add_error(
+                "not_a_duplicate",
+                "Open the existing record above, or tick this box if this is a different person.",
+            )
+        else:
+            try:
+                services.patient_update(patient=patient, by=request.user, **form.patient_fields())
+            except ValidationError as error:
+                _apply_service_error(form, error)
+            else:
+                messages.success(request, "Changes saved.")
+                return redirect("patients:detail", pk=patient.pk)
+    form.focus_first_error()
+    return render(request, "patients/form.html", {"form": form, "patient": patient})
+
+
+def _may_read_screening(request) -> bool:
+    return is_allowed(request.user, "patients:screening", "GET")
+
+
+def patient_detail(request, pk):
+    patient = get_object_or_404(Patient.objects.select_related("created_by"), pk=pk)
+    context = {
+        "patient": patient,
+        "history": selectors.patient_history(patient),
+        "sections": render_sections(request, patient),
+        "can_edit": is_allowed(request.user, "patients:edit", "POST"),
+        "can_archive": is_allowed(request.user, "patients:archive", "POST"),
+        "show_screening": False,
+    }
+    if _may_read_screening(request):
+        screening = selectors.screening_detail(patient)
+        context.update(
+            show_screening=True,
+            screening=screening,
+            screening_answers=selectors.answers_by_item(screening),
+            screening_history=selectors.screening_history(screening),
+            can_edit_screening=is_allowed(request.user, "patients:screening", "POST"),
+        )
+    return render(request, "patients/detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def screening_edit(request, pk):
+    """Practitioners edit the screening; clinic admin reads it (the access table says READ)."""
+    patient = get_object_or_404(Patient, pk=pk)
+    screening = selectors.screening_detail(patient)
+    answers = {a.item: a for a in screening.answers.all()} if screening else {}
+    read_only = not is_allowed(request.user, "patients:screening", "POST")
+    form = ScreeningForm(request.POST or None, instance=screening, answers=answers, read_only=read_only)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.screening_update(
+                patient=patient,
+                by=request.user,
+                allergen_groups=data["allergen_groups"],
+                allergy_notes=data["allergy_notes"],
+                current_medications=data["current_medications"],
+                fitzpatrick_type=data["fitzpatrick_type"],
+                answers=form.answers(),
+            )
+        except (ValidationError, services.PatientError) as error:
+            form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
+        else:
+            messages.success(request, "Screening saved.")
+            return redirect(f"{patient.get_absolute_url()}#screening")
+    return render(
+        request, "patients/screening_form.html", {"form": form, "patient": patient, "read_only": read_only}
+    )
+
+
+def _archive_or_restore(request, pk, *, archive: bool):
+    patient = get_object_or_404(Patient, pk=pk)
+    if request.method == "POST":
+        try:
+            if archive:
+                services.patient_archive(patient=patient, by=request.user)
+                messages.success(
+                    request,
+                    f"{patient.full_name} archived. The record is kept and can be restored at any time.",
+                )
+            else:
+                services.patient_restore(patient=patient, by=request.user)
+                messages.success(request, f"{patient.full_name} restored to the patient list.")
+        except services.PatientError as error:
+            messages.info(request, str(error))
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/archive_confirm.html", {"patient": patient, "archive": archive})
+
+
+@require_http_methods(["GET", "POST"])
+def patient_archive(request, pk):
+    return _archive_or_restore(request, pk, archive=True)
+
+
+@require_http_methods(["GET", "POST"])
+def patient_restore(request, pk):
+    return _archive_or_restore(request, pk, archive=False)

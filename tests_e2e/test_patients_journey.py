@@ -1,0 +1,68 @@
+"""Front desk registers a patient and finds them again by typing part of the name without accents."""
+
+import re
+
+from patients.models import Patient
+
+
+def test_front_desk_registers_a_patient_and_finds_them_by_a_fragment_of_the_name(page, login, front_desk):
+    login(front_desk)
+    page.get_by_role("link", name="Patients").click()
+    page.get_by_role("link", name="Register patient").click()
+
+    # The form opens on the given name, so staff can start typing at once.
+    assert page.evaluate("document.activeElement.name") == "given_name"
+    page.keyboard.type("Joaquim")
+    page.get_by_label("Family name").fill("Gonçalves Simões")
+    page.get_by_label("Date of birth").fill("1984-02-29")
+    page.get_by_label("Phone", exact=True).fill("912 345 678")
+    page.get_by_role("textbox", name="E-mail").fill("joaquim@example.pt")
+    page.get_by_label("Consents to e-mail reminders").check()
+    page.get_by_role("button", name="Register patient").click()
+
+    patient = Patient.objects.get(family_name="Gonçalves Simões")
+    page.wait_for_url(f"**/patients/{patient.pk}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Joaquim Gonçalves Simões"
+    assert f"registered with chart number {patient.chart_number}" in page.locator(".messages").inner_text()
+    assert "+351 912 345 678" in page.locator("main").inner_text()
+
+    page.get_by_role("link", name="Patients", exact=True).first.click()
+    search = page.get_by_role("searchbox")
+    page.evaluate("window.sameDocument = true")  # survives only if htmx swaps, not a page load
+    search.press_sequentially("simoe", delay=40)
+    # htmx swaps in the results and pushes the search into the address bar.
+    page.wait_for_url(re.compile(r"/patients/\?q=simoe"))
+    results = page.locator("#patient-results")
+    results.get_by_text("1 patient match “simoe”").wait_for()
+    assert page.evaluate("window.sameDocument") is True
+    results.get_by_role("link", name="Gonçalves Simões, Joaquim").click()
+
+    page.wait_for_url(f"**/patients/{patient.pk}/")
+    assert patient.chart_number in page.locator("main").inner_text()
+    assert page.console_errors == []
+
+
+def test_practitioner_answers_a_contraindication_and_sees_it_in_the_history(page, login, practitioner):
+    from patients.tests.factories import PatientFactory
+
+    patient = PatientFactory(given_name="Léa", family_name="Dubois")
+    login(practitioner)
+    page.goto(f"/patients/{patient.pk}/")
+    page.get_by_role("link", name="Edit screening").click()
+
+    row = page.get_by_role("radiogroup", name="Autoimmune disease")
+    row.get_by_text("Yes", exact=True).click()
+    # Choosing yes fills in today's date (static/js/patients.js), which the answer needs.
+    date = page.get_by_label("Date answered (Autoimmune disease)")
+    assert date.input_value() == date.get_attribute("max")
+    page.get_by_label("Current medications").fill("Methotrexate 10 mg weekly")
+    page.get_by_role("button", name="Save screening").click()
+
+    page.wait_for_url(f"**/patients/{patient.pk}/#screening")
+    screening = page.locator("#screening")
+    assert "Methotrexate 10 mg weekly" in screening.inner_text()
+    screening.get_by_text("Screening history").click()
+    history = screening.locator("details").inner_text()
+    assert "Autoimmune disease:" in history
+    assert "Unknown → Yes" in history
+    assert page.console_errors == []
