@@ -87,21 +87,31 @@ class FormulationForm(forms.Form):
 
 
 class IngredientChoiceField(forms.ModelChoiceField):
+    """Shows unit, typical and maximum dose; marks ingredients the patient is allergic to."""
+
+    allergies: frozenset = frozenset()
+
     def label_from_instance(self, obj):
         typical, maximum = obj.typical_amount.normalize(), obj.maximum_amount.normalize()
-        return f"{obj.name} ({obj.unit}, typical {typical:f}, max {maximum:f})"
+        label = f"{obj.name} ({obj.unit}, typical {typical:f}, max {maximum:f})"
+        if obj.allergen_group_id in self.allergies:
+            label += " — ALLERGY: not allowed"
+        return label
 
 
 class FormulationLineForm(forms.Form):
-    ingredient = IngredientChoiceField(queryset=Ingredient.objects.none(), required=False)
+    ingredient = IngredientChoiceField(
+        queryset=Ingredient.objects.none(), required=False, empty_label="Choose an ingredient…"
+    )
     amount = forms.DecimalField(min_value=0.001, max_digits=8, decimal_places=3, required=False)
     override_reason = forms.CharField(label="Reason if above maximum", max_length=300, required=False)
 
-    def __init__(self, *args, ingredients=None, **kwargs):
+    def __init__(self, *args, ingredients=None, allergies=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ingredient"].queryset = (
             ingredients if ingredients is not None else Ingredient.objects.active()
         )
+        self.fields["ingredient"].allergies = frozenset(allergies)
         self.fields["amount"].widget.attrs["step"] = "any"
 
     def clean(self):
@@ -117,12 +127,13 @@ BaseLineFormSet = formset_factory(FormulationLineForm, extra=0, can_delete=False
 
 
 class LineFormSet(BaseLineFormSet):
-    def __init__(self, *args, ingredients=None, **kwargs):
+    def __init__(self, *args, ingredients=None, allergies=frozenset(), **kwargs):
         self.ingredients = ingredients
+        self.allergies = allergies
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index):
-        return {"ingredients": self.ingredients}
+        return {"ingredients": self.ingredients, "allergies": self.allergies}
 
     @property
     def empty_form(self):
@@ -132,6 +143,7 @@ class LineFormSet(BaseLineFormSet):
             empty_permitted=True,
             use_required_attribute=False,
             ingredients=self.ingredients,
+            allergies=self.allergies,
             renderer=self.renderer,
         )
         return form

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import is_allowed
-from patients.models import Patient
+from patients.models import Contraindication, Patient
 from patients.services import screening_for
 
 from . import selectors, services
@@ -94,12 +94,15 @@ def consultation_detail(request, pk: int):
     consultation = get_object_or_404(Consultation.objects.only("pk"), pk=pk)
     services.log_consultation_read(consultation=consultation, user=request.user)
     consultation = selectors.consultation_detail(pk)
+    order = {item: n for n, item in enumerate(Contraindication.values)}
+    answers = sorted(consultation.answers.all(), key=lambda a: order.get(a.item, len(order)))
     return render(
         request,
         "treatments/consultation_detail.html",
         {
             "consultation": consultation,
             "patient": consultation.patient,
+            "answers": answers,
             "addendum_form": AddendumForm(),
             "can_write": _can_write(request, "treatments:consultation_edit"),
             "formulations": consultation.formulations.order_by("-version"),
@@ -203,7 +206,11 @@ def _formulation_page(request, *, patient, consultation, previous=None):
             "notes": previous.notes,
         }
         initial_lines = [
-            {"ingredient": line.ingredient_id, "amount": line.amount, "override_reason": line.override_reason}
+            {
+                "ingredient": line.ingredient_id,
+                "amount": line.amount.normalize(),
+                "override_reason": line.override_reason,
+            }
             for line in previous.lines.all()
         ]
     else:
@@ -213,12 +220,14 @@ def _formulation_page(request, *, patient, consultation, previous=None):
         }
         initial_lines = []
     extra = 3 if initial_lines else 5
+    allergies = list(screening_for(patient).allergen_groups.all())
     form = FormulationForm(request.POST or None, initial=initial_form)
     formset = LineFormSet(
         request.POST or None,
         prefix="lines",
         initial=initial_lines + [{}] * extra,
         ingredients=ingredients,
+        allergies={g.pk for g in allergies},
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
@@ -234,7 +243,6 @@ def _formulation_page(request, *, patient, consultation, previous=None):
         else:
             messages.success(request, f"Formulation v{formulation.version} saved.")
             return redirect("treatments:formulation_detail", pk=formulation.pk)
-    allergies = list(screening_for(patient).allergen_groups.all())
     return render(
         request,
         "treatments/formulation_form.html",
