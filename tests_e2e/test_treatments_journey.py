@@ -1,16 +1,49 @@
 """A practitioner records and signs a consultation, formulates a cocktail; front desk cannot see any of it."""
 
 import re
+from decimal import Decimal
+from importlib import import_module
 
+import pytest
+from django.contrib.auth.models import Group
+
+from clinic.roles import ROLES
 from patients.models import AllergenGroup
 from patients.services import screening_for
-from treatments.models import Consultation, Formulation
+from treatments.models import Consultation, Formulation, Ingredient
 from treatments.tests import factories
 from treatments.tests.factories import HA, PDRN, VITAMIN_C, ingredient
 
+ALLERGEN_GROUPS = import_module("patients.migrations.0002_search_index_allergens_permissions").ALLERGEN_GROUPS
+CATALOGUE = import_module("treatments.migrations.0002_seed_ingredient_catalogue_and_permissions").CATALOGUE
+
+
+@pytest.fixture
+def migrated_data(transactional_db):
+    """A live-server test before this one may have flushed the tables: put back the rows the data
+    migrations seed (role groups, allergen groups, ingredient catalogue)."""
+    for role in ROLES:
+        Group.objects.get_or_create(name=role)
+    for name, description in ALLERGEN_GROUPS:
+        AllergenGroup.objects.get_or_create(name=name, defaults={"description": description})
+    groups = {g.name: g for g in AllergenGroup.objects.all()}
+    for name, category, unit, typical, maximum, concerns, group, description in CATALOGUE:
+        Ingredient.objects.get_or_create(
+            name=name,
+            defaults={
+                "category": category,
+                "unit": unit,
+                "typical_amount": Decimal(typical),
+                "maximum_amount": Decimal(maximum),
+                "concerns": concerns,
+                "allergen_group": groups.get(group),
+                "description": description,
+            },
+        )
+
 
 def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
-    page, login, practitioner, front_desk
+    migrated_data, page, login, practitioner, front_desk
 ):
     patient = factories.patient(given_name="Marta", family_name="Quintela")
     screening_for(patient).allergen_groups.add(AllergenGroup.objects.get(name="Polynucleotides (fish DNA)"))
