@@ -1,6 +1,8 @@
-"""Reads of clinical records, shaped for the pages that use them (fixed numbers of queries)."""
+"""Reads of clinical records, shaped for the pages that use them (fixed numbers of queries).
+The `*_detail` selectors answer 404 for an unknown id."""
 
 from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from patients.models import Patient
@@ -13,10 +15,11 @@ def ingredient_list() -> QuerySet[Ingredient]:
 
 
 def consultation_detail(pk: int) -> Consultation:
-    return (
-        Consultation.objects.select_related("patient", "practitioner", "signed_by")
-        .prefetch_related("answers", Prefetch("addenda__author"))
-        .get(pk=pk)
+    return get_object_or_404(
+        Consultation.objects.select_related("patient", "practitioner", "signed_by").prefetch_related(
+            "answers", Prefetch("addenda__author")
+        ),
+        pk=pk,
     )
 
 
@@ -27,18 +30,20 @@ def _lines() -> Prefetch:
 
 
 def formulation_detail(pk: int) -> Formulation:
-    return (
-        Formulation.objects.select_related("patient", "consultation", "created_by", "previous")
-        .prefetch_related(_lines())
-        .get(pk=pk)
+    return get_object_or_404(
+        Formulation.objects.select_related(
+            "patient", "consultation", "created_by", "previous"
+        ).prefetch_related(_lines()),
+        pk=pk,
     )
 
 
 def session_record_detail(pk: int) -> SessionRecord:
-    return (
-        SessionRecord.objects.select_related("patient", "practitioner", "done_by", "formulation")
-        .prefetch_related("lots__line__ingredient")
-        .get(pk=pk)
+    return get_object_or_404(
+        SessionRecord.objects.select_related(
+            "patient", "practitioner", "done_by", "formulation"
+        ).prefetch_related("lots__line__ingredient"),
+        pk=pk,
     )
 
 

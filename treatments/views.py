@@ -115,6 +115,8 @@ def consultation_edit(request, pk: int):
     if consultation.is_signed:
         messages.info(request, "This consultation is signed and cannot be edited. Add an addendum instead.")
         return redirect("treatments:consultation_detail", pk=pk)
+    if request.method == "GET":
+        services.log_consultation_read(consultation=consultation, user=request.user)
     answers = {a.item: a.answer for a in consultation.answers.all()}
     form = ConsultationForm(request.POST or None, instance=consultation, answers=answers)
     if request.method == "POST" and form.is_valid():

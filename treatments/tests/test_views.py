@@ -291,3 +291,32 @@ def rf_user():
         return request
 
     return make
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "treatments:consultation_detail",
+        "treatments:consultation_edit",
+        "treatments:formulation_detail",
+        "treatments:formulation_revise",
+        "treatments:session_create",
+        "treatments:session_detail",
+        "treatments:session_edit",
+    ],
+)
+def test_unknown_ids_answer_404(client_as, practitioner, name):
+    kwarg = "formulation_id" if name == "treatments:session_create" else "pk"
+    assert client_as(practitioner).get(reverse(name, kwargs={kwarg: 999999})).status_code == 404
+
+
+def test_unknown_diff_version_answers_404(client_as, practitioner):
+    formulation = factories.formulation(practitioner)
+    url = reverse("treatments:formulation_diff", args=[formulation.pk, 999999])
+    assert client_as(practitioner).get(url).status_code == 404
+
+
+def test_opening_a_draft_to_edit_is_logged_as_a_read(client_as, practitioner):
+    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
+    client_as(practitioner).get(reverse("treatments:consultation_edit", args=[consultation.pk]))
+    assert ConsultationAccessLog.objects.filter(consultation=consultation, user=practitioner).count() == 1
