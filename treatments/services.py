@@ -2,6 +2,7 @@
 ClinicalError with a message a person can act on; views show it on the form."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -64,6 +65,8 @@ def screening_answers(patient: Patient) -> dict[str, str]:
 def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None:
     """Q8: any contraindication answered "yes" blocks "eligible" unless a written override reason is given.
     L2: not eligible / deferred need a reason. "Other" concern needs its text."""
+    if consultation.date and consultation.date > timezone.localdate():
+        raise ClinicalError("The consultation date cannot be in the future.", "date")
     if "other" in (consultation.concerns or []) and not consultation.concern_other.strip():
         raise ClinicalError("Describe the “other” concern, or untick it.", "concern_other")
     yes = [Contraindication(item).label for item, answer in answers.items() if answer == Answer.YES]
@@ -263,6 +266,17 @@ def formulation_create(
             "A formulation needs a signed consultation that found the patient eligible. "
             "Sign the consultation first."
         )
+    latest = (
+        Consultation.objects.filter(patient=patient, signed_at__isnull=False)
+        .order_by("-date", "-signed_at")
+        .first()
+    )
+    if latest is not None and not latest.is_eligible:
+        raise ClinicalError(
+            f"The latest signed consultation, of {latest.date:%d/%m/%Y}, decided "
+            f"“{latest.get_decision_display()}”. "
+            "A new formulation needs a new consultation that finds the patient eligible."
+        )
     if previous is not None and previous.patient_id != patient.pk:
         raise ClinicalError("The earlier version belongs to another patient.")
     _check_lines(patient, lines)
@@ -374,6 +388,10 @@ SESSION_FIELDS = (
 
 
 def _check_session(record: SessionRecord) -> None:
+    if record.performed_at and record.performed_at > timezone.now() + timedelta(days=1):
+        raise ClinicalError(
+            "A session is recorded when it happens: the date cannot be in the future.", "performed_at"
+        )
     if record.technique == "needle" and not record.needle_gauge:
         raise ClinicalError("Give the needle gauge (for example 30G or 32G).", "needle_gauge")
     if record.technique != "needle":

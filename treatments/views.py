@@ -41,6 +41,11 @@ def timeline(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
     entries = selectors.timeline(patient)
     formulations = [e["object"] for e in entries if e["kind"] == "formulation"]
+    # A new formulation follows only from the latest signed consultation, and only if it found the
+    # patient eligible.
+    latest_signed = next(
+        (e["object"] for e in entries if e["kind"] == "consultation" and e["object"].is_signed), None
+    )
     # Each version links to the diff against the one before it.
     previous = {f.version: f for f in formulations}
     for entry in entries:
@@ -53,14 +58,7 @@ def timeline(request, patient_id: int):
             "patient": patient,
             "entries": entries,
             "formulations": formulations,
-            "eligible": next(
-                (
-                    e["object"]
-                    for e in entries
-                    if e["kind"] == "consultation" and e["object"].is_signed and e["object"].is_eligible
-                ),
-                None,
-            ),
+            "eligible": latest_signed if latest_signed and latest_signed.is_eligible else None,
             "can_write": _can_write(request, "treatments:consultation_create"),
         },
     )

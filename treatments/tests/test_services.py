@@ -396,3 +396,34 @@ def test_open_session_record_can_be_updated(practitioner):
     )
     record.refresh_from_db()
     assert (record.pain_score, record.reactions) == (6, ["redness"])
+
+
+def test_consultation_date_cannot_be_in_the_future(practitioner):
+    tomorrow = datetime.date.today() + datetime.timedelta(days=2)
+    with pytest.raises(ClinicalError, match="cannot be in the future"):
+        services.consultation_create(patient=factories.patient(), by=practitioner, date=tomorrow)
+
+
+def test_no_new_formulation_after_a_later_consultation_deferred_treatment(practitioner):
+    first = factories.formulation(practitioner)
+    later = services.consultation_create(
+        patient=first.patient,
+        by=practitioner,
+        date=datetime.date(2026, 4, 1),
+        decision="deferred",
+        decision_reason="Started isotretinoin",
+    )
+    services.consultation_sign(consultation=later, by=practitioner)
+    with pytest.raises(ClinicalError) as error:
+        factories.formulation(practitioner, first.consultation, previous=first)
+    assert error.value.message == (
+        "The latest signed consultation, of 01/04/2026, decided “Deferred”. "
+        "A new formulation needs a new consultation that finds the patient eligible."
+    )
+
+
+def test_session_cannot_be_recorded_in_the_future(practitioner):
+    from django.utils import timezone
+
+    with pytest.raises(ClinicalError, match="cannot be in the future"):
+        factories.session_record(practitioner, performed_at=timezone.now() + datetime.timedelta(days=3))
