@@ -73,15 +73,3 @@ def login(page):
         return page
 
     return do_login
-
-
-@pytest.fixture(autouse=True)
-def _role_groups(transactional_db):
-    """live_server flushes the database after each browser test, taking the role groups the data
-    migration made with it; bring them back so every journey, in any order, can log in by role."""
-    from django.contrib.auth.models import Group
-
-    from clinic.roles import ROLES
-
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)

@@ -1,2 +1,29 @@
+from django.urls import path
+
+from . import views
+
 app_name = "treatments"
-urlpatterns: list = []
+urlpatterns = [
+    path("ingredients/", views.ingredient_list, name="ingredients"),
+    path("patients/<int:patient_id>/", views.timeline, name="timeline"),
+    path(
+        "patients/<int:patient_id>/consultations/new/", views.consultation_create, name="consultation_create"
+    ),
+    path("consultations/<int:pk>/", views.consultation_detail, name="consultation_detail"),
+    path("consultations/<int:pk>/edit/", views.consultation_edit, name="consultation_edit"),
+    path("consultations/<int:pk>/sign/", views.consultation_sign, name="consultation_sign"),
+    path("consultations/<int:pk>/addenda/", views.addendum_add, name="addendum_add"),
+    path("consultations/<int:pk>/reads/", views.consultation_access_log, name="consultation_access_log"),
+    path(
+        "consultations/<int:consultation_id>/formulations/new/",
+        views.formulation_create,
+        name="formulation_create",
+    ),
+    path("formulations/<int:pk>/", views.formulation_detail, name="formulation_detail"),
+    path("formulations/<int:pk>/revise/", views.formulation_revise, name="formulation_revise"),
+    path("formulations/<int:pk>/diff/<int:other_pk>/", views.formulation_diff, name="formulation_diff"),
+    path("formulations/<int:formulation_id>/sessions/new/", views.session_create, name="session_create"),
+    path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
+    path("sessions/<int:pk>/done/", views.session_done, name="session_done"),
+]

@@ -1,0 +1,80 @@
+"""A practitioner records and signs a consultation, formulates a cocktail; front desk cannot see any of it."""
+
+import re
+
+from patients.models import AllergenGroup
+from patients.services import screening_for
+from treatments.models import Consultation, Formulation
+from treatments.tests import factories
+from treatments.tests.factories import HA, PDRN, VITAMIN_C, ingredient
+
+
+def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
+    page, login, practitioner, front_desk
+):
+    patient = factories.patient(given_name="Marta", family_name="Quintela")
+    screening_for(patient).allergen_groups.add(AllergenGroup.objects.get(name="Polynucleotides (fish DNA)"))
+
+    login(practitioner)
+    page.goto(f"/treatments/patients/{patient.pk}/consultations/new/")
+    page.get_by_label("Hydration and nourishment").check()
+    page.get_by_label("Fine lines and wrinkles").check()
+    page.get_by_label("Patient's goals").fill("Skin that feels less tight")
+    page.get_by_label("Skin assessment", exact=True).fill("Dehydrated, fine periorbital lines")
+    page.get_by_label("Decision", exact=True).select_option("eligible")
+    page.get_by_label("Face", exact=True).check()
+    page.get_by_label("Proposed sessions").fill("4")
+    page.get_by_label("Interval (days)").fill("14")
+    # The patient now says she is pregnant: "eligible" is refused until the practitioner reconsiders.
+    page.locator("input[name=answer_pregnancy][value=yes]").check()
+    page.get_by_role("button", name="Save draft").click()
+    assert page.get_by_text("“Eligible” is blocked").is_visible()
+    page.locator("input[name=answer_pregnancy][value=no]").check()
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url(re.compile(r"/treatments/consultations/\d+/$"))
+    page.get_by_role("button", name="Sign consultation").click()
+    assert page.get_by_text("Consultation signed.").is_visible()
+    consultation = Consultation.objects.get(patient=patient)
+    assert consultation.signed_by == practitioner
+
+    page.get_by_role("link", name="Formulate cocktail").click()
+    rows = page.locator("[data-lines] tr")
+    assert "ALLERGY" in rows.nth(0).locator("select").inner_text()
+    rows.nth(0).locator("select").select_option(str(ingredient(HA).pk))
+    rows.nth(0).locator("input[type=number]").fill("2")
+    # The allergy is refused, with a message saying why.
+    rows.nth(1).locator("select").select_option(str(ingredient(PDRN).pk))
+    rows.nth(1).locator("input[type=number]").fill("2")
+    page.get_by_label("Total volume (mL)").fill("4")
+    page.get_by_role("button", name="Save formulation").click()
+    assert page.get_by_text("the patient is allergic to Polynucleotides (fish DNA)").is_visible()
+    rows.nth(1).locator("select").select_option(str(ingredient(VITAMIN_C).pk))
+    rows.nth(1).locator("input[type=number]").fill("100")
+    # "Add a line" adds a keyboard-ready row.
+    before = rows.count()
+    page.get_by_role("button", name="Add a line").click()
+    assert rows.count() == before + 1
+    page.get_by_role("button", name="Save formulation").click()
+    page.wait_for_url(re.compile(r"/treatments/formulations/\d+/$"))
+    assert page.get_by_role("heading", name=re.compile("Formulation v1")).is_visible()
+    assert page.get_by_role("button", name="Print sheet").is_visible()
+    formulation = Formulation.objects.get(patient=patient)
+    assert [line.ingredient.name for line in formulation.lines.all()] == [
+        "Non-cross-linked hyaluronic acid 1.35%",
+        "Vitamin C (sodium ascorbate)",
+    ]
+    assert page.console_errors == []
+
+    page.context.clear_cookies()
+    login(front_desk)
+    assert "Ingredients" not in page.locator("nav").inner_text()
+    for url in (
+        f"/treatments/patients/{patient.pk}/",
+        f"/treatments/consultations/{consultation.pk}/",
+        f"/treatments/formulations/{formulation.pk}/",
+        f"/treatments/patients/{patient.pk}/consultations/new/",
+    ):
+        response = page.goto(url)
+        assert response.status == 403, url
+        assert "Skin that feels less tight" not in page.content()
+        assert "hyaluronic" not in page.content()

@@ -1,0 +1,27 @@
+"""The practitioner's dashboard panel: their unsigned consultations and open session records."""
+
+from django.template.loader import render_to_string
+
+from clinic.roles import PRACTITIONER, user_roles
+
+from .models import Consultation, SessionRecord
+
+
+def panel(request) -> str:
+    if PRACTITIONER not in user_roles(request.user):
+        return ""
+    drafts = list(
+        Consultation.objects.filter(practitioner=request.user, signed_at__isnull=True)
+        .select_related("patient")
+        .order_by("-date", "-id")[:10]
+    )
+    open_sessions = list(
+        SessionRecord.objects.filter(practitioner=request.user, done_at__isnull=True)
+        .select_related("patient")
+        .order_by("-performed_at")[:10]
+    )
+    return render_to_string(
+        "treatments/_dashboard_panel.html",
+        {"drafts": drafts, "open_sessions": open_sessions},
+        request=request,
+    )

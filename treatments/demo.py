@@ -1,0 +1,203 @@
+"""Demo clinical records, after the patients demo: for about 60 patients of treatable age a signed
+consultation, one or two formulation versions (never with an ingredient they are allergic to) and a few
+sessions marked done; a few deferred consultations for patients with a contraindication, and some
+unsigned drafts and open sessions so the practitioners' dashboard has something to show.
+The same seed builds the same records."""
+
+import datetime
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from clinic.roles import PRACTITIONER
+from patients.models import Answer, Patient
+from patients.services import screening_for
+
+from . import services
+from .models import Concern, Ingredient
+from .services import LineInput
+
+ELIGIBLE_TARGET = 60
+DEFERRED_TARGET = 6
+GOALS = [
+    "Brighter, more even skin before a wedding in the summer",
+    "Less dull skin and fewer fine lines around the eyes",
+    "Fade sun spots on the cheeks and hands",
+    "Deeper hydration; skin feels tight after winter",
+    "Smoother texture after acne years",
+    "Refresh the neck and décolleté",
+]
+ASSESSMENTS = [
+    "Dehydrated, dull complexion; fine lines periorbital and perioral.",
+    "Mild photo-ageing, solar lentigines on malar area, good elasticity.",
+    "Uneven texture with enlarged pores; no active inflammation.",
+    "Thin skin on the neck with horizontal lines; moderate laxity.",
+    "Melasma-like pigmentation on forehead and upper lip; Fitzpatrick III.",
+]
+AFTERCARE = [
+    "Use the hyaluronic serum twice a day for a week.",
+    "Avoid the gym and sauna for 48 hours.",
+    "Arnica gel on any bruise, twice a day.",
+    "",
+    "",
+]
+NUMBING = "Lidocaine/prilocaine 2.5%/2.5% cream"
+
+
+def _dt(day: datetime.date, hour: int) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
+
+
+def _amount(rng: random.Random, ingredient: Ingredient) -> Decimal:
+    factor = Decimal(rng.choice(["1", "1", "1", "1.5", "0.5"]))
+    amount = min(ingredient.typical_amount * factor, ingredient.maximum_amount)
+    return amount.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP).normalize()
+
+
+def _lines(rng, ingredients, allergies, concerns) -> list[LineInput]:
+    allowed = [i for i in ingredients if i.allergen_group_id not in allergies]
+    fitting = [i for i in allowed if set(i.concerns) & set(concerns)] or allowed
+    chosen = rng.sample(fitting, k=min(len(fitting), rng.randint(3, 5)))
+    return [LineInput(ingredient=i, amount=_amount(rng, i)) for i in sorted(chosen, key=lambda i: i.name)]
+
+
+def _volume(lines: list[LineInput], rng) -> Decimal:
+    liquid = sum((line.amount for line in lines if line.ingredient.unit == "mL"), Decimal(0))
+    return (liquid + Decimal(rng.choice([1, 2, 2, 3]))).quantize(Decimal("0.5"))
+
+
+def _backdate(obj, **stamps) -> None:
+    """Demo records happened in the past: put their own timestamps there too (a normal, audited save)."""
+    for name, value in stamps.items():
+        setattr(obj, name, value)
+    obj.save()
+
+
+def build(*, stdout, seed: int) -> None:
+    rng = random.Random(seed + 3)
+    practitioners = list(User.objects.filter(groups__name=PRACTITIONER).order_by("username"))
+    if not practitioners:
+        stdout.write("Treatments demo: no practitioners, skipped.")
+        return
+    ingredients = list(Ingredient.objects.active().order_by("name"))
+    today = timezone.localdate()
+    patients = [p for p in Patient.objects.active().order_by("id") if 28 <= p.age_on(today) <= 65]
+    rng.shuffle(patients)
+    eligible = deferred = sessions = versions = 0
+    for patient in patients:
+        if eligible >= ELIGIBLE_TARGET and deferred >= DEFERRED_TARGET:
+            break
+        screening = screening_for(patient)
+        allergies = {g.pk for g in screening.allergen_groups.all()}
+        has_yes = screening.answers.filter(answer=Answer.YES).exists()
+        practitioner = rng.choice(practitioners)
+        concerns = rng.sample(Concern.values[:4], k=rng.randint(1, 3))
+        day = today - datetime.timedelta(days=rng.randint(40, 240))
+        common = {
+            "date": day,
+            "concerns": concerns,
+            "goals": rng.choice(GOALS),
+            "skin_assessment": rng.choice(ASSESSMENTS),
+        }
+        if has_yes:
+            if deferred >= DEFERRED_TARGET:
+                continue
+            consultation = services.consultation_create(
+                patient=patient,
+                by=practitioner,
+                decision="deferred",
+                decision_reason="Contraindication at screening: review after it has resolved or with the GP.",
+                **common,
+            )
+            services.consultation_sign(consultation=consultation, by=practitioner)
+            _backdate(consultation, signed_at=_dt(day, 18))
+            deferred += 1
+            continue
+        if eligible >= ELIGIBLE_TARGET:
+            continue
+        interval = rng.choice([14, 14, 21, 4])
+        consultation = services.consultation_create(
+            patient=patient,
+            by=practitioner,
+            decision="eligible",
+            plan_areas=rng.choice([["face"], ["face", "neck"], ["face", "neck", "decollete"], ["hands"]]),
+            plan_session_count=6 if interval == 4 else rng.choice([3, 4]),
+            plan_interval_days=interval,
+            plan_notes="Review the response after the second session.",
+            answers={item: Answer.NO for item, answer in services.screening_answers(patient).items()},
+            **common,
+        )
+        services.consultation_sign(consultation=consultation, by=practitioner)
+        _backdate(consultation, signed_at=_dt(day, 18))
+        eligible += 1
+        lines = _lines(rng, ingredients, allergies, concerns)
+        formulation = services.formulation_create(
+            consultation=consultation,
+            by=practitioner,
+            lines=lines,
+            total_volume_ml=_volume(lines, rng),
+            concerns=concerns,
+            vehicle="Sterile saline 0.9%",
+        )
+        _backdate(formulation, created_at=_dt(day, 18))
+        versions += 1
+        done = rng.randint(1, consultation.plan_session_count)
+        for n in range(done + (1 if eligible % 15 == 0 else 0)):
+            when = _dt(day + datetime.timedelta(days=7 + n * interval), rng.choice([9, 10, 11, 14, 15, 16]))
+            if when.date() >= today:
+                break
+            if n == 2 and rng.random() < 0.5:
+                lines = [
+                    LineInput(ingredient=line.ingredient, amount=_amount(rng, line.ingredient))
+                    for line in lines
+                ]
+                formulation = services.formulation_create(
+                    consultation=consultation,
+                    by=practitioner,
+                    lines=lines,
+                    total_volume_ml=_volume(lines, rng),
+                    concerns=concerns,
+                    vehicle="Sterile saline 0.9%",
+                    previous=formulation,
+                    notes="Adjusted after review at session 2.",
+                )
+                _backdate(formulation, created_at=when - datetime.timedelta(hours=1))
+                versions += 1
+            numbing = rng.random() < 0.4
+            technique = rng.choice(["needle", "needle", "injector"])
+            record = services.session_record_create(
+                formulation=formulation,
+                by=practitioner,
+                performed_at=when,
+                areas=consultation.plan_areas,
+                technique=technique,
+                needle_gauge=rng.choice(["30G", "32G"]) if technique == "needle" else "",
+                grid_spacing_mm=Decimal(rng.choice(["2", "3", "4"])),
+                depth_mm=Decimal(rng.choice(["1", "1.5", "2"])),
+                numbing_cream=numbing,
+                numbing_product=NUMBING if numbing else "",
+                volume_ml=formulation.total_volume_ml,
+                pain_score=rng.randint(1, 5),
+                reactions=rng.choice([["redness"], ["redness", "swelling"], [], ["bruising"]]),
+                aftercare_instructions=rng.choice(AFTERCARE),
+                lots={
+                    line.pk: f"{rng.choice('ABCDEFGH')}{rng.randint(1000, 9999)}"
+                    for line in formulation.lines.all()
+                },
+            )
+            sessions += 1
+            if n < done:
+                services.session_mark_done(session_record=record, by=practitioner)
+                finished = when + datetime.timedelta(minutes=55)
+                _backdate(record, done_at=finished, aftercare_due_at=finished)
+    # Unsigned drafts for the practitioners' dashboards.
+    for patient in patients[-3:]:
+        services.consultation_create(
+            patient=patient, by=practitioners[0], concerns=["hydration"], goals="First visit; undecided."
+        )
+    stdout.write(
+        f"Treatments demo: {eligible} eligible and {deferred} deferred consultations, "
+        f"{versions} formulation versions, {sessions} session records."
+    )

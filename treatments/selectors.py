@@ -1,0 +1,96 @@
+"""Reads of clinical records, shaped for the pages that use them (fixed numbers of queries).
+The `*_detail` selectors answer 404 for an unknown id."""
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from patients.models import Patient
+
+from .models import Consultation, Formulation, FormulationLine, Ingredient, SessionRecord
+
+
+def ingredient_list() -> QuerySet[Ingredient]:
+    return Ingredient.objects.select_related("allergen_group").order_by("-is_active", "category", "name")
+
+
+def consultation_detail(pk: int) -> Consultation:
+    return get_object_or_404(
+        Consultation.objects.select_related("patient", "practitioner", "signed_by").prefetch_related(
+            "answers", Prefetch("addenda__author")
+        ),
+        pk=pk,
+    )
+
+
+def _lines() -> Prefetch:
+    return Prefetch(
+        "lines", queryset=FormulationLine.objects.select_related("ingredient", "ingredient__allergen_group")
+    )
+
+
+def formulation_detail(pk: int) -> Formulation:
+    return get_object_or_404(
+        Formulation.objects.select_related(
+            "patient", "consultation", "created_by", "previous"
+        ).prefetch_related(_lines()),
+        pk=pk,
+    )
+
+
+def session_record_detail(pk: int) -> SessionRecord:
+    return get_object_or_404(
+        SessionRecord.objects.select_related(
+            "patient", "practitioner", "done_by", "formulation"
+        ).prefetch_related("lots__line__ingredient"),
+        pk=pk,
+    )
+
+
+def latest_signed_eligible(patient: Patient) -> Consultation | None:
+    return (
+        Consultation.objects.filter(patient=patient, signed_at__isnull=False, decision="eligible")
+        .order_by("-date", "-id")
+        .first()
+    )
+
+
+def timeline(patient: Patient) -> list[dict]:
+    """The patient's clinical history, newest first: consultations, formulation versions, session
+    records. Four queries whatever the size of the history."""
+    consultations = list(
+        Consultation.objects.filter(patient=patient).select_related("practitioner").order_by("-date", "-id")
+    )
+    formulations = list(
+        Formulation.objects.filter(patient=patient)
+        .select_related("created_by")
+        .prefetch_related(_lines())
+        .order_by("-version")
+    )
+    sessions = list(
+        SessionRecord.objects.filter(patient=patient)
+        .select_related("practitioner", "formulation")
+        .order_by("-performed_at", "-id")
+    )
+    entries = []
+    for c in consultations:
+        entries.append({"kind": "consultation", "when": c.date, "object": c})
+    for f in formulations:
+        entries.append({"kind": "formulation", "when": timezone.localtime(f.created_at).date(), "object": f})
+    for s in sessions:
+        entries.append({"kind": "session", "when": timezone.localtime(s.performed_at).date(), "object": s})
+    order = {"session": 0, "formulation": 1, "consultation": 2}
+    entries.sort(key=lambda e: (e["when"], -order[e["kind"]], e["object"].pk), reverse=True)
+    return entries
+
+
+def clinical_summary(patient: Patient) -> dict:
+    """The latest consultation, current formulation and last session, for the patient page."""
+    return {
+        "consultation": Consultation.objects.filter(patient=patient).order_by("-date", "-id").first(),
+        "formulation": Formulation.objects.filter(patient=patient)
+        .prefetch_related(_lines())
+        .order_by("-version")
+        .first(),
+        "session": SessionRecord.objects.filter(patient=patient).order_by("-performed_at", "-id").first(),
+    }

@@ -1,0 +1,511 @@
+"""Writes to clinical records. Each function runs in one transaction, validates, and raises
+ClinicalError with a message a person can act on; views show it on the form."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import Answer, Contraindication, Patient
+from patients.services import screening_for
+
+from .models import (
+    Addendum,
+    Consultation,
+    ConsultationAccessLog,
+    ConsultationAnswer,
+    Decision,
+    Formulation,
+    FormulationLine,
+    Ingredient,
+    SessionLot,
+    SessionRecord,
+)
+
+
+class ClinicalError(Exception):
+    """A clinical rule refused a change. `field` names the form field the message belongs to, if any."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# ---------------------------------------------------------------- consultations (L1, L2, Q8)
+
+CONSULTATION_FIELDS = (
+    "date",
+    "concerns",
+    "concern_other",
+    "goals",
+    "skin_assessment",
+    "decision",
+    "decision_reason",
+    "override_reason",
+    "plan_areas",
+    "plan_area_other",
+    "plan_session_count",
+    "plan_interval_days",
+    "plan_reason",
+    "plan_notes",
+)
+
+
+def screening_answers(patient: Patient) -> dict[str, str]:
+    """The patient's current screening answers by contraindication, to pre-fill a visit (Q8)."""
+    screening = screening_for(patient)
+    answers = dict.fromkeys(Contraindication.values, Answer.UNKNOWN)
+    answers.update({a.item: a.answer for a in screening.answers.all()})
+    return answers
+
+
+def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None:
+    """Q8: any contraindication answered "yes" blocks "eligible" unless a written override reason is given.
+    L2: not eligible / deferred need a reason. "Other" concern needs its text."""
+    if consultation.date and consultation.date > timezone.localdate():
+        raise ClinicalError("The consultation date cannot be in the future.", "date")
+    if "other" in (consultation.concerns or []) and not consultation.concern_other.strip():
+        raise ClinicalError("Describe the “other” concern, or untick it.", "concern_other")
+    yes = [Contraindication(item).label for item, answer in answers.items() if answer == Answer.YES]
+    if consultation.decision == Decision.ELIGIBLE and yes and not consultation.override_reason.strip():
+        raise ClinicalError(
+            f"“Eligible” is blocked: the patient answered yes to {', '.join(yes)}. "
+            "Write why treatment is still appropriate in “Contraindication override reason”, "
+            "or choose “not eligible” or “deferred”.",
+            "override_reason",
+        )
+    needs_reason = consultation.decision in (Decision.NOT_ELIGIBLE, Decision.DEFERRED)
+    if needs_reason and not consultation.decision_reason.strip():
+        raise ClinicalError(
+            f"Give the reason for “{consultation.get_decision_display()}”.", "decision_reason"
+        )
+
+
+def _save_answers(consultation: Consultation, answers: dict[str, str], by) -> None:
+    existing = {a.item: a for a in consultation.answers.all()}
+    for item in Contraindication.values:
+        value = answers.get(item, Answer.UNKNOWN)
+        row = existing.get(item) or ConsultationAnswer(consultation=consultation, item=item)
+        if row.pk is None or row.answer != value:
+            row.answer = value
+            row._history_user = by
+            row.save()
+
+
+def _apply(consultation: Consultation, fields: dict) -> None:
+    unknown = set(fields) - set(CONSULTATION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown consultation fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(consultation, name, "" if value is None and name not in _NULLABLE else value)
+
+
+_NULLABLE = {"plan_session_count", "plan_interval_days", "date"}
+
+
+@transaction.atomic
+def consultation_create(
+    *, patient: Patient, by, answers: dict[str, str] | None = None, **fields
+) -> Consultation:
+    """Open a draft consultation (L1). Contraindication answers default to the patient's screening (Q8)."""
+    fields.setdefault("date", timezone.localdate())
+    consultation = Consultation(patient=patient, practitioner=by)
+    _apply(consultation, fields)
+    answers = {**screening_answers(patient), **(answers or {})}
+    _check_decision(consultation, answers)
+    consultation._history_user = by
+    consultation.full_clean()
+    consultation.save()
+    _save_answers(consultation, answers, by)
+    return consultation
+
+
+def _locked_consultation(consultation: Consultation) -> Consultation:
+    current = Consultation.objects.select_for_update().get(pk=consultation.pk)
+    if current.is_signed:
+        raise ClinicalError(
+            f"This consultation was signed on {timezone.localtime(current.signed_at):%d/%m/%Y at %H:%M} "
+            "and can no longer be edited. Add an addendum to correct or complete it."
+        )
+    return current
+
+
+@transaction.atomic
+def consultation_update(
+    *, consultation: Consultation, by, answers: dict[str, str] | None = None, **fields
+) -> Consultation:
+    """Change a draft consultation. A signed one is refused: corrections are addenda."""
+    _locked_consultation(consultation)
+    _apply(consultation, fields)
+    current_answers = {a.item: a.answer for a in consultation.answers.all()}
+    answers = {**current_answers, **(answers or {})}
+    _check_decision(consultation, answers)
+    consultation._history_user = by
+    consultation.full_clean()
+    consultation.save()
+    _save_answers(consultation, answers, by)
+    return consultation
+
+
+@transaction.atomic
+def consultation_sign(*, consultation: Consultation, by) -> Consultation:
+    """Sign the note: from now on it is locked (addenda only). A decision is required, and an
+    eligible consultation needs its plan (areas, count, interval)."""
+    current = _locked_consultation(consultation)
+    if not current.decision:
+        raise ClinicalError(
+            "Record a decision (eligible, not eligible or deferred) before signing.", "decision"
+        )
+    _check_decision(current, {a.item: a.answer for a in current.answers.all()})
+    if current.decision == Decision.ELIGIBLE:
+        if not current.plan_areas:
+            raise ClinicalError(
+                "An eligible consultation needs the treatment areas of the plan.", "plan_areas"
+            )
+        if not current.plan_session_count or not current.plan_interval_days:
+            raise ClinicalError(
+                "An eligible consultation needs the proposed number of sessions and the interval in days.",
+                "plan_session_count",
+            )
+    current.signed_at = timezone.now()
+    current.signed_by = by
+    current._history_user = by
+    current.save()
+    consultation.signed_at, consultation.signed_by = current.signed_at, current.signed_by
+    return current
+
+
+@transaction.atomic
+def addendum_add(*, consultation: Consultation, by, text: str) -> Addendum:
+    """Add a correction to a signed consultation: kept with its author and time, never edited."""
+    text = (text or "").strip()
+    if not text:
+        raise ClinicalError("Write the addendum text.", "text")
+    if not Consultation.objects.filter(pk=consultation.pk, signed_at__isnull=False).exists():
+        raise ClinicalError(
+            "This consultation is still a draft: edit it directly instead of adding an addendum."
+        )
+    addendum = Addendum(consultation=consultation, author=by, text=text)
+    addendum._history_user = by
+    addendum.save()
+    return addendum
+
+
+def log_consultation_read(*, consultation: Consultation, user) -> ConsultationAccessLog:
+    """Every read of a consultation is logged with who and when."""
+    return ConsultationAccessLog.objects.create(consultation=consultation, user=user)
+
+
+# ---------------------------------------------------------------- formulations (L3, Q8)
+
+
+@dataclass
+class LineInput:
+    ingredient: Ingredient
+    amount: Decimal
+    unit: str = ""
+    override_reason: str = ""
+
+
+def _check_lines(patient: Patient, lines: list[LineInput]) -> None:
+    """L3/Q8: positive amounts in the ingredient's unit, not above its maximum without a written reason,
+    no retired ingredient, never an ingredient the patient is allergic to (no override)."""
+    if not lines:
+        raise ClinicalError("Add at least one ingredient.")
+    allergies = {g.pk: g.name for g in screening_for(patient).allergen_groups.all()}
+    seen = set()
+    for line in lines:
+        ingredient = line.ingredient
+        if ingredient.pk in seen:
+            raise ClinicalError(f"{ingredient.name} appears twice: put its total amount on one line.")
+        seen.add(ingredient.pk)
+        if ingredient.allergen_group_id in allergies:
+            raise ClinicalError(
+                f"{ingredient.name} cannot be used: the patient is allergic to "
+                f"{allergies[ingredient.allergen_group_id]}. Remove it from the formulation."
+            )
+        if not ingredient.is_active:
+            raise ClinicalError(
+                f"{ingredient.name} is retired from the catalogue: choose another ingredient."
+            )
+        if line.amount is None or line.amount <= 0:
+            raise ClinicalError(f"The amount of {ingredient.name} must be more than zero.")
+        if line.unit and line.unit != ingredient.unit:
+            raise ClinicalError(
+                f"{ingredient.name} is dosed in {ingredient.unit}, not {line.unit}: give the amount in "
+                f"{ingredient.unit}."
+            )
+        if line.amount > ingredient.maximum_amount and not line.override_reason.strip():
+            amount, maximum = line.amount.normalize(), ingredient.maximum_amount.normalize()
+            raise ClinicalError(
+                f"{amount:f} {ingredient.unit} of {ingredient.name} is above the maximum of {maximum:f} "
+                f"{ingredient.unit} per session: lower it, or write the reason for exceeding it on that line."
+            )
+
+
+@transaction.atomic
+def formulation_create(
+    *,
+    consultation: Consultation,
+    by,
+    lines: list[LineInput],
+    total_volume_ml: Decimal,
+    concerns: list[str] | None = None,
+    vehicle: str = "",
+    notes: str = "",
+    previous: Formulation | None = None,
+) -> Formulation:
+    """Make the next version of the patient's cocktail (L3), from an eligible signed consultation.
+    Versions are never rewritten: a change is always a new version."""
+    patient = Patient.objects.select_for_update().get(pk=consultation.patient_id)
+    if not (consultation.is_signed and consultation.is_eligible):
+        raise ClinicalError(
+            "A formulation needs a signed consultation that found the patient eligible. "
+            "Sign the consultation first."
+        )
+    latest = (
+        Consultation.objects.filter(patient=patient, signed_at__isnull=False)
+        .order_by("-date", "-signed_at")
+        .first()
+    )
+    if latest is not None and not latest.is_eligible:
+        raise ClinicalError(
+            f"The latest signed consultation, of {latest.date:%d/%m/%Y}, decided "
+            f"“{latest.get_decision_display()}”. "
+            "A new formulation needs a new consultation that finds the patient eligible."
+        )
+    if previous is not None and previous.patient_id != patient.pk:
+        raise ClinicalError("The earlier version belongs to another patient.")
+    _check_lines(patient, lines)
+    if total_volume_ml is None or total_volume_ml <= 0:
+        raise ClinicalError("The total volume must be more than zero mL.", "total_volume_ml")
+    last = Formulation.objects.filter(patient=patient).order_by("-version").values_list("version", flat=True)
+    formulation = Formulation(
+        patient=patient,
+        consultation=consultation,
+        version=(last.first() or 0) + 1,
+        previous=previous,
+        concerns=concerns or [],
+        total_volume_ml=total_volume_ml,
+        vehicle=vehicle,
+        notes=notes,
+        created_by=by,
+    )
+    formulation._history_user = by
+    formulation.full_clean()
+    formulation.save()
+    for line in lines:
+        row = FormulationLine(
+            formulation=formulation,
+            ingredient=line.ingredient,
+            amount=line.amount,
+            unit=line.ingredient.unit,
+            override_reason=line.override_reason.strip()
+            if line.amount > line.ingredient.maximum_amount
+            else "",
+        )
+        row._history_user = by
+        row.save()
+    return formulation
+
+
+@transaction.atomic
+def formulation_update_notes(*, formulation: Formulation, by, notes: str) -> Formulation:
+    """Change the notes of a version in place. Refused once the version was used in a session."""
+    current = Formulation.objects.select_for_update().get(pk=formulation.pk)
+    if current.session_records.exists():
+        raise ClinicalError(
+            f"Formulation v{current.version} was used in a session and can never change. "
+            "Make a new version instead."
+        )
+    current.notes = notes
+    current._history_user = by
+    current.save()
+    return current
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(value) or "—"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value) if value not in ("", None) else "—"
+
+
+def formulation_diff(old: Formulation, new: Formulation) -> dict:
+    """What changed between two versions: ingredients added, removed, changed amount; other fields."""
+    old_lines = {line.ingredient_id: line for line in old.lines.all()}
+    new_lines = {line.ingredient_id: line for line in new.lines.all()}
+    added = [new_lines[i] for i in new_lines.keys() - old_lines.keys()]
+    removed = [old_lines[i] for i in old_lines.keys() - new_lines.keys()]
+    changed = [
+        (old_lines[i], new_lines[i])
+        for i in old_lines.keys() & new_lines.keys()
+        if old_lines[i].amount != new_lines[i].amount
+    ]
+    fields = []
+    for name, label in (
+        ("concern_labels", "Concerns targeted"),
+        ("total_volume_ml", "Total volume (mL)"),
+        ("vehicle", "Dilution / vehicle"),
+        ("notes", "Notes"),
+    ):
+        before, after = _shown(getattr(old, name)), _shown(getattr(new, name))
+        if before != after:
+            fields.append((label, before, after))
+    by_name = lambda line: line.ingredient.name  # noqa: E731
+    return {
+        "added": sorted(added, key=by_name),
+        "removed": sorted(removed, key=by_name),
+        "changed": sorted(changed, key=lambda pair: pair[0].ingredient.name),
+        "fields": fields,
+        "same": not (added or removed or changed or fields),
+    }
+
+
+# ---------------------------------------------------------------- session records (L5–L8, Q9)
+
+SESSION_FIELDS = (
+    "performed_at",
+    "areas",
+    "area_other",
+    "technique",
+    "needle_gauge",
+    "grid_spacing_mm",
+    "depth_mm",
+    "numbing_cream",
+    "numbing_product",
+    "volume_ml",
+    "pain_score",
+    "reactions",
+    "reaction_other",
+    "aftercare_instructions",
+    "notes",
+)
+
+
+def _check_session(record: SessionRecord) -> None:
+    if record.performed_at and record.performed_at > timezone.now() + timedelta(days=1):
+        raise ClinicalError(
+            "A session is recorded when it happens: the date cannot be in the future.", "performed_at"
+        )
+    if record.technique == "needle" and not record.needle_gauge:
+        raise ClinicalError("Give the needle gauge (for example 30G or 32G).", "needle_gauge")
+    if record.technique != "needle":
+        record.needle_gauge = ""
+    if record.numbing_cream and not record.numbing_product.strip():
+        raise ClinicalError("Name the numbing cream that was applied.", "numbing_product")
+    if not record.numbing_cream:
+        record.numbing_product = ""
+    if "other" in (record.reactions or []) and not record.reaction_other.strip():
+        raise ClinicalError("Describe the “other” reaction, or untick it.", "reaction_other")
+    if "other" in (record.areas or []) and not record.area_other.strip():
+        raise ClinicalError("Describe the “other” area, or untick it.", "area_other")
+
+
+def _apply_session(record: SessionRecord, fields: dict) -> None:
+    unknown = set(fields) - set(SESSION_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown session fields: {sorted(unknown)}")
+    for name, value in fields.items():
+        if value is None and name in (
+            "area_other",
+            "needle_gauge",
+            "numbing_product",
+            "reaction_other",
+            "aftercare_instructions",
+            "notes",
+        ):
+            value = ""
+        setattr(record, name, value)
+
+
+def _save_lots(record: SessionRecord, lots: dict[int, str], by) -> None:
+    existing = {lot.line_id: lot for lot in record.lots.all()}
+    for line in record.formulation.lines.all():
+        value = (lots.get(line.pk) or "").strip()
+        row = existing.get(line.pk) or SessionLot(session_record=record, line=line)
+        if row.pk is None or row.lot_number != value:
+            row.lot_number = value
+            row._history_user = by
+            row.save()
+
+
+@transaction.atomic
+def session_record_create(
+    *, formulation: Formulation, by, lots: dict[int, str] | None = None, **fields
+) -> SessionRecord:
+    """Start the record of a session with a formulation version of this patient (L5–L8)."""
+    fields.setdefault("performed_at", timezone.now())
+    record = SessionRecord(patient_id=formulation.patient_id, practitioner=by, formulation=formulation)
+    _apply_session(record, fields)
+    _check_session(record)
+    record._history_user = by
+    record.full_clean()
+    record.save()
+    _save_lots(record, lots or {}, by)
+    return record
+
+
+def _open_record(record: SessionRecord) -> SessionRecord:
+    current = SessionRecord.objects.select_for_update().get(pk=record.pk)
+    if current.is_done:
+        raise ClinicalError(
+            f"This session was marked done on {timezone.localtime(current.done_at):%d/%m/%Y at %H:%M} "
+            "and is locked. Note corrections in the patient's next consultation."
+        )
+    return current
+
+
+@transaction.atomic
+def session_record_update(
+    *, session_record: SessionRecord, by, lots: dict[int, str] | None = None, **fields
+) -> SessionRecord:
+    """Change an open session record. A record marked done is locked."""
+    _open_record(session_record)
+    _apply_session(session_record, fields)
+    _check_session(session_record)
+    session_record._history_user = by
+    session_record.full_clean()
+    session_record.save()
+    if lots is not None:
+        _save_lots(session_record, lots, by)
+    return session_record
+
+
+@transaction.atomic
+def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
+    """Finish the session: the record is locked, and the aftercare e-mail is queued in the same
+    transaction (L8, Q9)."""
+    current = _open_record(session_record)
+    if current.volume_ml is None:
+        raise ClinicalError("Record the volume given before marking the session done.", "volume_ml")
+    current.done_at = timezone.now()
+    current.done_by = by
+    current._history_user = by
+    current.save()
+    queue_aftercare(session_record=current)
+    session_record.refresh_from_db()
+    return current
+
+
+@transaction.atomic
+def queue_aftercare(*, session_record: SessionRecord) -> bool:
+    """Queue the aftercare e-mail for a session marked done, at most once per session (L8, Q9).
+
+    THE one place the aftercare e-mail is queued. Until the outbox lands it records the event durably
+    (`aftercare_due_at`, in the caller's transaction); wiring the outbox only changes this body.
+    Returns True when it queued, False when the session already had its aftercare queued."""
+    record = SessionRecord.objects.select_for_update().get(pk=session_record.pk)
+    if not record.is_done:
+        raise ClinicalError("Aftercare is only sent for a session marked done.")
+    if record.aftercare_due_at is not None:
+        return False
+    record.aftercare_due_at = timezone.now()
+    record._history_user = record.done_by
+    record.save(update_fields=["aftercare_due_at"])
+    session_record.aftercare_due_at = record.aftercare_due_at
+    return True

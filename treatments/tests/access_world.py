@@ -1,0 +1,29 @@
+"""Example URL arguments for the access table test (clinic/tests/test_access.py)."""
+
+from clinic.roles import PRACTITIONER
+from treatments.tests import factories
+
+
+def url_kwargs(world):
+    practitioner = world["users"][PRACTITIONER]
+    consultation = factories.signed_consultation(practitioner)
+    first = factories.formulation(practitioner, consultation)
+    second = factories.formulation(practitioner, consultation, previous=first, notes="second")
+    record = factories.session_record(practitioner, first)
+    return {
+        "treatments:timeline": {"patient_id": consultation.patient_id},
+        "treatments:consultation_create": {"patient_id": consultation.patient_id},
+        "treatments:consultation_detail": {"pk": consultation.pk},
+        "treatments:consultation_edit": {"pk": consultation.pk},
+        "treatments:consultation_sign": {"pk": consultation.pk},
+        "treatments:addendum_add": {"pk": consultation.pk},
+        "treatments:consultation_access_log": {"pk": consultation.pk},
+        "treatments:formulation_create": {"consultation_id": consultation.pk},
+        "treatments:formulation_detail": {"pk": first.pk},
+        "treatments:formulation_revise": {"pk": second.pk},
+        "treatments:formulation_diff": {"pk": first.pk, "other_pk": second.pk},
+        "treatments:session_create": {"formulation_id": second.pk},
+        "treatments:session_detail": {"pk": record.pk},
+        "treatments:session_edit": {"pk": record.pk},
+        "treatments:session_done": {"pk": record.pk},
+    }

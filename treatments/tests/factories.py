@@ -1,0 +1,77 @@
+"""Clinical records built through the services, as the pages build them."""
+
+import datetime
+import itertools
+from decimal import Decimal
+
+from patients.models import AllergenGroup
+from patients.services import screening_for
+from patients.tests.factories import PatientFactory
+from treatments import services
+from treatments.models import Ingredient
+from treatments.services import LineInput
+
+ELIGIBLE_PLAN = {
+    "decision": "eligible",
+    "concerns": ["hydration", "fine_lines"],
+    "plan_areas": ["face", "neck"],
+    "plan_session_count": 4,
+    "plan_interval_days": 14,
+}
+
+
+_count = itertools.count(1)
+
+
+def patient(**fields):
+    """A patient with an e-mail that is always valid (names from Faker may carry accents or apostrophes)."""
+    fields.setdefault("email", f"patient{next(_count)}@example.com")
+    return PatientFactory(**fields)
+
+
+def ingredient(name: str) -> Ingredient:
+    return Ingredient.objects.get(name=name)
+
+
+HA = "Non-cross-linked hyaluronic acid 1.35%"
+VITAMIN_C = "Vitamin C (sodium ascorbate)"
+PDRN = "Polynucleotides (PDRN) 7.5 mg/mL"
+ZINC = "Zinc (zinc sulfate)"
+
+
+def signed_consultation(practitioner, patient_obj=None, **fields):
+    patient_obj = patient_obj or patient()
+    consultation = services.consultation_create(
+        patient=patient_obj, by=practitioner, **{**ELIGIBLE_PLAN, "date": datetime.date(2026, 3, 2), **fields}
+    )
+    services.consultation_sign(consultation=consultation, by=practitioner)
+    return consultation
+
+
+def formulation(practitioner, consultation=None, lines=None, previous=None, **fields):
+    consultation = consultation or signed_consultation(practitioner)
+    lines = lines or [
+        LineInput(ingredient=ingredient(HA), amount=Decimal("2")),
+        LineInput(ingredient=ingredient(VITAMIN_C), amount=Decimal("100")),
+    ]
+    fields.setdefault("total_volume_ml", Decimal("4"))
+    return services.formulation_create(
+        consultation=consultation, by=practitioner, lines=lines, previous=previous, **fields
+    )
+
+
+def session_record(practitioner, formulation_obj=None, **fields):
+    formulation_obj = formulation_obj or formulation(practitioner)
+    fields = {
+        "areas": ["face"],
+        "technique": "needle",
+        "needle_gauge": "32G",
+        "volume_ml": Decimal("3.5"),
+        "pain_score": 3,
+        **fields,
+    }
+    return services.session_record_create(formulation=formulation_obj, by=practitioner, **fields)
+
+
+def allergic_to(patient, group_name: str) -> None:
+    screening_for(patient).allergen_groups.add(AllergenGroup.objects.get(name=group_name))

@@ -1,0 +1,322 @@
+"""The pages: thin views over the services, read logging, refusals shown, timeline query bound."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from treatments import services
+from treatments.dashboard import panel
+from treatments.models import Consultation, ConsultationAccessLog, Formulation, SessionRecord
+from treatments.patient_section import section
+from treatments.services import LineInput
+from treatments.tests import factories
+from treatments.tests.factories import HA, PDRN, VITAMIN_C, ingredient
+
+pytestmark = pytest.mark.django_db
+
+
+def consultation_post(**overrides):
+    data = {
+        "date": "2026-03-02",
+        "concerns": ["hydration", "pigmentation"],
+        "goals": "More even tone",
+        "skin_assessment": "Dehydrated, fine lines around the eyes",
+        "decision": "eligible",
+        "plan_areas": ["face"],
+        "plan_session_count": "4",
+        "plan_interval_days": "14",
+    }
+    for item in (
+        "pregnancy",
+        "anticoagulants",
+        "skin_infection",
+        "autoimmune",
+        "ingredient_allergy",
+        "keloid",
+        "isotretinoin",
+    ):
+        data[f"answer_{item}"] = "no"
+    data.update(overrides)
+    return data
+
+
+def lines_post(rows, **overrides):
+    data = {
+        "lines-TOTAL_FORMS": str(len(rows)),
+        "lines-INITIAL_FORMS": "0",
+        "total_volume_ml": "4",
+        "vehicle": "Saline 0.9%",
+        "concerns": ["hydration"],
+    }
+    for i, (ingredient_obj, amount, reason) in enumerate(rows):
+        data[f"lines-{i}-ingredient"] = str(ingredient_obj.pk) if ingredient_obj else ""
+        data[f"lines-{i}-amount"] = amount
+        data[f"lines-{i}-override_reason"] = reason
+    data.update(overrides)
+    return data
+
+
+def test_practitioner_records_a_consultation_as_a_draft(client_as, practitioner):
+    patient = factories.patient()
+    response = client_as(practitioner).post(
+        reverse("treatments:consultation_create", args=[patient.pk]), consultation_post()
+    )
+    consultation = Consultation.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("treatments:consultation_detail", args=[consultation.pk])
+    assert (consultation.practitioner, consultation.signed_at, consultation.goals) == (
+        practitioner,
+        None,
+        "More even tone",
+    )
+    assert set(consultation.answers.values_list("answer", flat=True)) == {"no"}
+
+
+def test_contraindication_refusal_is_shown_on_the_form(client_as, practitioner):
+    patient = factories.patient()
+    response = client_as(practitioner).post(
+        reverse("treatments:consultation_create", args=[patient.pk]),
+        consultation_post(answer_pregnancy="yes"),
+    )
+    assert response.status_code == 200
+    assert "“Eligible” is blocked: the patient answered yes to Pregnant or breastfeeding." in response.text
+    assert Consultation.objects.count() == 0
+
+
+def test_signing_from_the_page_locks_the_note(client_as, practitioner):
+    consultation = services.consultation_create(
+        patient=factories.patient(), by=practitioner, **factories.ELIGIBLE_PLAN
+    )
+    client = client_as(practitioner)
+    response = client.post(reverse("treatments:consultation_sign", args=[consultation.pk]))
+    assert response.status_code == 302
+    response = client.get(reverse("treatments:consultation_edit", args=[consultation.pk]), follow=True)
+    assert response.redirect_chain == [
+        (reverse("treatments:consultation_detail", args=[consultation.pk]), 302)
+    ]
+    assert "This consultation is signed and cannot be edited. Add an addendum instead." in response.text
+    response = client.post(
+        reverse("treatments:consultation_edit", args=[consultation.pk]), consultation_post(goals="changed")
+    )
+    consultation.refresh_from_db()
+    assert consultation.goals == ""
+
+
+def test_addendum_is_listed_under_the_signed_note(client_as, practitioner):
+    consultation = factories.signed_consultation(practitioner)
+    client = client_as(practitioner)
+    client.post(reverse("treatments:addendum_add", args=[consultation.pk]), {"text": "Forgot: uses retinol."})
+    response = client.get(reverse("treatments:consultation_detail", args=[consultation.pk]))
+    assert "Forgot: uses retinol." in response.text
+    assert "Inês Moura" in response.text
+
+
+def test_every_read_of_a_consultation_is_logged_and_shown_to_admin(client_as, practitioner, clinic_admin):
+    consultation = factories.signed_consultation(practitioner)
+    url = reverse("treatments:consultation_detail", args=[consultation.pk])
+    client_as(practitioner).get(url)
+    client = client_as(clinic_admin)
+    assert client.get(url).status_code == 200
+    reads = list(ConsultationAccessLog.objects.order_by("id").values_list("user__username", flat=True))
+    assert reads == ["practitioner", "admin"]
+    response = client.get(reverse("treatments:consultation_access_log", args=[consultation.pk]))
+    assert response.status_code == 200
+    assert "(practitioner)" in response.text and "(admin)" in response.text
+
+
+def test_clinic_admin_reads_but_cannot_write_clinical_content(client_as, practitioner, clinic_admin):
+    consultation = factories.signed_consultation(practitioner)
+    client = client_as(clinic_admin)
+    url = reverse("treatments:consultation_detail", args=[consultation.pk])
+    assert client.get(url).status_code == 200
+    assert client.post(url).status_code == 403
+    assert (
+        client.post(reverse("treatments:addendum_add", args=[consultation.pk]), {"text": "x"}).status_code
+        == 403
+    )
+    assert consultation.addenda.count() == 0
+
+
+def test_front_desk_gets_403_on_clinical_pages(client_as, practitioner, front_desk):
+    record = factories.session_record(practitioner)
+    client = client_as(front_desk)
+    for url in (
+        reverse("treatments:timeline", args=[record.patient_id]),
+        reverse("treatments:consultation_detail", args=[record.formulation.consultation_id]),
+        reverse("treatments:formulation_detail", args=[record.formulation_id]),
+        reverse("treatments:session_detail", args=[record.pk]),
+        reverse("treatments:ingredients"),
+    ):
+        assert client.get(url).status_code == 403, url
+    assert ConsultationAccessLog.objects.count() == 0
+
+
+def test_formulation_from_the_formset_makes_version_one(client_as, practitioner):
+    consultation = factories.signed_consultation(practitioner)
+    response = client_as(practitioner).post(
+        reverse("treatments:formulation_create", args=[consultation.pk]),
+        lines_post([(ingredient(HA), "2", ""), (ingredient(VITAMIN_C), "150", ""), (None, "", "")]),
+    )
+    formulation = Formulation.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("treatments:formulation_detail", args=[formulation.pk])
+    assert formulation.version == 1
+    assert [(line.ingredient.name, line.amount) for line in formulation.lines.all()] == [
+        (HA, Decimal("2")),
+        (VITAMIN_C, Decimal("150")),
+    ]
+
+
+def test_allergy_refusal_is_shown_on_the_formulation_page(client_as, practitioner):
+    consultation = factories.signed_consultation(practitioner)
+    factories.allergic_to(consultation.patient, "Polynucleotides (fish DNA)")
+    response = client_as(practitioner).post(
+        reverse("treatments:formulation_create", args=[consultation.pk]),
+        lines_post([(ingredient(PDRN), "2", "")]),
+    )
+    assert response.status_code == 200
+    assert "the patient is allergic to Polynucleotides (fish DNA)" in response.text
+    assert Formulation.objects.count() == 0
+
+
+def test_revising_prefills_lines_and_saves_a_new_version(client_as, practitioner):
+    first = factories.formulation(practitioner)
+    client = client_as(practitioner)
+    page = client.get(reverse("treatments:formulation_revise", args=[first.pk]))
+    assert page.status_code == 200
+    assert 'name="lines-0-amount" id="id_lines-0-amount" value="2' in page.text
+    response = client.post(
+        reverse("treatments:formulation_revise", args=[first.pk]), lines_post([(ingredient(HA), "3", "")])
+    )
+    second = Formulation.objects.get(version=2)
+    assert response.url == reverse("treatments:formulation_detail", args=[second.pk])
+    assert second.previous == first
+    diff = client.get(reverse("treatments:formulation_diff", args=[first.pk, second.pk]))
+    assert "Removed" in diff.text and "Amount changed" in diff.text
+
+
+def test_formulation_sheet_has_a_print_button(client_as, practitioner):
+    formulation = factories.formulation(practitioner)
+    response = client_as(practitioner).get(reverse("treatments:formulation_detail", args=[formulation.pk]))
+    assert "data-print" in response.text
+    assert "formulation-sheet" in response.text
+
+
+def test_session_is_recorded_and_marked_done_from_the_pages(client_as, practitioner):
+    formulation = factories.formulation(practitioner)
+    line = formulation.lines.first()
+    client = client_as(practitioner)
+    response = client.post(
+        reverse("treatments:session_create", args=[formulation.pk]),
+        {
+            "performed_at": "2026-03-09T10:00",
+            "areas": ["face", "neck"],
+            "technique": "needle",
+            "needle_gauge": "30G",
+            "grid_spacing_mm": "4",
+            "depth_mm": "1.5",
+            "volume_ml": "3.5",
+            "pain_score": "2",
+            "reactions": ["redness"],
+            f"lot_{line.pk}": "LOT-77",
+        },
+    )
+    record = SessionRecord.objects.get()
+    assert response.url == reverse("treatments:session_detail", args=[record.pk])
+    assert record.lots.get(line=line).lot_number == "LOT-77"
+    client.post(reverse("treatments:session_done", args=[record.pk]))
+    record.refresh_from_db()
+    assert record.done_at is not None and record.aftercare_due_at is not None
+    response = client.get(reverse("treatments:session_edit", args=[record.pk]), follow=True)
+    assert "This session is marked done and locked." in response.text
+
+
+def _history(practitioner, patient, size):
+    consultation = factories.signed_consultation(practitioner, patient)
+    previous = None
+    for i in range(size):
+        lines = [
+            LineInput(ingredient=ingredient(HA), amount=Decimal(1 + i % 3)),
+            LineInput(ingredient=ingredient(VITAMIN_C), amount=Decimal(100)),
+        ]
+        previous = factories.formulation(practitioner, consultation, lines=lines, previous=previous)
+        record = factories.session_record(practitioner, previous)
+        services.session_mark_done(session_record=record, by=practitioner)
+        services.consultation_create(patient=patient, by=practitioner)
+
+
+@pytest.mark.parametrize("size", [1, 15])
+def test_timeline_loads_in_a_fixed_number_of_queries(
+    client_as, practitioner, django_assert_max_num_queries, size
+):
+    patient = factories.patient()
+    _history(practitioner, patient, size)
+    client = client_as(practitioner)
+    url = reverse("treatments:timeline", args=[patient.pk])
+    client.get(url)  # warm the session and the clinic settings row
+    with django_assert_max_num_queries(12):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.text.count("Formulation v") == size
+    assert f"Changes from v{size - 1}" in response.text or size == 1
+
+
+def test_patient_section_is_empty_for_front_desk(rf_user, practitioner, front_desk):
+    patient = factories.patient()
+    factories.signed_consultation(practitioner, patient)
+    assert section(rf_user(front_desk), patient) == ""
+    html = section(rf_user(practitioner), patient)
+    assert "Clinical summary" in html and "New consultation" in html and "Eligible" in html
+
+
+def test_patient_section_shows_admin_no_new_consultation_button(rf_user, practitioner, clinic_admin):
+    patient = factories.patient()
+    html = section(rf_user(clinic_admin), patient)
+    assert "Clinical timeline" in html and "New consultation" not in html
+
+
+def test_dashboard_panel_lists_unsigned_consultations(rf_user, practitioner, front_desk):
+    services.consultation_create(patient=factories.patient(given_name="Zélia"), by=practitioner)
+    assert "Unsigned consultation · Zélia" in panel(rf_user(practitioner))
+    assert panel(rf_user(front_desk)) == ""
+
+
+@pytest.fixture
+def rf_user():
+    def make(user):
+        request = RequestFactory().get("/")
+        request.user = user
+        return request
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "treatments:consultation_detail",
+        "treatments:consultation_edit",
+        "treatments:formulation_detail",
+        "treatments:formulation_revise",
+        "treatments:session_create",
+        "treatments:session_detail",
+        "treatments:session_edit",
+    ],
+)
+def test_unknown_ids_answer_404(client_as, practitioner, name):
+    kwarg = "formulation_id" if name == "treatments:session_create" else "pk"
+    assert client_as(practitioner).get(reverse(name, kwargs={kwarg: 999999})).status_code == 404
+
+
+def test_unknown_diff_version_answers_404(client_as, practitioner):
+    formulation = factories.formulation(practitioner)
+    url = reverse("treatments:formulation_diff", args=[formulation.pk, 999999])
+    assert client_as(practitioner).get(url).status_code == 404
+
+
+def test_opening_a_draft_to_edit_is_logged_as_a_read(client_as, practitioner):
+    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
+    client_as(practitioner).get(reverse("treatments:consultation_edit", args=[consultation.pk]))
+    assert ConsultationAccessLog.objects.filter(consultation=consultation, user=practitioner).count() == 1

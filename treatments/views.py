@@ -1,0 +1,394 @@
+"""Thin views over services.py and selectors.py. Access is decided by the table in access.py."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic.access import is_allowed
+from patients.models import Contraindication, Patient
+from patients.services import screening_for
+
+from . import selectors, services
+from .forms import AddendumForm, ConsultationForm, FormulationForm, LineFormSet, SessionRecordForm
+from .models import Consultation, ConsultationAccessLog, Formulation, Ingredient, SessionRecord
+from .services import ClinicalError, LineInput
+
+
+def _show(form, error: ClinicalError) -> None:
+    """Put a refusal from a service on the form, on its field when it names one."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _can_write(request, url_name: str) -> bool:
+    return is_allowed(request.user, url_name, "POST")
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+def ingredient_list(request):
+    """The ingredient catalogue, read-only (clinic admin manages it under Administration)."""
+    ingredients = selectors.ingredient_list()
+    return render(request, "treatments/ingredient_list.html", {"ingredients": ingredients})
+
+
+# ---------------------------------------------------------------- timeline
+
+
+def timeline(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    entries = selectors.timeline(patient)
+    formulations = [e["object"] for e in entries if e["kind"] == "formulation"]
+    # A new formulation follows only from the latest signed consultation, and only if it found the
+    # patient eligible.
+    latest_signed = next(
+        (e["object"] for e in entries if e["kind"] == "consultation" and e["object"].is_signed), None
+    )
+    # Each version links to the diff against the one before it.
+    previous = {f.version: f for f in formulations}
+    for entry in entries:
+        if entry["kind"] == "formulation":
+            entry["before"] = previous.get(entry["object"].version - 1)
+    return render(
+        request,
+        "treatments/timeline.html",
+        {
+            "patient": patient,
+            "entries": entries,
+            "formulations": formulations,
+            "eligible": latest_signed if latest_signed and latest_signed.is_eligible else None,
+            "can_write": _can_write(request, "treatments:consultation_create"),
+        },
+    )
+
+
+# ---------------------------------------------------------------- consultations
+
+
+def consultation_create(request, patient_id: int):
+    patient = get_object_or_404(Patient, pk=patient_id)
+    answers = services.screening_answers(patient)
+    form = ConsultationForm(request.POST or None, answers=answers, initial={"date": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            consultation = services.consultation_create(
+                patient=patient, by=request.user, answers=form.answers(), **form.fields_for_service()
+            )
+        except ClinicalError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Consultation saved as a draft. Sign it when it is complete.")
+            return redirect("treatments:consultation_detail", pk=consultation.pk)
+    return render(
+        request,
+        "treatments/consultation_form.html",
+        {"form": form, "patient": patient, "screening": screening_for(patient)},
+    )
+
+
+def consultation_detail(request, pk: int):
+    consultation = get_object_or_404(Consultation.objects.only("pk"), pk=pk)
+    services.log_consultation_read(consultation=consultation, user=request.user)
+    consultation = selectors.consultation_detail(pk)
+    order = {item: n for n, item in enumerate(Contraindication.values)}
+    answers = sorted(consultation.answers.all(), key=lambda a: order.get(a.item, len(order)))
+    return render(
+        request,
+        "treatments/consultation_detail.html",
+        {
+            "consultation": consultation,
+            "patient": consultation.patient,
+            "answers": answers,
+            "addendum_form": AddendumForm(),
+            "can_write": _can_write(request, "treatments:consultation_edit"),
+            "formulations": consultation.formulations.order_by("-version"),
+        },
+    )
+
+
+def consultation_edit(request, pk: int):
+    consultation = get_object_or_404(Consultation.objects.select_related("patient"), pk=pk)
+    if consultation.is_signed:
+        messages.info(request, "This consultation is signed and cannot be edited. Add an addendum instead.")
+        return redirect("treatments:consultation_detail", pk=pk)
+    if request.method == "GET":
+        services.log_consultation_read(consultation=consultation, user=request.user)
+    answers = {a.item: a.answer for a in consultation.answers.all()}
+    form = ConsultationForm(request.POST or None, instance=consultation, answers=answers)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.consultation_update(
+                consultation=consultation,
+                by=request.user,
+                answers=form.answers(),
+                **form.fields_for_service(),
+            )
+        except ClinicalError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Consultation saved.")
+            return redirect("treatments:consultation_detail", pk=pk)
+    return render(
+        request,
+        "treatments/consultation_form.html",
+        {"form": form, "patient": consultation.patient, "consultation": consultation},
+    )
+
+
+def consultation_sign(request, pk: int):
+    consultation = get_object_or_404(Consultation, pk=pk)
+    if request.method != "POST":
+        return redirect("treatments:consultation_detail", pk=pk)
+    try:
+        services.consultation_sign(consultation=consultation, by=request.user)
+    except ClinicalError as error:
+        messages.error(request, error.message)
+        if not consultation.is_signed:
+            return redirect("treatments:consultation_edit", pk=pk)
+    else:
+        messages.success(
+            request, "Consultation signed. It can no longer be edited; add addenda to correct it."
+        )
+    return redirect("treatments:consultation_detail", pk=pk)
+
+
+def addendum_add(request, pk: int):
+    consultation = get_object_or_404(Consultation, pk=pk)
+    if request.method != "POST":
+        return redirect("treatments:consultation_detail", pk=pk)
+    form = AddendumForm(request.POST)
+    if form.is_valid():
+        try:
+            services.addendum_add(consultation=consultation, by=request.user, text=form.cleaned_data["text"])
+        except ClinicalError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Addendum added.")
+    else:
+        messages.error(request, "Write the addendum text (at most 5000 characters).")
+    return redirect("treatments:consultation_detail", pk=pk)
+
+
+def consultation_access_log(request, pk: int):
+    consultation = get_object_or_404(Consultation.objects.select_related("patient"), pk=pk)
+    reads = ConsultationAccessLog.objects.filter(consultation=consultation).select_related("user")[:500]
+    return render(
+        request,
+        "treatments/consultation_access_log.html",
+        {"consultation": consultation, "patient": consultation.patient, "reads": reads},
+    )
+
+
+# ---------------------------------------------------------------- formulations
+
+
+def _line_inputs(formset) -> list[LineInput]:
+    return [
+        LineInput(
+            ingredient=f.cleaned_data["ingredient"],
+            amount=f.cleaned_data["amount"],
+            override_reason=f.cleaned_data.get("override_reason") or "",
+        )
+        for f in formset.forms
+        if f.cleaned_data.get("ingredient")
+    ]
+
+
+def _formulation_page(request, *, patient, consultation, previous=None):
+    ingredients = Ingredient.objects.active().select_related("allergen_group")
+    if previous is not None:
+        initial_form = {
+            "concerns": previous.concerns,
+            "total_volume_ml": previous.total_volume_ml,
+            "vehicle": previous.vehicle,
+            "notes": previous.notes,
+        }
+        initial_lines = [
+            {
+                "ingredient": line.ingredient_id,
+                "amount": line.amount.normalize(),
+                "override_reason": line.override_reason,
+            }
+            for line in previous.lines.all()
+        ]
+    else:
+        initial_form = {
+            "concerns": [c for c in consultation.concerns if c != "other"],
+            "vehicle": "Sterile saline 0.9%",
+        }
+        initial_lines = []
+    extra = 3 if initial_lines else 5
+    allergies = list(screening_for(patient).allergen_groups.all())
+    form = FormulationForm(request.POST or None, initial=initial_form)
+    formset = LineFormSet(
+        request.POST or None,
+        prefix="lines",
+        initial=initial_lines + [{}] * extra,
+        ingredients=ingredients,
+        allergies={g.pk for g in allergies},
+    )
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        try:
+            formulation = services.formulation_create(
+                consultation=consultation,
+                by=request.user,
+                lines=_line_inputs(formset),
+                previous=previous,
+                **form.cleaned_data,
+            )
+        except ClinicalError as error:
+            _show(form, error)
+        else:
+            messages.success(request, f"Formulation v{formulation.version} saved.")
+            return redirect("treatments:formulation_detail", pk=formulation.pk)
+    return render(
+        request,
+        "treatments/formulation_form.html",
+        {
+            "form": form,
+            "formset": formset,
+            "patient": patient,
+            "consultation": consultation,
+            "previous": previous,
+            "allergies": allergies,
+        },
+    )
+
+
+def formulation_create(request, consultation_id: int):
+    consultation = get_object_or_404(Consultation.objects.select_related("patient"), pk=consultation_id)
+    if not (consultation.is_signed and consultation.is_eligible):
+        messages.error(request, "A formulation needs a signed consultation that found the patient eligible.")
+        return redirect("treatments:consultation_detail", pk=consultation.pk)
+    return _formulation_page(request, patient=consultation.patient, consultation=consultation)
+
+
+def formulation_revise(request, pk: int):
+    """A change to a formulation is a new version, pre-filled from this one."""
+    previous = selectors.formulation_detail(pk)
+    consultation = selectors.latest_signed_eligible(previous.patient) or previous.consultation
+    return _formulation_page(request, patient=previous.patient, consultation=consultation, previous=previous)
+
+
+def formulation_detail(request, pk: int):
+    """The formulation sheet: also the printable sheet for the treatment room (print stylesheet)."""
+    formulation = selectors.formulation_detail(pk)
+    sessions = formulation.session_records.select_related("practitioner").order_by("-performed_at")
+    versions = (
+        Formulation.objects.filter(patient=formulation.patient).order_by("-version").only("pk", "version")
+    )
+    return render(
+        request,
+        "treatments/formulation_detail.html",
+        {
+            "formulation": formulation,
+            "patient": formulation.patient,
+            "sessions": sessions,
+            "versions": versions,
+            "allergies": list(screening_for(formulation.patient).allergen_groups.all()),
+            "can_write": _can_write(request, "treatments:formulation_revise"),
+        },
+    )
+
+
+def formulation_diff(request, pk: int, other_pk: int):
+    first = selectors.formulation_detail(pk)
+    second = selectors.formulation_detail(other_pk)
+    if first.patient_id != second.patient_id:
+        raise Http404("These versions belong to different patients.")
+    old, new = sorted([first, second], key=lambda f: f.version)
+    versions = Formulation.objects.filter(patient=first.patient).order_by("-version").only("pk", "version")
+    return render(
+        request,
+        "treatments/formulation_diff.html",
+        {
+            "old": old,
+            "new": new,
+            "diff": services.formulation_diff(old, new),
+            "patient": first.patient,
+            "versions": versions,
+        },
+    )
+
+
+# ---------------------------------------------------------------- session records
+
+
+def session_create(request, formulation_id: int):
+    formulation = selectors.formulation_detail(formulation_id)
+    lines = list(formulation.lines.all())
+    consultation = formulation.consultation
+    initial = {
+        "performed_at": timezone.localtime().replace(second=0, microsecond=0),
+        "areas": consultation.plan_areas,
+        "area_other": consultation.plan_area_other,
+        "needle_gauge": "32G",
+        "volume_ml": formulation.total_volume_ml,
+    }
+    form = SessionRecordForm(request.POST or None, lines=lines, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = services.session_record_create(
+                formulation=formulation, by=request.user, lots=form.lots(), **form.fields_for_service()
+            )
+        except ClinicalError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Session recorded. Mark it done when the patient leaves.")
+            return redirect("treatments:session_detail", pk=record.pk)
+    return render(
+        request,
+        "treatments/session_form.html",
+        {"form": form, "formulation": formulation, "patient": formulation.patient},
+    )
+
+
+def session_detail(request, pk: int):
+    record = selectors.session_record_detail(pk)
+    return render(
+        request,
+        "treatments/session_detail.html",
+        {
+            "record": record,
+            "patient": record.patient,
+            "can_write": _can_write(request, "treatments:session_edit"),
+        },
+    )
+
+
+def session_edit(request, pk: int):
+    record = get_object_or_404(SessionRecord.objects.select_related("patient", "formulation"), pk=pk)
+    if record.is_done:
+        messages.info(request, "This session is marked done and locked.")
+        return redirect("treatments:session_detail", pk=pk)
+    lines = list(record.formulation.lines.select_related("ingredient"))
+    form = SessionRecordForm(request.POST or None, instance=record, lines=lines)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.session_record_update(
+                session_record=record, by=request.user, lots=form.lots(), **form.fields_for_service()
+            )
+        except ClinicalError as error:
+            _show(form, error)
+        else:
+            messages.success(request, "Session record saved.")
+            return redirect("treatments:session_detail", pk=pk)
+    return render(
+        request,
+        "treatments/session_form.html",
+        {"form": form, "formulation": record.formulation, "patient": record.patient, "record": record},
+    )
+
+
+@require_POST
+def session_done(request, pk: int):
+    record = get_object_or_404(SessionRecord, pk=pk)
+    try:
+        services.session_mark_done(session_record=record, by=request.user)
+    except ClinicalError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Session marked done. The aftercare e-mail is queued.")
+    return redirect("treatments:session_detail", pk=pk)
