@@ -92,7 +92,8 @@ def test_planner_at_every_boundary_age(rooms, practitioner, planning_now, age):
         with pytest.raises(SchedulingError) as exc:
             plan_for(age=age)
         assert exc.value.message == (
-            f"No protocol for this age ({age}). Choose the number of sessions and the cadence, and give the reason."
+            f"No protocol for this age ({age}). "
+            "Choose the number of sessions and the cadence, and give the reason."
         )
         plan = plan_for(
             age=age, count=3, cadence=(1, 14), override_reason="Practitioner's judgement after consultation"
