@@ -79,6 +79,7 @@ class Availability:
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
     )  # user -> wd -> blocks
     leave: dict = field(default_factory=lambda: defaultdict(list))  # user id -> [Leave]
+    # (practitioner, room or patient id, local day) -> [Busy]
     by_practitioner: dict = field(default_factory=lambda: defaultdict(list))
     by_room: dict = field(default_factory=lambda: defaultdict(list))
     by_patient: dict = field(default_factory=lambda: defaultdict(list))
@@ -129,10 +130,17 @@ class Availability:
         return self
 
     def add(self, appointment: Appointment) -> None:
+        """Hold the appointment under each (person or room, local day) it touches, for quick lookups."""
         busy = Busy(appointment.starts_at, appointment.ends_at, appointment)
-        self.by_practitioner[appointment.practitioner_id].append(busy)
-        self.by_room[appointment.room_id].append(busy)
-        self.by_patient[appointment.patient_id].append(busy)
+        day, last = to_local(appointment.starts_at).date(), to_local(appointment.ends_at).date()
+        while day <= last:
+            self.by_practitioner[(appointment.practitioner_id, day)].append(busy)
+            self.by_room[(appointment.room_id, day)].append(busy)
+            self.by_patient[(appointment.patient_id, day)].append(busy)
+            day += datetime.timedelta(days=1)
+
+    def busy(self, index: dict, key, day: datetime.date) -> list[Busy]:
+        return index.get((key, day), [])
 
     # --- the day -------------------------------------------------------------------------------
     def clinic_closed(self, day: datetime.date) -> str | None:
@@ -192,13 +200,14 @@ class Availability:
 
     def clash(self, starts_at, ends_at, *, practitioner_id=None, room_id=None, patient_id=None) -> str | None:
         """Describe the first active appointment that overlaps, for the practitioner, room or patient."""
-        for busy in self.by_practitioner.get(practitioner_id, ()):
+        day = to_local(starts_at).date()
+        for busy in self.busy(self.by_practitioner, practitioner_id, day):
             if busy.overlaps(starts_at, ends_at):
                 return f"{person(busy.appointment.practitioner)} already has {describe(busy.appointment)}"
-        for busy in self.by_room.get(room_id, ()):
+        for busy in self.busy(self.by_room, room_id, day):
             if busy.overlaps(starts_at, ends_at):
                 return f"{busy.appointment.room} is already taken by {describe(busy.appointment)}"
-        for busy in self.by_patient.get(patient_id, ()):
+        for busy in self.busy(self.by_patient, patient_id, day):
             if busy.overlaps(starts_at, ends_at):
                 return f"the patient already has {describe(busy.appointment, with_patient=False)}"
         return None

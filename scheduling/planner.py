@@ -249,7 +249,7 @@ class _Placer:
             return None, f"{day_label(day)}: in the past"
         length = datetime.timedelta(minutes=self.minutes)
         reasons = []
-        patient_busy = av.by_patient.get(self.patient.pk, ())
+        patient_busy = av.busy(av.by_patient, self.patient.pk, day)
         for practitioner in self.candidates:
             blocks = av.working_blocks(practitioner.pk, day)
             if not blocks:
@@ -258,7 +258,7 @@ class _Placer:
                     f"{person(practitioner)} {'is on leave' if away else 'does not work that day'}"
                 )
                 continue
-            mine = av.by_practitioner.get(practitioner.pk, ())
+            mine = av.busy(av.by_practitioner, practitioner.pk, day)
             for starts in self._starts(day, blocks):
                 ends = starts + length
                 if not av.is_free(mine, starts, ends) or not av.is_free(patient_busy, starts, ends):
@@ -266,9 +266,9 @@ class _Placer:
                 if self._taken_by_series(starts, ends, practitioner_id=practitioner.pk):
                     continue
                 for room in self.rooms:
-                    if av.is_free(av.by_room.get(room.pk, ()), starts, ends) and not self._taken_by_series(
-                        starts, ends, room_id=room.pk
-                    ):
+                    if av.is_free(
+                        av.busy(av.by_room, room.pk, day), starts, ends
+                    ) and not self._taken_by_series(starts, ends, room_id=room.pk):
                         self.placed.append((starts, ends, practitioner.pk, room.pk))
                         return ProposedSession(0, day, starts, ends, practitioner, room), ""
             reasons.append(f"{person(practitioner)} fully booked")

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from clinic.models import ClinicSettings
 
-from .availability import Availability, describe, to_local, when
+from .availability import Availability, to_local, when
 from .errors import BookingClash, SchedulingError
 from .models import (
     ACTIVE_STATES,
@@ -105,7 +105,8 @@ def _save_checked(appointment: Appointment, label: str, availability: Availabili
         if not _is_overlap_violation(exc):
             raise
         # Another booking committed this slot between our check and our insert (PostgreSQL only).
-        taken = (
+        taken = Availability(availability.first_day, availability.last_day)
+        for other in (
             Appointment.objects.filter(
                 Q(practitioner_id=appointment.practitioner_id)
                 | Q(room_id=appointment.room_id)
@@ -116,9 +117,16 @@ def _save_checked(appointment: Appointment, label: str, availability: Availabili
             )
             .exclude(pk=appointment.pk)
             .select_related("patient", "practitioner", "room")
-            .first()
+        ):
+            taken.add(other)
+        detail = taken.clash(
+            appointment.starts_at,
+            appointment.ends_at,
+            practitioner_id=appointment.practitioner_id,
+            room_id=appointment.room_id,
+            patient_id=appointment.patient_id,
         )
-        detail = f"just taken by {describe(taken)}" if taken else "just taken by another booking"
+        detail = f"{detail} (booked a moment ago)" if detail else "the time was taken a moment ago"
         raise BookingClash(f"{label} ({when(appointment.starts_at)}) cannot be {action}: {detail}.") from exc
     availability.add(appointment)
 
@@ -161,6 +169,8 @@ def book_appointment(
     by,
 ) -> Appointment:
     """Book one appointment (L5: default length from the clinic settings), refusing any clash."""
+    if starts_at <= timezone.now():
+        raise SchedulingError("That time is in the past: choose a later time.")
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
     appointment = _new_appointment(
         patient=patient,
@@ -386,6 +396,7 @@ def confirm_appointment(*, appointment: Appointment, by) -> Appointment:
 @transaction.atomic
 def mark_arrived(*, appointment: Appointment, by) -> Appointment:
     """The patient is at the clinic."""
+    appointment = _lock(appointment)
     if to_local(appointment.starts_at).date() > timezone.localdate():
         raise SchedulingError("The patient can be marked as arrived on the day of the appointment.")
     return _change_state(appointment, AppointmentState.ARRIVED, by=by)
@@ -400,6 +411,7 @@ def mark_completed(*, appointment: Appointment, by) -> Appointment:
 @transaction.atomic
 def mark_no_show(*, appointment: Appointment, by) -> Appointment:
     """The patient did not come (Q7: the rest of a series can then be shifted). Frees the slot."""
+    appointment = _lock(appointment)
     if appointment.starts_at > timezone.now():
         raise SchedulingError(
             "An appointment can be marked as a no-show only once its start time has passed."
