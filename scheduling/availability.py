@@ -139,6 +139,14 @@ class Availability:
             self.by_patient[(appointment.patient_id, day)].append(busy)
             day += datetime.timedelta(days=1)
 
+    def add_slot(self, starts_at, ends_at, practitioner, room, patient) -> None:
+        """Hold a slot not yet saved (a proposed session) as if it were booked."""
+        self.add(
+            Appointment(
+                starts_at=starts_at, ends_at=ends_at, practitioner=practitioner, room=room, patient=patient
+            )
+        )
+
     def busy(self, index: dict, key, day: datetime.date) -> list[Busy]:
         return index.get((key, day), [])
 

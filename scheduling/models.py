@@ -258,6 +258,10 @@ class SessionSeries(models.Model):
     def weekday_list(self) -> list[int]:
         return [int(d) for d in self.weekdays.split(",") if d.strip()]
 
+    @property
+    def weekdays_display(self) -> str:
+        return " and ".join(Weekday(d).label for d in self.weekday_list)
+
 
 class AppointmentState(models.TextChoices):
     BOOKED = "booked", "Booked"

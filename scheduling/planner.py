@@ -389,3 +389,79 @@ def propose_series(
         proposal.sessions.append(session)
         previous = session.date
     return proposal
+
+
+def plan_and_propose(
+    *,
+    patient,
+    first_date: datetime.date | None,
+    count: int | None = None,
+    cadence: tuple[int, int] | None = None,
+    weekdays: tuple[int, ...] | None = None,
+    override_reason: str = "",
+    practitioner=None,
+    room=None,
+    preferred_time: datetime.time = datetime.time(10, 0),
+    now: datetime.datetime | None = None,
+) -> Proposal:
+    """Plan and propose with the age that counts: the one on the first session's date (Q2).
+
+    With "earliest available" the first date is only known once placed; if the patient's age on that
+    date is another band's, the series is planned again from that date.
+    """
+    now = now or timezone.now()
+    today = now.astimezone(clinic_tz()).date()
+    options = {"count": count, "cadence": cadence, "weekdays": weekdays, "override_reason": override_reason}
+    plan = plan_for(age=patient.age_on(first_date or today), **options)
+    place = {"patient": patient, "practitioner": practitioner, "room": room, "preferred_time": preferred_time}
+    proposal = propose_series(plan=plan, first_date=first_date, now=now, **place)
+    first = proposal.sessions[0].date if proposal.sessions else None
+    if first and patient.age_on(first) != plan.age:
+        plan = plan_for(age=patient.age_on(first), **options)
+        proposal = propose_series(plan=plan, first_date=first, now=now, **place)
+    return proposal
+
+
+def check_slots(
+    *, patient, plan: SeriesPlan, slots: list[tuple[datetime.datetime, object, object]], minutes: int
+) -> list[str]:
+    """Re-check sessions moved by hand: one problem (or "") per slot, in session order (Q6).
+
+    The same rules as booking: opening hours, closures, working hours, leave, the appointments of the
+    practitioner, the room and the patient, and the order of the sessions.
+    """
+    from .services import slot_problem_for
+
+    if not slots:
+        return []
+    length = datetime.timedelta(minutes=minutes)
+    days = [s[0].astimezone(clinic_tz()).date() for s in slots]
+    availability = Availability.load(
+        min(days),
+        max(days),
+        practitioner_ids={p.pk for _, p, _ in slots},
+        room_ids={r.pk for _, _, r in slots},
+        patient_ids=[patient.pk],
+    )
+    problems, previous = [], None
+    for starts_at, practitioner, room in slots:
+        problem = ""
+        if previous is not None and starts_at <= previous:
+            problem = "comes before the previous session"
+        else:
+            problem = (
+                slot_problem_for(
+                    availability,
+                    patient=patient,
+                    practitioner=practitioner,
+                    room=room,
+                    starts_at=starts_at,
+                    ends_at=starts_at + length,
+                )
+                or ""
+            )
+        if not problem:
+            availability.add_slot(starts_at, starts_at + length, practitioner, room, patient)
+        problems.append(problem)
+        previous = starts_at
+    return problems
