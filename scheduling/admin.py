@@ -19,8 +19,8 @@ from .models import (
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "active", "description"]
-    list_filter = ["active"]
+    list_display = ["name", "active", "for_treatments", "description"]
+    list_filter = ["active", "for_treatments"]
 
 
 @admin.register(OpeningHours)

@@ -29,6 +29,11 @@ class Weekday(models.IntegerChoices):
 class Room(models.Model):
     name = models.CharField(max_length=60, unique=True)
     active = models.BooleanField(default=True, help_text="Inactive rooms are not offered for new bookings.")
+    for_treatments = models.BooleanField(
+        "treatment room",
+        default=True,
+        help_text="The planner places treatment sessions only in treatment rooms.",
+    )
     description = models.CharField(max_length=200, blank=True)
 
     class Meta:

@@ -310,7 +310,7 @@ def propose_series(
     last_day = start_day + datetime.timedelta(days=(EARLIEST_SEARCH_DAYS if first_date is None else 0) + span)
 
     staff = [practitioner] if practitioner else list(practitioners())
-    rooms = [room] if room else list(active_rooms())
+    rooms = [room] if room else list(active_rooms().filter(for_treatments=True))
     availability = Availability.load(
         first_day,
         last_day,

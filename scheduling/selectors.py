@@ -90,6 +90,7 @@ class Column:
     room: object = None
     note: str = ""  # closure, leave
     link: str = ""  # the day view of this column's day (week view)
+    is_today: bool = False
     cells: list[Cell] = field(default_factory=list)
 
 
@@ -184,7 +185,9 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
 
     now = timezone.now()
     slot = datetime.timedelta(minutes=SLOT_MINUTES)
+    today = local_today()
     for column in columns:
+        column.is_today = column.day == today
         closed = availability.clinic_closed(column.day)
         if column.practitioner is not None:
             key, index = column.practitioner.pk, availability.by_practitioner

@@ -63,21 +63,28 @@ def _is_overlap_violation(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) in OVERLAP_CONSTRAINTS
 
 
-def _slot_problem(availability: Availability, appointment: Appointment) -> str | None:
-    """Why this appointment cannot have its time: outside hours, leave, closure, or a clash."""
-    problem = availability.practitioner_problem(
-        appointment.practitioner, appointment.starts_at, appointment.ends_at
-    )
+def slot_problem_for(
+    availability: Availability, *, patient, practitioner, room, starts_at, ends_at
+) -> str | None:
+    """Why this slot cannot be booked: outside hours, leave, closure, an inactive room, or a clash."""
+    problem = availability.practitioner_problem(practitioner, starts_at, ends_at)
     if problem:
         return problem
-    if not appointment.room.active:
-        return f"{appointment.room} is not in use"
+    if not room.active:
+        return f"{room} is not in use"
     return availability.clash(
-        appointment.starts_at,
-        appointment.ends_at,
-        practitioner_id=appointment.practitioner_id,
-        room_id=appointment.room_id,
-        patient_id=appointment.patient_id,
+        starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
+    )
+
+
+def _slot_problem(availability: Availability, appointment: Appointment) -> str | None:
+    return slot_problem_for(
+        availability,
+        patient=appointment.patient,
+        practitioner=appointment.practitioner,
+        room=appointment.room,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
     )
 
 
