@@ -331,7 +331,10 @@ def propose_series(
 
     # Session 1: the chosen date (moved within the tolerance), or the earliest day that can take it.
     if first_date is None:
-        first_days = [start_day + datetime.timedelta(days=i) for i in range(EARLIEST_SEARCH_DAYS)]
+        # Earliest available starts tomorrow; a twice-weekly series starts on one of its weekdays.
+        first_days = [start_day + datetime.timedelta(days=i) for i in range(1, EARLIEST_SEARCH_DAYS)]
+        if plan.is_twice_weekly:
+            first_days = [d for d in first_days if d.weekday() in plan.weekdays]
     else:
         first_days = [d for d in _around(first_date, tolerance) if d >= today]
     first, reasons = None, []

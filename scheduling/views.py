@@ -118,7 +118,7 @@ def plan_series(request):
             {"query": query, "patients": selectors.patient_search(query) if query else []},
         )
     minutes = ClinicSettings.for_request(request).default_appointment_minutes
-    form = PlanForm(request.POST or None, initial={"preferred_time": datetime.time(10)})
+    form = PlanForm(request.POST or None, initial={"preferred_time": datetime.time(10), "weekdays": [0, 3]})
     context = {
         "patient": patient,
         "form": form,
