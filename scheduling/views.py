@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -273,15 +274,21 @@ STATE_ACTIONS = {
 
 
 def _actions(appointment: Appointment) -> list[tuple[str, str]]:
+    """The state buttons that make sense now (arrival on the day, no-show once the start has passed)."""
     allowed = services.TRANSITIONS[appointment.state]
-    by_state = {"confirm": "confirmed", "arrived": "arrived", "completed": "completed", "no_show": "no_show"}
-    labels = {
-        "confirm": "Confirm",
-        "arrived": "Mark arrived",
-        "completed": "Mark completed",
-        "no_show": "Mark no-show",
-    }
-    return [(action, labels[action]) for action, state in by_state.items() if state in allowed]
+    now = timezone.now()
+    offered = [
+        ("confirm", "Confirm", "confirmed", True),
+        (
+            "arrived",
+            "Mark arrived",
+            "arrived",
+            to_local(appointment.starts_at).date() <= timezone.localdate(),
+        ),
+        ("completed", "Mark completed", "completed", True),
+        ("no_show", "Mark no-show", "no_show", appointment.starts_at <= now),
+    ]
+    return [(action, label) for action, label, state, timely in offered if state in allowed and timely]
 
 
 @require_POST

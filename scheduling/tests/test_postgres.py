@@ -10,7 +10,7 @@ from clinic.tests.factories import UserFactory
 from scheduling.errors import BookingClash
 from scheduling.models import Appointment
 from scheduling.services import book_appointment
-from scheduling.tests.factories import at, open_clinic, patient_aged
+from scheduling.tests.factories import at, open_clinic, patient_aged, restore_seed_data
 
 DAY = datetime.date(2027, 1, 11)
 
@@ -49,7 +49,11 @@ def test_the_exclusion_constraint_refuses_a_raw_overlapping_insert(practitioner)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_bookings_of_one_slot_exactly_one_wins(practitioner):
+def test_concurrent_bookings_of_one_slot_exactly_one_wins():
+    restore_seed_data()
+    practitioner = UserFactory(
+        username="practitioner", first_name="Inês", last_name="Moura", role="practitioner"
+    )
     room = open_clinic(practitioner)[0]
     front_desk = UserFactory(username="frontdesk", role="front_desk")
     patients = [patient_aged(30 + i, DAY) for i in range(8)]
