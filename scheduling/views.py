@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -52,8 +53,11 @@ def calendar(request):
         view=view, by=by, day=day, who_id=_parse_int(request.GET.get("who")), user=request.user
     )
     context = {"cal": cal, "links": _calendar_links(cal)}
-    template = "scheduling/_calendar.html" if request.htmx else "scheduling/calendar.html"
-    return render(request, template, context)
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "scheduling/_calendar.html" if fragment else "scheduling/calendar.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])  # the fragment and the page share one address
+    return response
 
 
 def _calendar_links(cal) -> dict:
@@ -170,6 +174,8 @@ def plan_series(request):
             form.add_error(None, "Give a date, a time, a practitioner and a room for every session.")
             return render(request, "scheduling/plan.html", context)
         slots = _slots_from(formset)
+        if not slots:
+            raise SchedulingError("There are no sessions to book: propose the series first.")
         plan = plan_for(age=patient.age_on(to_local(slots[0][0]).date()), **options)
         if len(slots) != plan.count:
             raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
