@@ -449,8 +449,17 @@ def check_slots(
     problems, previous = [], None
     for starts_at, practitioner, room in slots:
         problem = ""
+        gap = (
+            (starts_at.astimezone(clinic_tz()).date() - previous.astimezone(clinic_tz()).date()).days
+            if previous
+            else 0
+        )
         if previous is not None and starts_at <= previous:
             problem = "comes before the previous session"
+        elif previous is not None and plan.is_twice_weekly and not 2 <= gap <= 5:
+            problem = (
+                f"{gap} days after the previous session: two sessions per week need 2 to 5 days between (Q5)"
+            )
         else:
             problem = (
                 slot_problem_for(

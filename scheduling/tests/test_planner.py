@@ -287,3 +287,17 @@ def test_proposing_a_twice_weekly_series_in_a_full_month_is_fast(
         propose_series(patient=patient, plan=plan, first_date=MONDAY, now=planning_now)
         timings.append(time.perf_counter() - started)
     assert min(timings) < 0.2, f"proposing took {min(timings) * 1000:.0f} ms"
+
+
+def test_moving_a_twice_weekly_session_too_close_is_flagged(rooms, practitioner):
+    from scheduling.planner import check_slots
+
+    patient = patient_aged(50, MONDAY)
+    days = [MONDAY + datetime.timedelta(days=n) for n in (0, 1, 4, 7, 10, 14)]  # Mon Tue Fri Mon Thu Mon
+    slots = [(at(day, 10), practitioner, rooms[0]) for day in days]
+    problems = check_slots(patient=patient, plan=plan_for(age=50), slots=slots, minutes=60)
+    assert (
+        problems[1]
+        == "1 days after the previous session: two sessions per week need 2 to 5 days between (Q5)"
+    )
+    assert problems[2:] == ["", "", "", ""]
