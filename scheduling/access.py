@@ -1,3 +1,20 @@
-"""Access rules for the scheduling pages (merged into the one table in clinic/access.py)."""
+"""Access rules for the scheduling pages (merged into the one table in clinic/access.py).
 
-ACCESS: dict = {}
+Front desk runs the appointment book; practitioners plan and book too (they confirm count and
+cadence, L9); clinic admin can do everything. Nothing here shows clinical notes.
+"""
+
+from clinic.access import ALL_STAFF, READ, rule
+
+ACCESS: dict = {
+    "scheduling:calendar": ALL_STAFF,
+    "scheduling:day_list": ALL_STAFF,
+    "scheduling:plan": ALL_STAFF,
+    "scheduling:series_detail": ALL_STAFF,
+    "scheduling:appointment_new": ALL_STAFF,
+    "scheduling:appointment_detail": ALL_STAFF,
+    "scheduling:appointment_state": ALL_STAFF,
+    "scheduling:appointment_reschedule": ALL_STAFF,
+    "scheduling:appointment_cancel": ALL_STAFF,
+    "scheduling:protocol": rule(clinic_admin=READ, practitioner=READ, front_desk=READ),
+}

@@ -1,2 +1,17 @@
+from django.urls import path
+
+from . import views
+
 app_name = "scheduling"
-urlpatterns: list = []
+urlpatterns = [
+    path("calendar/", views.calendar, name="calendar"),
+    path("day-list/", views.day_list, name="day_list"),
+    path("plan/", views.plan_series, name="plan"),
+    path("series/<int:pk>/", views.series_detail, name="series_detail"),
+    path("appointments/new/", views.appointment_new, name="appointment_new"),
+    path("appointments/<int:pk>/", views.appointment_detail, name="appointment_detail"),
+    path("appointments/<int:pk>/state/", views.appointment_state, name="appointment_state"),
+    path("appointments/<int:pk>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
+    path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
+    path("protocol/", views.protocol, name="protocol"),
+]

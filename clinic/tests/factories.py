@@ -19,4 +19,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
+            # get_or_create: a test with transaction=True (live server, threads) flushes the
+            # database, groups included, and later such tests start from that empty database.
+            self.groups.add(Group.objects.get_or_create(name=extracted)[0])

@@ -1,0 +1,238 @@
+"""Who and what is free when: opening hours, closures, working hours, leave and active appointments.
+
+`Availability.load()` reads a window of days in a fixed number of queries; every question after that
+is answered in Python. The planner, the booking services and the calendar share it, so they agree on
+what "free" means. Everything here works in the clinic's local time (settings.TIME_ZONE): a slot at
+10:00 is 10:00 on the wall clock whatever the UTC offset that day (summer time).
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from clinic.roles import PRACTITIONER
+
+from .models import ACTIVE_STATES, Appointment, Closure, Leave, OpeningHours, Room, WorkingHours
+
+User = get_user_model()
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
+    """The aware datetime for a wall-clock time on a day in the clinic's zone."""
+    return datetime.datetime.combine(day, at, tzinfo=clinic_tz())
+
+
+def to_local(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(clinic_tz())
+
+
+def person(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def when(moment: datetime.datetime) -> str:
+    """ "Tue 14 Apr 2026 at 10:00" in the clinic's zone."""
+    local = to_local(moment)
+    return f"{local:%a} {local.day} {local:%b %Y} at {local:%H:%M}"
+
+
+def day_label(day: datetime.date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def practitioners():
+    """Active users in the practitioner group, by name."""
+    return (
+        User.objects.filter(groups__name=PRACTITIONER, is_active=True)
+        .order_by("first_name", "last_name", "username")
+        .distinct()
+    )
+
+
+@dataclass
+class Busy:
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    appointment: Appointment | None = None
+    label: str = ""
+
+    def overlaps(self, starts_at: datetime.datetime, ends_at: datetime.datetime) -> bool:
+        return self.starts_at < ends_at and starts_at < self.ends_at
+
+
+@dataclass
+class Availability:
+    first_day: datetime.date
+    last_day: datetime.date
+    opening: dict = field(default_factory=dict)  # weekday -> (opens, closes)
+    closures: dict = field(default_factory=dict)  # date -> Closure
+    hours: dict = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )  # user -> wd -> blocks
+    leave: dict = field(default_factory=lambda: defaultdict(list))  # user id -> [Leave]
+    # (practitioner, room or patient id, local day) -> [Busy]
+    by_practitioner: dict = field(default_factory=lambda: defaultdict(list))
+    by_room: dict = field(default_factory=lambda: defaultdict(list))
+    by_patient: dict = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def load(
+        cls,
+        first_day: datetime.date,
+        last_day: datetime.date,
+        *,
+        practitioner_ids=None,
+        room_ids=None,
+        patient_ids=None,
+        exclude_ids=(),
+        appointments=None,
+    ) -> "Availability":
+        """Read everything about [first_day, last_day] in five queries (four with `appointments`)."""
+        self = cls(first_day, last_day)
+        self.opening = {row.weekday: (row.opens, row.closes) for row in OpeningHours.objects.all()}
+        self.closures = {c.date: c for c in Closure.objects.filter(date__range=(first_day, last_day))}
+        hours = WorkingHours.objects.all()
+        leave = Leave.objects.filter(first_day__lte=last_day, last_day__gte=first_day)
+        if practitioner_ids is not None:
+            hours = hours.filter(practitioner_id__in=practitioner_ids)
+            leave = leave.filter(practitioner_id__in=practitioner_ids)
+        for block in hours:
+            self.hours[block.practitioner_id][block.weekday].append((block.starts, block.ends))
+        for away in leave:
+            self.leave[away.practitioner_id].append(away)
+        if appointments is None:
+            window_start = local_datetime(first_day, datetime.time.min)
+            window_end = local_datetime(last_day + datetime.timedelta(days=1), datetime.time.min)
+            who = Q()
+            if practitioner_ids is not None:
+                who |= Q(practitioner_id__in=practitioner_ids)
+            if room_ids is not None:
+                who |= Q(room_id__in=room_ids)
+            if patient_ids is not None:
+                who |= Q(patient_id__in=patient_ids)
+            appointments = (
+                Appointment.objects.filter(who, state__in=ACTIVE_STATES)
+                .filter(starts_at__lt=window_end, ends_at__gt=window_start)
+                .exclude(pk__in=exclude_ids)
+                .select_related("patient", "practitioner", "room")
+            )
+        for appointment in appointments:
+            self.add(appointment)
+        return self
+
+    def add(self, appointment: Appointment) -> None:
+        """Hold the appointment under each (person or room, local day) it touches, for quick lookups."""
+        busy = Busy(appointment.starts_at, appointment.ends_at, appointment)
+        day, last = to_local(appointment.starts_at).date(), to_local(appointment.ends_at).date()
+        while day <= last:
+            self.by_practitioner[(appointment.practitioner_id, day)].append(busy)
+            self.by_room[(appointment.room_id, day)].append(busy)
+            self.by_patient[(appointment.patient_id, day)].append(busy)
+            day += datetime.timedelta(days=1)
+
+    def add_slot(self, starts_at, ends_at, practitioner, room, patient) -> None:
+        """Hold a slot not yet saved (a proposed session) as if it were booked."""
+        self.add(
+            Appointment(
+                starts_at=starts_at, ends_at=ends_at, practitioner=practitioner, room=room, patient=patient
+            )
+        )
+
+    def busy(self, index: dict, key, day: datetime.date) -> list[Busy]:
+        return index.get((key, day), [])
+
+    # --- the day -------------------------------------------------------------------------------
+    def clinic_closed(self, day: datetime.date) -> str | None:
+        """Why the clinic is closed on `day`, or None when it is open."""
+        if day in self.closures:
+            return f"clinic closed ({self.closures[day].reason})"
+        if day.weekday() not in self.opening:
+            return f"clinic closed on {day:%A}s"
+        return None
+
+    def opening_window(self, day: datetime.date) -> tuple[datetime.time, datetime.time] | None:
+        if self.clinic_closed(day):
+            return None
+        return self.opening[day.weekday()]
+
+    def on_leave(self, practitioner_id: int, day: datetime.date) -> Leave | None:
+        for away in self.leave.get(practitioner_id, ()):
+            if away.first_day <= day <= away.last_day:
+                return away
+        return None
+
+    def working_blocks(
+        self, practitioner_id: int, day: datetime.date
+    ) -> list[tuple[datetime.time, datetime.time]]:
+        """The practitioner's working time that day, cut to the opening hours (empty on leave)."""
+        window = self.opening_window(day)
+        if window is None or self.on_leave(practitioner_id, day):
+            return []
+        opens, closes = window
+        blocks = []
+        for starts, ends in sorted(self.hours.get(practitioner_id, {}).get(day.weekday(), ())):
+            starts, ends = max(starts, opens), min(ends, closes)
+            if starts < ends:
+                blocks.append((starts, ends))
+        return blocks
+
+    # --- a slot --------------------------------------------------------------------------------
+    def practitioner_problem(
+        self, practitioner, starts_at: datetime.datetime, ends_at: datetime.datetime
+    ) -> str | None:
+        """Why `practitioner` cannot take [starts_at, ends_at) apart from other appointments."""
+        local_start, local_end = to_local(starts_at), to_local(ends_at)
+        day = local_start.date()
+        closed = self.clinic_closed(day)
+        if closed:
+            return closed
+        opens, closes = self.opening[day.weekday()]
+        if local_end.date() != day or local_start.time() < opens or local_end.time() > closes:
+            return f"outside opening hours ({opens:%H:%M}–{closes:%H:%M})"
+        away = self.on_leave(practitioner.pk, day)
+        if away:
+            return f"{person(practitioner)} is on leave" + (f" ({away.reason})" if away.reason else "")
+        for block_start, block_end in self.working_blocks(practitioner.pk, day):
+            if block_start <= local_start.time() and local_end.time() <= block_end:
+                return None
+        return f"{person(practitioner)} does not work then"
+
+    def clash(self, starts_at, ends_at, *, practitioner_id=None, room_id=None, patient_id=None) -> str | None:
+        """Describe the first active appointment that overlaps, for the practitioner, room or patient."""
+        day = to_local(starts_at).date()
+        for busy in self.busy(self.by_practitioner, practitioner_id, day):
+            if busy.overlaps(starts_at, ends_at):
+                return f"{person(busy.appointment.practitioner)} already has {describe(busy.appointment)}"
+        for busy in self.busy(self.by_room, room_id, day):
+            if busy.overlaps(starts_at, ends_at):
+                return f"{busy.appointment.room} is already taken by {describe(busy.appointment)}"
+        for busy in self.busy(self.by_patient, patient_id, day):
+            if busy.overlaps(starts_at, ends_at):
+                return f"the patient already has {describe(busy.appointment, with_patient=False)}"
+        return None
+
+    def is_free(self, busy_list, starts_at, ends_at) -> bool:
+        return not any(b.overlaps(starts_at, ends_at) for b in busy_list)
+
+
+def describe(appointment: Appointment, *, with_patient: bool = True) -> str:
+    start, end = to_local(appointment.starts_at), to_local(appointment.ends_at)
+    text = f"an appointment {start:%H:%M}–{end:%H:%M}"
+    if with_patient:
+        text = f"{appointment.patient.full_name} {start:%H:%M}–{end:%H:%M}"
+    else:
+        text += f" with {person(appointment.practitioner)} in {appointment.room}"
+    return text
+
+
+def active_rooms():
+    return Room.objects.filter(active=True).order_by("name")

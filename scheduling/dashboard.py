@@ -1,0 +1,21 @@
+"""Today's appointments on the dashboard: a practitioner sees their own, everyone else the clinic's."""
+
+from django.template.loader import render_to_string
+
+from clinic.access import is_allowed
+from clinic.roles import FRONT_DESK, PRACTITIONER, user_roles
+
+from . import selectors
+
+
+def panel(request) -> str:
+    if not is_allowed(request.user, "scheduling:calendar"):
+        return ""
+    roles = user_roles(request.user)
+    everyone = not (PRACTITIONER in roles and FRONT_DESK not in roles)
+    appointments = list(selectors.today_for(request.user, everyone=everyone))
+    return render_to_string(
+        "scheduling/_dashboard_panel.html",
+        {"appointments": appointments, "everyone": everyone, "today": selectors.local_today()},
+        request=request,
+    )

@@ -1,0 +1,281 @@
+"""Demo scheduling: rooms, hours, Portuguese public holidays, leave, series and single appointments.
+
+Called by `manage.py demo_data` after the patients and treatments demos, inside one transaction.
+Future bookings go through the services (so they obey every rule); the past two weeks are written
+directly, as history, after the same clash check.
+"""
+
+import datetime
+import random
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from faker import Faker
+
+from patients.models import Patient
+from patients.services import patient_create
+
+from .availability import Availability, local_datetime
+from .errors import SchedulingError
+from .models import (
+    Appointment,
+    AppointmentKind,
+    AppointmentState,
+    AppointmentStateChange,
+    Closure,
+    Leave,
+    OpeningHours,
+    Room,
+    WorkingHours,
+)
+from .planner import band_for_age, plan_and_propose
+from .services import book_appointment, book_series
+
+User = get_user_model()
+
+ROOMS = [
+    ("Treatment room 1", "Couch, ring light, sharps bin"),
+    ("Treatment room 2", "Couch, mechanical injector"),
+    ("Treatment room 3", "Couch, small; no injector"),
+    ("Consultation room", "Desk, dermatoscope, camera"),
+]
+OPENING = {d: (datetime.time(9), datetime.time(19)) for d in range(5)} | {
+    5: (datetime.time(9), datetime.time(13))
+}
+# username -> {weekday: [(start, end), ...]}
+MORNING, AFTERNOON = (datetime.time(9), datetime.time(13)), (datetime.time(14), datetime.time(19))
+WORKING = {
+    "practitioner": {d: [MORNING, AFTERNOON] for d in range(5)},
+    "practitioner2": {
+        0: [MORNING, AFTERNOON],
+        2: [MORNING, AFTERNOON],
+        4: [MORNING, AFTERNOON],
+        5: [MORNING],
+    },
+    "practitioner3": {
+        1: [(datetime.time(10), datetime.time(19))],
+        3: [(datetime.time(10), datetime.time(19))],
+        5: [MORNING],
+    },
+}
+
+
+def easter(year: int) -> datetime.date:
+    """Western Easter Sunday (the anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    weekday = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * weekday) // 451
+    month, day = divmod(h + weekday - 7 * m + 114, 31)
+    return datetime.date(year, month, day + 1)
+
+
+def portuguese_holidays(year: int) -> dict[datetime.date, str]:
+    """National public holidays in Portugal, plus Lisbon's municipal holiday (Santo António)."""
+    sunday = easter(year)
+    return {
+        datetime.date(year, 1, 1): "New Year's Day",
+        sunday - datetime.timedelta(days=2): "Good Friday",
+        sunday: "Easter Sunday",
+        datetime.date(year, 4, 25): "Freedom Day",
+        datetime.date(year, 5, 1): "Labour Day",
+        sunday + datetime.timedelta(days=60): "Corpus Christi",
+        datetime.date(year, 6, 10): "Portugal Day",
+        datetime.date(year, 6, 13): "Santo António (Lisbon)",
+        datetime.date(year, 8, 15): "Assumption of Mary",
+        datetime.date(year, 10, 5): "Republic Day",
+        datetime.date(year, 11, 1): "All Saints' Day",
+        datetime.date(year, 12, 1): "Restoration of Independence",
+        datetime.date(year, 12, 8): "Immaculate Conception",
+        datetime.date(year, 12, 25): "Christmas Day",
+    }
+
+
+def _patients(rng: random.Random, faker: Faker, stdout) -> list[Patient]:
+    patients = list(Patient.objects.active().order_by("id")[:200])
+    if len(patients) >= 40:
+        return patients
+    by = User.objects.filter(username="frontdesk").first()
+    today = timezone.localdate()
+    missing = 40 - len(patients)
+    for _ in range(missing):
+        age = rng.choice([29, 31, 33, 34, 36, 38, 47, 52, 58, 63, 42, 25])
+        born = today - datetime.timedelta(days=age * 365 + rng.randint(20, 300))
+        given, family = faker.first_name(), faker.last_name()
+        patients.append(
+            patient_create(
+                by=by,
+                given_name=given,
+                family_name=family,
+                date_of_birth=born,
+                email=f"demo.patient{rng.randint(1000, 999999)}@example.com",
+                email_consent=rng.random() < 0.8,
+            )
+        )
+    stdout.write(f"  scheduling: added {missing} synthetic patients to book")
+    return patients
+
+
+def practitioners_exist(staff: dict) -> bool:
+    return bool(staff)
+
+
+def build(*, stdout, seed: int) -> None:
+    rng = random.Random(seed)
+    faker = Faker("pt_PT")
+    faker.seed_instance(seed)
+    today = timezone.localdate()
+    front_desk = User.objects.filter(username="frontdesk").first()
+
+    rooms = [
+        Room.objects.get_or_create(
+            name=name, defaults={"description": d, "for_treatments": not name.startswith("Consultation")}
+        )[0]
+        for name, d in ROOMS
+    ]
+    for weekday, (opens, closes) in OPENING.items():
+        OpeningHours.objects.update_or_create(weekday=weekday, defaults={"opens": opens, "closes": closes})
+    staff = {u.username: u for u in User.objects.filter(groups__name="practitioner")}
+    for username, days in WORKING.items():
+        if username not in staff:
+            continue
+        for weekday, blocks in days.items():
+            for starts, ends in blocks:
+                WorkingHours.objects.get_or_create(
+                    practitioner=staff[username], weekday=weekday, starts=starts, ends=ends
+                )
+    for username in staff.keys() - WORKING.keys():  # any other practitioner: weekdays, office hours
+        for weekday in range(5):
+            WorkingHours.objects.get_or_create(
+                practitioner=staff[username], weekday=weekday, starts=MORNING[0], ends=AFTERNOON[1]
+            )
+    if "practitioner3" in staff:
+        first = today + datetime.timedelta(days=21)
+        Leave.objects.get_or_create(
+            practitioner=staff["practitioner3"],
+            first_day=first,
+            last_day=first + datetime.timedelta(days=6),
+            defaults={"reason": "Training course"},
+        )
+    horizon = today + datetime.timedelta(days=180)
+    closures = 0
+    for year in range(today.year, horizon.year + 1):
+        for day, reason in portuguese_holidays(year).items():
+            if today - datetime.timedelta(days=14) <= day <= horizon:
+                closures += Closure.objects.get_or_create(date=day, defaults={"reason": reason})[1]
+    staff_day = today + datetime.timedelta(days=rng.randint(30, 60))
+    Closure.objects.get_or_create(
+        date=staff_day, defaults={"reason": "Staff training day", "kind": Closure.Kind.ONE_OFF}
+    )
+
+    if not practitioners_exist(staff):
+        stdout.write("  scheduling: no practitioners, so no appointments")
+        return
+    patients = _patients(rng, faker, stdout)
+    rng.shuffle(patients)
+    practitioners = list(staff.values())
+
+    # Series starting over the next two weeks, for patients whose age has a band.
+    series_count = 0
+    for patient in patients:
+        if series_count >= 9:
+            break
+        first_date = today + datetime.timedelta(days=rng.randint(1, 12))
+        if band_for_age(patient.age_on(first_date)) is None:
+            continue
+        try:
+            proposal = plan_and_propose(
+                patient=patient,
+                first_date=first_date,
+                practitioner=rng.choice(practitioners) if practitioners else None,
+                preferred_time=datetime.time(rng.choice([9, 10, 11, 14, 15, 16, 17])),
+            )
+            if not proposal.ok:
+                continue
+            slots = [(s.starts_at, s.practitioner, s.room) for s in proposal.sessions]
+            book_series(patient=patient, plan=proposal.plan, slots=slots, by=front_desk)
+            series_count += 1
+        except SchedulingError:
+            continue
+
+    # Single consultations and reviews over the next four weeks.
+    singles = 0
+    for patient in patients[:30]:
+        kind = rng.choice(
+            [AppointmentKind.CONSULTATION, AppointmentKind.CONSULTATION, AppointmentKind.REVIEW]
+        )
+        for _attempt in range(6):
+            day = today + datetime.timedelta(days=rng.randint(1, 28))
+            starts_at = local_datetime(day, datetime.time(rng.randint(9, 17), rng.choice([0, 30])))
+            try:
+                appointment = book_appointment(
+                    patient=patient,
+                    practitioner=rng.choice(practitioners),
+                    room=rooms[3] if kind == AppointmentKind.CONSULTATION else rng.choice(rooms[:3]),
+                    starts_at=starts_at,
+                    kind=kind,
+                    notes=rng.choice(["", "", "Prefers e-mail reminders", "Parking voucher"]),
+                    by=front_desk,
+                )
+            except SchedulingError:
+                continue
+            singles += 1
+            if rng.random() < 0.4:
+                appointment.state = AppointmentState.CONFIRMED
+                appointment._history_user = front_desk
+                appointment.save()
+                AppointmentStateChange.objects.create(
+                    appointment=appointment, from_state="booked", to_state="confirmed", by=front_desk
+                )
+            break
+
+    # The past two weeks, as history: mostly completed, some no-shows and cancellations.
+    past = 0
+    start, end = today - datetime.timedelta(days=14), today - datetime.timedelta(days=1)
+    availability = Availability.load(start, end)
+    now = timezone.now()
+    for patient in patients[10:40]:
+        for _attempt in range(6):
+            day = start + datetime.timedelta(days=rng.randint(0, 13))
+            practitioner, room = rng.choice(practitioners), rng.choice(rooms)
+            starts_at = local_datetime(day, datetime.time(rng.randint(9, 17)))
+            ends_at = starts_at + datetime.timedelta(hours=1)
+            if starts_at >= now or availability.practitioner_problem(practitioner, starts_at, ends_at):
+                continue
+            if availability.clash(
+                starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
+            ):
+                continue
+            state = rng.choices(
+                [AppointmentState.COMPLETED, AppointmentState.NO_SHOW, AppointmentState.CANCELLED], [8, 1, 1]
+            )[0]
+            appointment = Appointment(
+                patient=patient,
+                practitioner=practitioner,
+                room=room,
+                kind=rng.choice(list(AppointmentKind.values)),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                state=state,
+                cancel_reason="Patient unwell" if state == AppointmentState.CANCELLED else "",
+                created_by=front_desk,
+            )
+            appointment._history_user = front_desk
+            appointment.save()
+            AppointmentStateChange.objects.create(appointment=appointment, to_state="booked", by=front_desk)
+            AppointmentStateChange.objects.create(
+                appointment=appointment, from_state="booked", to_state=state, by=practitioner
+            )
+            if state != AppointmentState.CANCELLED and state != AppointmentState.NO_SHOW:
+                availability.add(appointment)
+            past += 1
+            break
+
+    stdout.write(
+        f"  scheduling: {len(rooms)} rooms, {closures} public holidays, {series_count} series, "
+        f"{singles} single appointments ahead, {past} in the past two weeks"
+    )

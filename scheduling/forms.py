@@ -1,0 +1,140 @@
+"""Forms validate field by field; the services decide (and their refusals come back via add_error)."""
+
+import datetime
+
+from django import forms
+
+from .availability import active_rooms, practitioners
+from .models import AppointmentKind, Cadence, Weekday
+
+
+class PractitionerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.get_username()
+
+
+def _date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _time_input():
+    return forms.TimeInput(attrs={"type": "time", "step": 900}, format="%H:%M")
+
+
+class PlanForm(forms.Form):
+    """What the series planner needs besides the patient (L9, L10, Q3–Q5)."""
+
+    first_date = forms.DateField(
+        required=False, widget=_date_input(), help_text="Leave empty for the earliest available day."
+    )
+    preferred_time = forms.TimeField(initial=datetime.time(10), widget=_time_input())
+    practitioner = PractitionerChoiceField(queryset=None, required=False, empty_label="Any practitioner")
+    room = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any room")
+    count = forms.IntegerField(
+        label="Number of sessions",
+        required=False,
+        min_value=1,
+        max_value=30,
+        help_text="Empty: the band's maximum (Q4).",
+    )
+    cadence = forms.ChoiceField(choices=[("", "From the protocol band"), *Cadence.choices], required=False)
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Weekdays (two sessions per week)",
+        choices=[c for c in Weekday.choices if c[0] < 6],
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Default Monday and Thursday (Q5).",
+    )
+    override_reason = forms.CharField(
+        label="Reason for a count or cadence other than the band's",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners()
+        self.fields["room"].queryset = active_rooms()
+
+    @property
+    def cadence_tuple(self) -> tuple[int, int] | None:
+        value = self.cleaned_data.get("cadence")
+        if not value:
+            return None
+        per, days = value.split("/")
+        return int(per), int(days)
+
+
+class SessionRowForm(forms.Form):
+    """One proposed session, movable by the person at the desk."""
+
+    date = forms.DateField(widget=_date_input())
+    time = forms.TimeField(widget=_time_input())
+    practitioner = PractitionerChoiceField(queryset=None)
+    room = forms.ModelChoiceField(queryset=None)
+
+    def __init__(self, *args, staff=None, rooms=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = staff if staff is not None else practitioners()
+        self.fields["room"].queryset = rooms if rooms is not None else active_rooms()
+        for name in ("date", "time", "practitioner", "room"):
+            self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
+        self.fields["practitioner"].widget.attrs["class"] = "form-select form-select-sm"
+        self.fields["room"].widget.attrs["class"] = "form-select form-select-sm"
+
+
+SessionRowFormSet = forms.formset_factory(SessionRowForm, extra=0, max_num=30, validate_max=True)
+
+
+class AppointmentForm(forms.Form):
+    """A single appointment (a consultation, a review, or one treatment session)."""
+
+    kind = forms.ChoiceField(choices=AppointmentKind.choices, initial=AppointmentKind.CONSULTATION)
+    date = forms.DateField(widget=_date_input())
+    time = forms.TimeField(widget=_time_input())
+    minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=240)
+    practitioner = PractitionerChoiceField(queryset=None)
+    room = forms.ModelChoiceField(queryset=None)
+    notes = forms.CharField(
+        label="Booking notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Administrative only: no clinical information.",
+        max_length=2000,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners()
+        self.fields["room"].queryset = active_rooms()
+
+
+class RescheduleForm(forms.Form):
+    date = forms.DateField(widget=_date_input())
+    time = forms.TimeField(widget=_time_input())
+    practitioner = PractitionerChoiceField(queryset=None)
+    room = forms.ModelChoiceField(queryset=None)
+    shift_rest = forms.BooleanField(
+        label="Shift the rest of the series by the same amount (Q7)",
+        required=False,
+        help_text="Every later session moves by the same number of days and keeps its time of day.",
+    )
+
+    def __init__(self, *args, in_series: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners()
+        self.fields["room"].queryset = active_rooms()
+        if not in_series:
+            del self.fields["shift_rest"]
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
+    rest_of_series = forms.BooleanField(label="Also cancel every later session of the series", required=False)
+
+    def __init__(self, *args, in_series: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not in_series:
+            del self.fields["rest_of_series"]

@@ -1,0 +1,479 @@
+"""The series planner: from a patient's age band to one proposed slot per session (L9, L10, Q1–Q6).
+
+`band_for_age` answers which band applies (or explicitly none). `plan_for` settles count and cadence
+(band defaults, or the practitioner's override with a reason). `propose_series` places each session
+in a window loaded once (see availability.py), so proposing is a handful of queries and Python.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from .availability import (
+    Availability,
+    active_rooms,
+    clinic_tz,
+    day_label,
+    local_datetime,
+    person,
+    practitioners,
+)
+from .errors import SchedulingError
+from .models import ProtocolBand
+
+MINIMUM_SERIES_AGE = 18
+SLOT_STEP_MINUTES = 15
+EARLIEST_SEARCH_DAYS = 90
+DEFAULT_TWICE_WEEKLY_DAYS = (0, 3)  # Monday and Thursday (Q5)
+
+
+def band_for_age(age: int) -> ProtocolBand | None:
+    """The protocol band for an age in whole years, or None: "no protocol for this age" (Q1, Q3).
+
+    Never a silent default: the caller must show that there is no band and ask for an explicit plan.
+    """
+    for band in ProtocolBand.objects.filter(min_age__lte=age, max_age__gte=age):
+        if band.contains(age):
+            return band
+    return None
+
+
+def tolerance_days(sessions_per_period: int, period_days: int) -> int:
+    """How far the planner may move a session from its target date (Q6)."""
+    if sessions_per_period > 1 or period_days < 14:
+        return 1
+    return 2
+
+
+@dataclass
+class SeriesPlan:
+    """Count and cadence for a series, and where they came from (band or override with reason)."""
+
+    age: int
+    band: ProtocolBand | None
+    count: int
+    sessions_per_period: int
+    period_days: int
+    weekdays: tuple[int, ...] = ()
+    override_reason: str = ""
+
+    @property
+    def is_twice_weekly(self) -> bool:
+        return self.sessions_per_period == 2 and self.period_days == 7
+
+    @property
+    def tolerance(self) -> int:
+        return tolerance_days(self.sessions_per_period, self.period_days)
+
+    @property
+    def cadence_code(self) -> str:
+        return f"{self.sessions_per_period}/{self.period_days}"
+
+
+def plan_for(
+    *,
+    age: int,
+    count: int | None = None,
+    cadence: tuple[int, int] | None = None,
+    weekdays: tuple[int, ...] | None = None,
+    override_reason: str = "",
+) -> SeriesPlan:
+    """Settle count and cadence for a patient of `age` on the first session date (Q2).
+
+    Under 18 is refused. With a band, the count defaults to its maximum (Q4) and the cadence to the
+    band's; a count outside [min, max] or another cadence needs a reason. Without a band (Q3) the count
+    and cadence must be chosen explicitly, with a reason.
+    """
+    override_reason = (override_reason or "").strip()
+    if age < MINIMUM_SERIES_AGE:
+        raise SchedulingError(
+            f"The patient is {age} on the first session date: a treatment series is not booked for under-18s."
+        )
+    band = band_for_age(age)
+    if band is None:
+        if not count or not cadence:
+            raise SchedulingError(
+                f"No protocol for this age ({age}). Choose the number of sessions and the cadence, "
+                "and give the reason."
+            )
+        if not override_reason:
+            raise SchedulingError(
+                f"No protocol for this age ({age}): give the reason for the count and cadence chosen (Q3)."
+            )
+    else:
+        count = count or band.max_sessions
+        cadence = cadence or (band.sessions_per_period, band.period_days)
+        outside = not (band.min_sessions <= count <= band.max_sessions)
+        other_cadence = tuple(cadence) != (band.sessions_per_period, band.period_days)
+        if (outside or other_cadence) and not override_reason:
+            what = []
+            if outside:
+                what.append(f"{count} sessions is outside the band's {band.course_display}")
+            if other_cadence:
+                what.append(f"the band's cadence is {band.cadence_display}")
+            raise SchedulingError(f"{'; '.join(what).capitalize()}: give the reason for the change (Q4).")
+        if not (outside or other_cadence):
+            override_reason = ""
+    per, days = cadence
+    if count < 1 or count > 30:
+        raise SchedulingError("A series has between 1 and 30 sessions.")
+    twice_weekly = per == 2 and days == 7
+    if twice_weekly:
+        weekdays = tuple(sorted(set(weekdays or DEFAULT_TWICE_WEEKLY_DAYS)))
+        if len(weekdays) != 2:
+            raise SchedulingError("Choose exactly two weekdays for a twice-weekly series.")
+        gap = weekdays[1] - weekdays[0]
+        if not (2 <= gap <= 5):
+            raise SchedulingError(
+                "The two weekdays must be 2 to 5 days apart (Q5), for example Monday and Thursday."
+            )
+    else:
+        weekdays = ()
+    return SeriesPlan(
+        age=age,
+        band=band,
+        count=count,
+        sessions_per_period=per,
+        period_days=days,
+        weekdays=weekdays,
+        override_reason=override_reason,
+    )
+
+
+@dataclass
+class ProposedSession:
+    number: int
+    target: datetime.date | None
+    starts_at: datetime.datetime | None = None
+    ends_at: datetime.datetime | None = None
+    practitioner: object = None
+    room: object = None
+    problem: str = ""
+
+    @property
+    def placed(self) -> bool:
+        return self.starts_at is not None and not self.problem
+
+    @property
+    def local_start(self) -> datetime.datetime | None:
+        return self.starts_at.astimezone(clinic_tz()) if self.starts_at else None
+
+    @property
+    def date(self) -> datetime.date | None:
+        return self.local_start.date() if self.starts_at else None
+
+    @property
+    def time(self) -> datetime.time | None:
+        return self.local_start.time() if self.starts_at else None
+
+
+@dataclass
+class Proposal:
+    patient: object
+    plan: SeriesPlan
+    minutes: int
+    sessions: list[ProposedSession] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.sessions) and all(s.placed for s in self.sessions)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"Session {s.number}: {s.problem}" for s in self.sessions if s.problem]
+
+
+def _target_dates(plan: SeriesPlan, first: datetime.date) -> list[datetime.date]:
+    """The ideal date of each session after the first one is placed on `first`."""
+    if plan.is_twice_weekly:
+        dates, day = [first], first + datetime.timedelta(days=1)
+        while len(dates) < plan.count:
+            if day.weekday() in plan.weekdays:
+                dates.append(day)
+            day += datetime.timedelta(days=1)
+        return dates
+    step = max(1, round(plan.period_days / plan.sessions_per_period))
+    return [first + datetime.timedelta(days=step * i) for i in range(plan.count)]
+
+
+def _around(target: datetime.date, tolerance: int) -> list[datetime.date]:
+    """Target first, then the nearest days, later before earlier (Q6)."""
+    days = [target]
+    for offset in range(1, tolerance + 1):
+        days += [target + datetime.timedelta(days=offset), target - datetime.timedelta(days=offset)]
+    return days
+
+
+class _Placer:
+    """Places sessions one by one in a loaded Availability, remembering what it has placed."""
+
+    def __init__(self, availability, *, patient, candidates, rooms, minutes, preferred_time, now):
+        self.availability = availability
+        self.patient = patient
+        self.candidates = list(candidates)  # practitioners, preferred first
+        self.rooms = list(rooms)
+        self.minutes = minutes
+        self.preferred_time = preferred_time
+        self.now = now
+        self.placed: list[tuple] = []  # (starts, ends, practitioner id, room id)
+
+    def _taken_by_series(self, starts, ends, *, practitioner_id=None, room_id=None) -> bool:
+        for s, e, p, r in self.placed:
+            if s < ends and starts < e and (p == practitioner_id or r == room_id or practitioner_id is None):
+                return True
+        return False
+
+    def _starts(self, day: datetime.date, blocks) -> list[datetime.datetime]:
+        """Start times that fit in the blocks, nearest the preferred time first."""
+        length = datetime.timedelta(minutes=self.minutes)
+        step = datetime.timedelta(minutes=SLOT_STEP_MINUTES)
+        starts = []
+        for block_start, block_end in blocks:
+            moment = local_datetime(day, block_start)
+            end = local_datetime(day, block_end)
+            while moment + length <= end:
+                if moment > self.now:
+                    starts.append(moment)
+                moment += step
+        preferred = local_datetime(day, self.preferred_time)
+        return sorted(set(starts), key=lambda m: (abs((m - preferred).total_seconds()), m))
+
+    def try_day(self, day: datetime.date) -> tuple[ProposedSession | None, str]:
+        """The best slot on `day`, or None with the reason that day cannot take the session."""
+        av = self.availability
+        closed = av.clinic_closed(day)
+        if closed:
+            return None, f"{day_label(day)}: {closed}"
+        if day < self.now.astimezone(clinic_tz()).date():
+            return None, f"{day_label(day)}: in the past"
+        length = datetime.timedelta(minutes=self.minutes)
+        reasons = []
+        patient_busy = av.busy(av.by_patient, self.patient.pk, day)
+        for practitioner in self.candidates:
+            blocks = av.working_blocks(practitioner.pk, day)
+            if not blocks:
+                away = av.on_leave(practitioner.pk, day)
+                reasons.append(
+                    f"{person(practitioner)} {'is on leave' if away else 'does not work that day'}"
+                )
+                continue
+            mine = av.busy(av.by_practitioner, practitioner.pk, day)
+            for starts in self._starts(day, blocks):
+                ends = starts + length
+                if not av.is_free(mine, starts, ends) or not av.is_free(patient_busy, starts, ends):
+                    continue
+                if self._taken_by_series(starts, ends, practitioner_id=practitioner.pk):
+                    continue
+                for room in self.rooms:
+                    if av.is_free(
+                        av.busy(av.by_room, room.pk, day), starts, ends
+                    ) and not self._taken_by_series(starts, ends, room_id=room.pk):
+                        self.placed.append((starts, ends, practitioner.pk, room.pk))
+                        return ProposedSession(0, day, starts, ends, practitioner, room), ""
+            reasons.append(f"{person(practitioner)} fully booked")
+        if not self.candidates:
+            reasons.append("no practitioner available")
+        if not self.rooms:
+            reasons.append("no room available")
+        return None, f"{day_label(day)}: {', '.join(reasons)}"
+
+
+def propose_series(
+    *,
+    patient,
+    plan: SeriesPlan,
+    first_date: datetime.date | None = None,
+    practitioner=None,
+    room=None,
+    preferred_time: datetime.time = datetime.time(10, 0),
+    minutes: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Proposal:
+    """Propose a slot for every session of `plan`, or say which session cannot be placed and why.
+
+    Respects opening hours, closures, working hours, leave, the active appointments of the
+    practitioner, the room and the patient, and the cadence's tolerance (Q6), keeping the sessions in
+    order. Twice weekly (Q5): two sessions per calendar week on the chosen weekdays, 2–5 days apart.
+    Without `first_date` the first session goes to the earliest available day. Reads one window
+    of data (a fixed number of queries); everything else is computed in Python.
+    """
+    from clinic.models import ClinicSettings
+
+    now = now or timezone.now()
+    minutes = minutes or ClinicSettings.load().default_appointment_minutes
+    today = now.astimezone(clinic_tz()).date()
+    start_day = max(first_date or today, today)
+    tolerance = plan.tolerance
+    span = plan.count * plan.period_days // plan.sessions_per_period + 2 * tolerance + 7
+    first_day = start_day - datetime.timedelta(days=tolerance)
+    last_day = start_day + datetime.timedelta(days=(EARLIEST_SEARCH_DAYS if first_date is None else 0) + span)
+
+    staff = [practitioner] if practitioner else list(practitioners())
+    rooms = [room] if room else list(active_rooms().filter(for_treatments=True))
+    availability = Availability.load(
+        first_day,
+        last_day,
+        practitioner_ids=[p.pk for p in staff],
+        room_ids=[r.pk for r in rooms],
+        patient_ids=[patient.pk],
+    )
+    placer = _Placer(
+        availability,
+        patient=patient,
+        candidates=staff,
+        rooms=rooms,
+        minutes=minutes,
+        preferred_time=preferred_time,
+        now=now,
+    )
+    proposal = Proposal(patient=patient, plan=plan, minutes=minutes)
+
+    # Session 1: the chosen date (moved within the tolerance), or the earliest day that can take it.
+    if first_date is None:
+        # Earliest available starts tomorrow; a twice-weekly series starts on one of its weekdays.
+        first_days = [start_day + datetime.timedelta(days=i) for i in range(1, EARLIEST_SEARCH_DAYS)]
+        if plan.is_twice_weekly:
+            first_days = [d for d in first_days if d.weekday() in plan.weekdays]
+    else:
+        first_days = [d for d in _around(first_date, tolerance) if d >= today]
+    first, reasons = None, []
+    for day in first_days:
+        first, reason = placer.try_day(day)
+        if first:
+            break
+        reasons.append(reason)
+    if first is None:
+        why = (
+            "; ".join(reasons[:6]) if first_date else f"no free slot in the next {EARLIEST_SEARCH_DAYS} days"
+        )
+        proposal.sessions = [ProposedSession(1, first_date, problem=f"could not be placed ({why}).")] + [
+            ProposedSession(n, None, problem="waits for session 1.") for n in range(2, plan.count + 1)
+        ]
+        return proposal
+    first.number = 1
+    proposal.sessions.append(first)
+    # The practitioner who takes session 1 is preferred for the rest (continuity of care).
+    placer.candidates.sort(key=lambda p: p.pk != first.practitioner.pk)
+
+    previous = first.date
+    for number, target in enumerate(_target_dates(plan, first.date)[1:], start=2):
+        session, reasons = None, []
+        for day in _around(target, tolerance):
+            if day <= previous:
+                reasons.append(f"{day_label(day)}: would not keep the sessions in order")
+                continue
+            if plan.is_twice_weekly:
+                gap = (day - previous).days
+                if day.isocalendar()[:2] != target.isocalendar()[:2]:
+                    reasons.append(f"{day_label(day)}: outside the week of the target")
+                    continue
+                if not 2 <= gap <= 5:
+                    reasons.append(f"{day_label(day)}: {gap} days after the previous session (2–5 needed)")
+                    continue
+            session, reason = placer.try_day(day)
+            if session:
+                break
+            reasons.append(reason)
+        if session is None:
+            proposal.sessions.append(
+                ProposedSession(
+                    number,
+                    target,
+                    problem=(
+                        f"could not be placed within ±{tolerance} day{'s' if tolerance > 1 else ''} of "
+                        f"{day_label(target)} ({'; '.join(reasons)})."
+                    ),
+                )
+            )
+            continue
+        session.number = number
+        session.target = target
+        proposal.sessions.append(session)
+        previous = session.date
+    return proposal
+
+
+def plan_and_propose(
+    *,
+    patient,
+    first_date: datetime.date | None,
+    count: int | None = None,
+    cadence: tuple[int, int] | None = None,
+    weekdays: tuple[int, ...] | None = None,
+    override_reason: str = "",
+    practitioner=None,
+    room=None,
+    preferred_time: datetime.time = datetime.time(10, 0),
+    now: datetime.datetime | None = None,
+) -> Proposal:
+    """Plan and propose with the age that counts: the one on the first session's date (Q2).
+
+    With "earliest available" the first date is only known once placed; if the patient's age on that
+    date is another band's, the series is planned again from that date.
+    """
+    now = now or timezone.now()
+    today = now.astimezone(clinic_tz()).date()
+    options = {"count": count, "cadence": cadence, "weekdays": weekdays, "override_reason": override_reason}
+    plan = plan_for(age=patient.age_on(first_date or today), **options)
+    place = {"patient": patient, "practitioner": practitioner, "room": room, "preferred_time": preferred_time}
+    proposal = propose_series(plan=plan, first_date=first_date, now=now, **place)
+    first = proposal.sessions[0].date if proposal.sessions else None
+    if first and patient.age_on(first) != plan.age:
+        plan = plan_for(age=patient.age_on(first), **options)
+        proposal = propose_series(plan=plan, first_date=first, now=now, **place)
+    return proposal
+
+
+def check_slots(
+    *, patient, plan: SeriesPlan, slots: list[tuple[datetime.datetime, object, object]], minutes: int
+) -> list[str]:
+    """Re-check sessions moved by hand: one problem (or "") per slot, in session order (Q6).
+
+    The same rules as booking: opening hours, closures, working hours, leave, the appointments of the
+    practitioner, the room and the patient, and the order of the sessions.
+    """
+    from .services import slot_problem_for
+
+    if not slots:
+        return []
+    length = datetime.timedelta(minutes=minutes)
+    days = [s[0].astimezone(clinic_tz()).date() for s in slots]
+    availability = Availability.load(
+        min(days),
+        max(days),
+        practitioner_ids={p.pk for _, p, _ in slots},
+        room_ids={r.pk for _, _, r in slots},
+        patient_ids=[patient.pk],
+    )
+    problems, previous = [], None
+    for starts_at, practitioner, room in slots:
+        problem = ""
+        gap = (
+            (starts_at.astimezone(clinic_tz()).date() - previous.astimezone(clinic_tz()).date()).days
+            if previous
+            else 0
+        )
+        if previous is not None and starts_at <= previous:
+            problem = "comes before the previous session"
+        elif previous is not None and plan.is_twice_weekly and not 2 <= gap <= 5:
+            problem = (
+                f"{gap} days after the previous session: two sessions per week need 2 to 5 days between (Q5)"
+            )
+        else:
+            problem = (
+                slot_problem_for(
+                    availability,
+                    patient=patient,
+                    practitioner=practitioner,
+                    room=room,
+                    starts_at=starts_at,
+                    ends_at=starts_at + length,
+                )
+                or ""
+            )
+        if not problem:
+            availability.add_slot(starts_at, starts_at + length, practitioner, room, patient)
+        problems.append(problem)
+        previous = starts_at
+    return problems

@@ -1,0 +1,455 @@
+"""Writes to the appointment book: booking, series, rescheduling, cancelling and state changes.
+
+No double booking (DESIGN.md): on PostgreSQL the exclusion constraints on Appointment refuse an
+overlapping active appointment of the same practitioner, room or patient, whatever two requests do at
+once; the IntegrityError is turned into the same readable BookingClash the checks below raise. On
+SQLite the settings open every transaction with BEGIN IMMEDIATE (`transaction_mode`), so the
+outermost `transaction.atomic()` takes the database's write lock before the clash check reads: two
+bookings cannot interleave their check and insert. The checks here run on both databases, so the
+person at the desk always gets a message naming the session, the time and who or what is taken.
+
+Each service is the one place for its event (booked, moved, cancelled, state changed): anything that
+must follow such an event in the same transaction (reminders in the outbox) belongs in that service.
+"""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clinic.models import ClinicSettings
+
+from .availability import Availability, to_local, when
+from .errors import BookingClash, SchedulingError
+from .models import (
+    ACTIVE_STATES,
+    Appointment,
+    AppointmentKind,
+    AppointmentState,
+    AppointmentStateChange,
+    SessionSeries,
+)
+from .planner import SeriesPlan
+
+OVERLAP_CONSTRAINTS = {
+    "appointment_no_practitioner_overlap",
+    "appointment_no_room_overlap",
+    "appointment_no_patient_overlap",
+}
+
+# From each state, the states an appointment may move to.
+TRANSITIONS = {
+    AppointmentState.BOOKED: {
+        AppointmentState.CONFIRMED,
+        AppointmentState.ARRIVED,
+        AppointmentState.CANCELLED,
+        AppointmentState.NO_SHOW,
+    },
+    AppointmentState.CONFIRMED: {
+        AppointmentState.ARRIVED,
+        AppointmentState.CANCELLED,
+        AppointmentState.NO_SHOW,
+    },
+    AppointmentState.ARRIVED: {AppointmentState.COMPLETED},
+    AppointmentState.COMPLETED: set(),
+    AppointmentState.CANCELLED: set(),
+    AppointmentState.NO_SHOW: set(),
+}
+
+
+def _is_overlap_violation(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) in OVERLAP_CONSTRAINTS
+
+
+def slot_problem_for(
+    availability: Availability, *, patient, practitioner, room, starts_at, ends_at
+) -> str | None:
+    """Why this slot cannot be booked: outside hours, leave, closure, an inactive room, or a clash."""
+    problem = availability.practitioner_problem(practitioner, starts_at, ends_at)
+    if problem:
+        return problem
+    if not room.active:
+        return f"{room} is not in use"
+    return availability.clash(
+        starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
+    )
+
+
+def _slot_problem(availability: Availability, appointment: Appointment) -> str | None:
+    return slot_problem_for(
+        availability,
+        patient=appointment.patient,
+        practitioner=appointment.practitioner,
+        room=appointment.room,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+    )
+
+
+def _load_for(appointments: list[Appointment], *, exclude_ids=()) -> Availability:
+    days = [to_local(a.starts_at).date() for a in appointments]
+    return Availability.load(
+        min(days),
+        max(days),
+        practitioner_ids={a.practitioner_id for a in appointments},
+        room_ids={a.room_id for a in appointments},
+        patient_ids={a.patient_id for a in appointments},
+        exclude_ids=exclude_ids,
+    )
+
+
+def _save_checked(appointment: Appointment, label: str, availability: Availability, *, action: str) -> None:
+    """Check the slot, then save in a savepoint; the exclusion constraint has the last word (PostgreSQL)."""
+    problem = _slot_problem(availability, appointment)
+    if problem:
+        raise BookingClash(f"{label} ({when(appointment.starts_at)}) cannot be {action}: {problem}.")
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        if not _is_overlap_violation(exc):
+            raise
+        # Another booking committed this slot between our check and our insert (PostgreSQL only).
+        taken = Availability(availability.first_day, availability.last_day)
+        for other in (
+            Appointment.objects.filter(
+                Q(practitioner_id=appointment.practitioner_id)
+                | Q(room_id=appointment.room_id)
+                | Q(patient_id=appointment.patient_id),
+                state__in=ACTIVE_STATES,
+                starts_at__lt=appointment.ends_at,
+                ends_at__gt=appointment.starts_at,
+            )
+            .exclude(pk=appointment.pk)
+            .select_related("patient", "practitioner", "room")
+        ):
+            taken.add(other)
+        detail = taken.clash(
+            appointment.starts_at,
+            appointment.ends_at,
+            practitioner_id=appointment.practitioner_id,
+            room_id=appointment.room_id,
+            patient_id=appointment.patient_id,
+        )
+        detail = f"{detail} (booked a moment ago)" if detail else "the time was taken a moment ago"
+        raise BookingClash(f"{label} ({when(appointment.starts_at)}) cannot be {action}: {detail}.") from exc
+    availability.add(appointment)
+
+
+def _log_state(appointment: Appointment, from_state: str, to_state: str, by, reason: str = "") -> None:
+    AppointmentStateChange.objects.create(
+        appointment=appointment, from_state=from_state, to_state=to_state, by=by, reason=reason
+    )
+
+
+def _new_appointment(
+    *, patient, practitioner, room, starts_at, minutes, kind, notes, by, series=None, sequence=None
+):
+    appointment = Appointment(
+        patient=patient,
+        practitioner=practitioner,
+        room=room,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(minutes=minutes),
+        series=series,
+        sequence=sequence,
+        notes=notes,
+        created_by=by,
+    )
+    appointment._history_user = by
+    return appointment
+
+
+@transaction.atomic
+def book_appointment(
+    *,
+    patient,
+    practitioner,
+    room,
+    starts_at: datetime.datetime,
+    kind: str = AppointmentKind.TREATMENT,
+    minutes: int | None = None,
+    notes: str = "",
+    by,
+) -> Appointment:
+    """Book one appointment (L5: default length from the clinic settings), refusing any clash."""
+    if starts_at <= timezone.now():
+        raise SchedulingError("That time is in the past: choose a later time.")
+    minutes = minutes or ClinicSettings.load().default_appointment_minutes
+    appointment = _new_appointment(
+        patient=patient,
+        practitioner=practitioner,
+        room=room,
+        starts_at=starts_at,
+        minutes=minutes,
+        kind=kind,
+        notes=notes,
+        by=by,
+    )
+    _save_checked(appointment, "The appointment", _load_for([appointment]), action="booked")
+    _log_state(appointment, "", appointment.state, by)
+    return appointment
+
+
+@transaction.atomic
+def book_series(
+    *,
+    patient,
+    plan: SeriesPlan,
+    slots: list[tuple[datetime.datetime, object, object]],
+    minutes: int | None = None,
+    by,
+) -> SessionSeries:
+    """Book every session of a series in one transaction, or none (DESIGN.md, Q2–Q6).
+
+    `slots` are (starts_at, practitioner, room) in session order. The first refusal names the
+    session, its time and what clashed; the whole series is then rolled back.
+    """
+    if len(slots) != plan.count:
+        raise SchedulingError(f"The series has {plan.count} sessions but {len(slots)} were given.")
+    starts = [s[0] for s in slots]
+    if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        raise SchedulingError("The sessions must be in order, each after the one before.")
+    age = patient.age_on(to_local(starts[0]).date())
+    if age != plan.age:
+        raise SchedulingError(
+            f"The patient is {age} on the first session date, not {plan.age}: propose the series again (Q2)."
+        )
+    if age < 18:
+        raise SchedulingError(f"The patient is {age}: a treatment series is not booked for under-18s.")
+    if starts[0] <= timezone.now():
+        raise SchedulingError("The first session is in the past: choose a later date.")
+    minutes = minutes or ClinicSettings.load().default_appointment_minutes
+    series = SessionSeries(
+        patient=patient,
+        band=plan.band,
+        override_reason=plan.override_reason,
+        count=plan.count,
+        sessions_per_period=plan.sessions_per_period,
+        period_days=plan.period_days,
+        weekdays=",".join(str(d) for d in plan.weekdays),
+        age_at_start=age,
+        created_by=by,
+    )
+    series._history_user = by
+    series.save()
+    appointments = [
+        _new_appointment(
+            patient=patient,
+            practitioner=practitioner,
+            room=room,
+            starts_at=starts_at,
+            minutes=minutes,
+            kind=AppointmentKind.TREATMENT,
+            notes="",
+            by=by,
+            series=series,
+            sequence=number,
+        )
+        for number, (starts_at, practitioner, room) in enumerate(slots, start=1)
+    ]
+    availability = _load_for(appointments)
+    for appointment in appointments:
+        label = f"Session {appointment.sequence}"
+        try:
+            _save_checked(appointment, label, availability, action="booked")
+        except BookingClash as exc:
+            raise BookingClash(
+                f"{exc.message} Nothing was booked: move that session and book again."
+            ) from exc
+        _log_state(appointment, "", appointment.state, by)
+    return series
+
+
+def _lock(appointment: Appointment) -> Appointment:
+    locked = (
+        Appointment.objects.select_for_update()
+        .select_related("patient", "practitioner", "room")
+        .get(pk=appointment.pk)
+    )
+    return locked
+
+
+def _label(appointment: Appointment) -> str:
+    if appointment.series_id:
+        return f"Session {appointment.sequence}"
+    return "The appointment"
+
+
+@transaction.atomic
+def reschedule_appointment(
+    *, appointment: Appointment, starts_at: datetime.datetime, practitioner=None, room=None, by
+) -> Appointment:
+    """Move one upcoming appointment, keeping its length; the new slot is checked like a booking."""
+    appointment = _lock(appointment)
+    if not appointment.is_upcoming:
+        raise SchedulingError(f"A {appointment.get_state_display().lower()} appointment cannot be moved.")
+    if starts_at <= timezone.now():
+        raise SchedulingError("The new time is in the past: choose a later time.")
+    _check_series_order(appointment, starts_at)
+    length = appointment.ends_at - appointment.starts_at
+    appointment.starts_at, appointment.ends_at = starts_at, starts_at + length
+    appointment.practitioner = practitioner or appointment.practitioner
+    appointment.room = room or appointment.room
+    appointment._history_user = by
+    availability = _load_for([appointment], exclude_ids=[appointment.pk])
+    _save_checked(appointment, _label(appointment), availability, action="moved")
+    return appointment
+
+
+def _check_series_order(appointment: Appointment, starts_at: datetime.datetime) -> None:
+    """A single move must keep the series in order (Q6); to move later sessions too, use the shift."""
+    if not appointment.series_id:
+        return
+    neighbours = Appointment.objects.filter(series_id=appointment.series_id).exclude(pk=appointment.pk)
+    neighbours = neighbours.exclude(state__in=[AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
+    before = neighbours.filter(sequence__lt=appointment.sequence).order_by("-sequence").first()
+    after = neighbours.filter(sequence__gt=appointment.sequence).order_by("sequence").first()
+    if before and starts_at <= before.starts_at:
+        raise SchedulingError(
+            f"Session {appointment.sequence} would come before session {before.sequence} "
+            f"({when(before.starts_at)}): choose a later time."
+        )
+    if after and starts_at >= after.starts_at:
+        raise SchedulingError(
+            f"Session {appointment.sequence} would come after session {after.sequence} "
+            f"({when(after.starts_at)}): choose an earlier time, or shift the rest of the series with it."
+        )
+
+
+def _wall_clock_shift(moment: datetime.datetime, offset: datetime.timedelta) -> datetime.datetime:
+    """Add `offset` on the local wall clock, so 10:00 stays 10:00 across a summer-time change."""
+    local = to_local(moment)
+    naive = local.replace(tzinfo=None) + offset
+    return naive.replace(tzinfo=local.tzinfo)
+
+
+@transaction.atomic
+def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.datetime, by) -> list[Appointment]:
+    """Move this session to `starts_at` and every later upcoming session of its series by the same
+    amount of wall-clock time, in one action, all or nothing (Q7)."""
+    appointment = _lock(appointment)
+    if not appointment.series_id:
+        raise SchedulingError("This appointment is not part of a series.")
+    if not appointment.is_upcoming:
+        raise SchedulingError(f"A {appointment.get_state_display().lower()} session cannot be moved.")
+    if starts_at <= timezone.now():
+        raise SchedulingError("The new time is in the past: choose a later time.")
+    offset = to_local(starts_at).replace(tzinfo=None) - to_local(appointment.starts_at).replace(tzinfo=None)
+    moving = list(
+        Appointment.objects.select_for_update()
+        .filter(
+            series_id=appointment.series_id,
+            sequence__gte=appointment.sequence,
+            state__in=[AppointmentState.BOOKED, AppointmentState.CONFIRMED],
+        )
+        .select_related("patient", "practitioner", "room")
+        .order_by("sequence")
+    )
+    earlier = (
+        Appointment.objects.filter(series_id=appointment.series_id, sequence__lt=appointment.sequence)
+        .exclude(state__in=[AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
+        .order_by("-sequence")
+        .first()
+    )
+    if earlier and starts_at <= earlier.starts_at:
+        raise SchedulingError(
+            f"Session {appointment.sequence} would come before session {earlier.sequence}: "
+            "choose a later time."
+        )
+    for item in moving:
+        length = item.ends_at - item.starts_at
+        item.starts_at = _wall_clock_shift(item.starts_at, offset)
+        item.ends_at = item.starts_at + length
+        item._history_user = by
+    availability = _load_for(moving, exclude_ids=[a.pk for a in moving])
+    # Save the sessions in the order that never overlaps their own old times: the last one first
+    # when moving later, the first one first when moving earlier.
+    ordered = sorted(moving, key=lambda a: a.sequence, reverse=offset > datetime.timedelta(0))
+    for item in ordered:
+        try:
+            _save_checked(item, f"Session {item.sequence}", availability, action="moved")
+        except BookingClash as exc:
+            raise BookingClash(f"{exc.message} Nothing was moved.") from exc
+    return sorted(moving, key=lambda a: a.sequence)
+
+
+def _change_state(appointment: Appointment, to_state: str, *, by, reason: str = "") -> Appointment:
+    appointment = _lock(appointment)
+    if to_state not in TRANSITIONS[appointment.state]:
+        raise SchedulingError(
+            f"This appointment is {appointment.get_state_display().lower()}: it cannot be marked "
+            f"{AppointmentState(to_state).label.lower()}."
+        )
+    from_state = appointment.state
+    appointment.state = to_state
+    if to_state == AppointmentState.CANCELLED:
+        appointment.cancel_reason = reason
+    appointment._history_user = by
+    appointment.save()
+    _log_state(appointment, from_state, to_state, by, reason)
+    return appointment
+
+
+@transaction.atomic
+def confirm_appointment(*, appointment: Appointment, by) -> Appointment:
+    """The patient confirmed they will come."""
+    return _change_state(appointment, AppointmentState.CONFIRMED, by=by)
+
+
+@transaction.atomic
+def mark_arrived(*, appointment: Appointment, by) -> Appointment:
+    """The patient is at the clinic."""
+    appointment = _lock(appointment)
+    if to_local(appointment.starts_at).date() > timezone.localdate():
+        raise SchedulingError("The patient can be marked as arrived on the day of the appointment.")
+    return _change_state(appointment, AppointmentState.ARRIVED, by=by)
+
+
+@transaction.atomic
+def mark_completed(*, appointment: Appointment, by) -> Appointment:
+    """The appointment took place."""
+    return _change_state(appointment, AppointmentState.COMPLETED, by=by)
+
+
+@transaction.atomic
+def mark_no_show(*, appointment: Appointment, by) -> Appointment:
+    """The patient did not come (Q7: the rest of a series can then be shifted). Frees the slot."""
+    appointment = _lock(appointment)
+    if appointment.starts_at > timezone.now():
+        raise SchedulingError(
+            "An appointment can be marked as a no-show only once its start time has passed."
+        )
+    return _change_state(appointment, AppointmentState.NO_SHOW, by=by)
+
+
+@transaction.atomic
+def cancel_appointment(*, appointment: Appointment, reason: str, by) -> Appointment:
+    """Cancel one appointment, keeping the reason; the slot is free again."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SchedulingError("Give the reason for the cancellation.")
+    return _change_state(appointment, AppointmentState.CANCELLED, by=by, reason=reason)
+
+
+@transaction.atomic
+def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[Appointment]:
+    """Cancel this session and every later upcoming session of its series (Q7), with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SchedulingError("Give the reason for the cancellation.")
+    if not appointment.series_id:
+        raise SchedulingError("This appointment is not part of a series.")
+    rest = list(
+        Appointment.objects.filter(
+            series_id=appointment.series_id,
+            sequence__gte=appointment.sequence,
+            state__in=[AppointmentState.BOOKED, AppointmentState.CONFIRMED],
+        ).order_by("sequence")
+    )
+    if not rest:
+        raise SchedulingError("No upcoming session of this series is left to cancel.")
+    return [_change_state(item, AppointmentState.CANCELLED, by=by, reason=reason) for item in rest]

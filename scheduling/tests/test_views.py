@@ -1,0 +1,328 @@
+"""The scheduling pages: planner, booking, calendar (fixed queries), appointment actions."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from scheduling.models import Appointment, Closure, SessionSeries
+from scheduling.planner import plan_for
+from scheduling.services import book_appointment, book_series
+from scheduling.tests.factories import at, open_clinic, patient_aged, practitioner_user
+
+
+def next_monday(weeks: int = 1) -> datetime.date:
+    today = timezone.localdate()
+    return today + datetime.timedelta(days=7 * weeks - today.weekday())
+
+
+@pytest.fixture
+def monday():
+    return next_monday(2)
+
+
+def test_planner_lists_patients_matching_the_search(client_as, front_desk, rooms, monday):
+    patient = patient_aged(33, monday, given_name="Joana", family_name="Araújo")
+    response = client_as(front_desk).get(reverse("scheduling:plan"), {"q": "araujo"})
+    assert response.status_code == 200
+    assert f"?patient={patient.pk}" in response.content.decode()
+
+
+def test_planner_proposes_the_band_and_books_all_sessions(client_as, front_desk, practitioner, rooms, monday):
+    patient = patient_aged(33, monday)
+    client = client_as(front_desk)
+    url = f"{reverse('scheduling:plan')}?patient={patient.pk}"
+    form = {
+        "patient": patient.pk,
+        "first_date": monday.isoformat(),
+        "preferred_time": "11:00",
+        "action": "propose",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Ages 30–35: one session every two weeks" in page
+    assert response.context["formset"].initial[3]["date"] == monday + datetime.timedelta(days=42)
+
+    rows = {"form-TOTAL_FORMS": "4", "form-INITIAL_FORMS": "0"}
+    for i in range(4):
+        rows |= {
+            f"form-{i}-date": (monday + datetime.timedelta(days=14 * i)).isoformat(),
+            f"form-{i}-time": "11:00",
+            f"form-{i}-practitioner": practitioner.pk,
+            f"form-{i}-room": rooms[0].pk,
+        }
+    response = client.post(url, {**form, **rows, "action": "book"})
+    series = SessionSeries.objects.get()
+    assert response.status_code == 302 and response.url == reverse(
+        "scheduling:series_detail", args=[series.pk]
+    )
+    assert series.appointments.count() == 4 and series.created_by == front_desk
+
+
+def test_a_moved_session_that_clashes_is_shown_and_nothing_is_booked(
+    client_as, front_desk, practitioner, rooms, monday
+):
+    patient = patient_aged(33, monday)
+    book_appointment(
+        patient=patient_aged(50, monday, given_name="Ana", family_name="Silva"),
+        practitioner=practitioner,
+        room=rooms[1],
+        starts_at=at(monday + datetime.timedelta(days=28), 11),
+        by=front_desk,
+    )
+    rows = {"form-TOTAL_FORMS": "4", "form-INITIAL_FORMS": "0"}
+    for i in range(4):
+        rows |= {
+            f"form-{i}-date": (monday + datetime.timedelta(days=14 * i)).isoformat(),
+            f"form-{i}-time": "11:00",
+            f"form-{i}-practitioner": practitioner.pk,
+            f"form-{i}-room": rooms[0].pk,
+        }
+    response = client_as(front_desk).post(
+        f"{reverse('scheduling:plan')}?patient={patient.pk}",
+        {"patient": patient.pk, "preferred_time": "11:00", "action": "book", **rows},
+    )
+    assert response.status_code == 200
+    assert response.context["problems"] == ["", "", "Inês Moura already has Ana Silva 11:00–12:00", ""]
+    assert (
+        "Some sessions cannot be booked as they are: move them and check again." in response.content.decode()
+    )
+    assert SessionSeries.objects.count() == 0
+
+
+def test_planner_refuses_an_under_18(client_as, front_desk, rooms, monday):
+    teen = patient_aged(17, monday + datetime.timedelta(days=3))
+    response = client_as(front_desk).post(
+        f"{reverse('scheduling:plan')}?patient={teen.pk}",
+        {
+            "patient": teen.pk,
+            "first_date": monday.isoformat(),
+            "preferred_time": "10:00",
+            "action": "propose",
+        },
+    )
+    assert response.status_code == 200
+    assert "a treatment series is not booked for under-18s" in response.content.decode()
+
+
+def test_planner_says_no_protocol_for_this_age(client_as, front_desk, rooms, monday):
+    patient = patient_aged(42, monday)
+    response = client_as(front_desk).post(
+        f"{reverse('scheduling:plan')}?patient={patient.pk}",
+        {
+            "patient": patient.pk,
+            "first_date": monday.isoformat(),
+            "preferred_time": "10:00",
+            "action": "propose",
+        },
+    )
+    assert "No protocol for this age (42)." in response.content.decode()
+
+
+def test_single_booking_form_prefilled_from_a_free_slot(client_as, front_desk, practitioner, rooms, monday):
+    patient = patient_aged(40, monday)
+    client = client_as(front_desk)
+    url = reverse("scheduling:appointment_new")
+    params = f"?patient={patient.pk}&date={monday.isoformat()}&time=15:00&practitioner={practitioner.pk}"
+    response = client.get(url + params)
+    assert response.status_code == 200
+    assert response.context["form"].initial["practitioner"] == practitioner.pk
+    response = client.post(
+        url + params,
+        {
+            "patient": patient.pk,
+            "kind": "consultation",
+            "date": monday.isoformat(),
+            "time": "15:00",
+            "minutes": 60,
+            "practitioner": practitioner.pk,
+            "room": rooms[0].pk,
+        },
+    )
+    appointment = Appointment.objects.get()
+    assert response.status_code == 302
+    assert appointment.local_start.strftime("%H:%M") == "15:00" and appointment.kind == "consultation"
+
+
+def test_booking_form_shows_the_clash(client_as, front_desk, practitioner, rooms, monday):
+    Closure.objects.create(date=monday, reason="Staff training")
+    patient = patient_aged(40, monday)
+    response = client_as(front_desk).post(
+        f"{reverse('scheduling:appointment_new')}?patient={patient.pk}",
+        {
+            "patient": patient.pk,
+            "kind": "consultation",
+            "date": monday.isoformat(),
+            "time": "15:00",
+            "minutes": 60,
+            "practitioner": practitioner.pk,
+            "room": rooms[0].pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "cannot be booked: clinic closed (Staff training)." in response.content.decode()
+    assert Appointment.objects.count() == 0
+
+
+@pytest.fixture
+def busy_week(rooms, practitioner, front_desk, monday):
+    """A factory filling the week of `monday` with n appointments per weekday."""
+
+    def fill(per_day: int):
+        colleague = practitioner_user(f"colleague{per_day}")
+        open_clinic(colleague)
+        for offset in range(5):
+            for hour in range(9, 9 + per_day):
+                book_appointment(
+                    patient=patient_aged(40, monday),
+                    practitioner=practitioner if hour % 2 else colleague,
+                    room=rooms[hour % 2],
+                    starts_at=at(monday + datetime.timedelta(days=offset), hour),
+                    by=front_desk,
+                )
+
+    return fill
+
+
+@pytest.mark.parametrize("per_day", [1, 10])
+@pytest.mark.parametrize(
+    ("view", "by"), [("week", "practitioner"), ("day", "practitioner"), ("week", "room"), ("day", "room")]
+)
+def test_calendar_runs_a_fixed_number_of_queries(
+    client_as,
+    front_desk,
+    practitioner,
+    rooms,
+    busy_week,
+    monday,
+    per_day,
+    view,
+    by,
+    django_assert_max_num_queries,
+):
+    busy_week(per_day)
+    client = client_as(front_desk)
+    who = practitioner.pk if by == "practitioner" else rooms[1].pk
+    # 7 for the session (read and save), user, roles and clinic settings; 7 for the calendar
+    # (practitioners, rooms, the five of Availability.load). The same bound for 5 or 50 appointments.
+    with django_assert_max_num_queries(14):
+        response = client.get(
+            reverse("scheduling:calendar"), {"view": view, "by": by, "who": who, "date": monday.isoformat()}
+        )
+    assert response.status_code == 200
+    shown = sum(len(cell.appointments) for column in response.context["cal"].columns for cell in column.cells)
+    # The practitioner and Room 2 take the odd hours; a day view shows everyone's.
+    odd_hours = sum(1 for hour in range(9, 9 + per_day) if hour % 2)
+    assert shown == (odd_hours * 5 if view == "week" else per_day)
+
+
+def test_calendar_marks_free_slots_with_a_booking_link(client_as, front_desk, practitioner, monday, rooms):
+    response = client_as(front_desk).get(
+        reverse("scheduling:calendar"), {"view": "day", "date": monday.isoformat()}
+    )
+    page = response.content.decode()
+    assert f"time=09:00&amp;practitioner={practitioner.pk}" in page
+    assert "+ free" in page
+
+
+def test_calendar_htmx_request_gets_only_the_fragment(client_as, front_desk, rooms, monday):
+    response = client_as(front_desk).get(
+        reverse("scheduling:calendar"), {"date": monday.isoformat()}, headers={"HX-Request": "true"}
+    )
+    page = response.content.decode()
+    assert page.lstrip().startswith('<div id="calendar">') or 'id="calendar"' in page[:200]
+    assert "<html" not in page
+
+
+def test_day_list_prints_the_days_appointments(client_as, practitioner, front_desk, rooms, monday):
+    patient = patient_aged(40, monday, given_name="Rosa", family_name="Lima")
+    book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[0], starts_at=at(monday, 9), by=front_desk
+    )
+    response = client_as(practitioner).get(reverse("scheduling:day_list"), {"date": monday.isoformat()})
+    page = response.content.decode()
+    assert "Rosa Lima" in page and "09:00–10:00" in page and "data-print" in page
+
+
+@pytest.fixture
+def series(rooms, practitioner, front_desk, monday):
+    patient = patient_aged(33, monday)
+    return book_series(
+        patient=patient,
+        plan=plan_for(age=33),
+        slots=[(at(monday + datetime.timedelta(days=14 * i), 10), practitioner, rooms[0]) for i in range(4)],
+        by=front_desk,
+    )
+
+
+def test_reschedule_with_shift_moves_the_rest(client_as, front_desk, practitioner, rooms, series, monday):
+    second = series.appointments.get(sequence=2)
+    new_day = monday + datetime.timedelta(days=16)
+    response = client_as(front_desk).post(
+        reverse("scheduling:appointment_reschedule", args=[second.pk]),
+        {
+            "date": new_day.isoformat(),
+            "time": "10:00",
+            "practitioner": practitioner.pk,
+            "room": rooms[0].pk,
+            "shift_rest": "on",
+        },
+    )
+    assert response.status_code == 302
+    days = [a.local_start.date() for a in series.appointments.order_by("sequence")]
+    assert [(d - monday).days for d in days] == [0, 16, 30, 44]
+
+
+def test_cancel_the_rest_of_a_series(client_as, front_desk, series):
+    third = series.appointments.get(sequence=3)
+    response = client_as(front_desk).post(
+        reverse("scheduling:appointment_cancel", args=[third.pk]),
+        {"reason": "Moved away", "rest_of_series": "on"},
+    )
+    assert response.status_code == 302
+    assert list(series.appointments.order_by("sequence").values_list("state", flat=True)) == [
+        "booked",
+        "booked",
+        "cancelled",
+        "cancelled",
+    ]
+
+
+def test_cancel_without_a_reason_is_a_field_error(client_as, front_desk, series):
+    first = series.appointments.get(sequence=1)
+    response = client_as(front_desk).post(
+        reverse("scheduling:appointment_cancel", args=[first.pk]), {"reason": ""}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"reason": ["This field is required."]}
+
+
+def test_state_buttons_confirm_and_refuse_with_a_message(client_as, front_desk, series):
+    first = series.appointments.get(sequence=1)
+    client = client_as(front_desk)
+    response = client.post(
+        reverse("scheduling:appointment_state", args=[first.pk]), {"action": "confirm"}, follow=True
+    )
+    assert "Marked confirmed." in response.content.decode()
+    response = client.post(
+        reverse("scheduling:appointment_state", args=[first.pk]), {"action": "no_show"}, follow=True
+    )
+    assert "only once its start time has passed" in response.content.decode()
+    first.refresh_from_db()
+    assert first.state == "confirmed"
+
+
+def test_patient_section_and_dashboard_panel(rf, front_desk, practitioner, series):
+    from scheduling.dashboard import panel
+    from scheduling.patient_section import section
+
+    request = rf.get("/")
+    request.user = front_desk
+    html = section(request, series.patient)
+    assert "Plan a series" in html and "4 sessions, one session every 2 weeks" in html
+    request.user = practitioner
+    assert "Your appointments today" in panel(request)
+    request.user = front_desk
+    assert "Today's appointments" in panel(request)

@@ -1,0 +1,404 @@
+"""Scheduling pages. Thin: parse input, call one service or selector, render."""
+
+import datetime
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+
+from clinic.models import ClinicSettings
+from patients.models import Patient
+
+from . import selectors, services
+from .availability import active_rooms, local_datetime, to_local
+from .errors import SchedulingError
+from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
+from .models import Appointment, ProtocolBand, SessionSeries
+from .planner import check_slots, plan_and_propose, plan_for
+
+
+def _parse_date(value: str | None, default: datetime.date) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def _parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _patient_or_none(request, key: str = "patient") -> Patient | None:
+    pk = _parse_int(request.GET.get(key) or request.POST.get(key))
+    return Patient.objects.active().filter(pk=pk).first() if pk else None
+
+
+# --- calendar ----------------------------------------------------------------------------------
+
+
+def calendar(request):
+    """Day and week views by practitioner or by room, in the clinic's zone (htmx navigation)."""
+    view = request.GET.get("view") if request.GET.get("view") in ("day", "week") else "week"
+    by = request.GET.get("by") if request.GET.get("by") in ("practitioner", "room") else "practitioner"
+    day = _parse_date(request.GET.get("date"), selectors.local_today())
+    cal = selectors.build_calendar(
+        view=view, by=by, day=day, who_id=_parse_int(request.GET.get("who")), user=request.user
+    )
+    context = {"cal": cal, "links": _calendar_links(cal)}
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "scheduling/_calendar.html" if fragment else "scheduling/calendar.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])  # the fragment and the page share one address
+    return response
+
+
+def _calendar_links(cal) -> dict:
+    """Every link the calendar toolbar needs, keeping the other choices as they are."""
+    base = {"view": cal.view, "by": cal.by, "date": cal.day.isoformat()}
+    if cal.who is not None:
+        base["who"] = cal.who.pk
+
+    def link(**changes):
+        params = {k: v for k, v in {**base, **changes}.items() if v is not None}
+        return f"{reverse('scheduling:calendar')}?{urlencode(params)}"
+
+    if cal.view == "week":
+        for column in cal.columns:
+            column.link = link(view="day", date=column.day.isoformat(), who=None)
+    return {
+        "previous": link(date=cal.previous.isoformat()),
+        "next": link(date=cal.next.isoformat()),
+        "today": link(date=selectors.local_today().isoformat()),
+        "day": link(view="day"),
+        "week": link(view="week"),
+        "by_practitioner": link(by="practitioner", who=None),
+        "by_room": link(by="room", who=None),
+        "print": f"{reverse('scheduling:day_list')}?{urlencode({'date': cal.day.isoformat()})}",
+    }
+
+
+def day_list(request):
+    """The printable day list for the treatment rooms."""
+    day = _parse_date(request.GET.get("date"), selectors.local_today())
+    rooms = list(active_rooms())
+    room = next((r for r in rooms if r.pk == _parse_int(request.GET.get("room"))), None)
+    appointments = selectors.appointments_on(day, room=room)
+    return render(
+        request,
+        "scheduling/day_list.html",
+        {"day": day, "room": room, "rooms": rooms, "appointments": appointments},
+    )
+
+
+# --- the series planner ------------------------------------------------------------------------
+
+
+def _slots_from(formset) -> list[tuple]:
+    return [
+        (
+            local_datetime(f.cleaned_data["date"], f.cleaned_data["time"]),
+            f.cleaned_data["practitioner"],
+            f.cleaned_data["room"],
+        )
+        for f in formset.forms
+    ]
+
+
+def plan_series(request):
+    """Pick a patient, see the proposal, move sessions, book them all in one action (Q2–Q6)."""
+    patient = _patient_or_none(request)
+    if patient is None:
+        query = request.GET.get("q", "").strip()
+        return render(
+            request,
+            "scheduling/plan_pick_patient.html",
+            {"query": query, "patients": selectors.patient_search(query) if query else []},
+        )
+    minutes = ClinicSettings.for_request(request).default_appointment_minutes
+    form = PlanForm(request.POST or None, initial={"preferred_time": datetime.time(10), "weekdays": [0, 3]})
+    context = {
+        "patient": patient,
+        "form": form,
+        "minutes": minutes,
+        "proposal": None,
+        "formset": None,
+        "plan": None,
+    }
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "scheduling/plan.html", context)
+    data = form.cleaned_data
+    action = request.POST.get("action", "propose")
+    options = {
+        "count": data["count"],
+        "cadence": form.cadence_tuple,
+        "weekdays": tuple(data["weekdays"]) or None,
+        "override_reason": data["override_reason"],
+    }
+    try:
+        if action == "propose":
+            proposal = plan_and_propose(
+                patient=patient,
+                first_date=data["first_date"],
+                practitioner=data["practitioner"],
+                room=data["room"],
+                preferred_time=data["preferred_time"],
+                **options,
+            )
+            context["proposal"], context["plan"] = proposal, proposal.plan
+            context["formset"] = SessionRowFormSet(
+                initial=[
+                    {
+                        "date": s.date or s.target,
+                        "time": s.time or data["preferred_time"],
+                        "practitioner": s.practitioner or data["practitioner"],
+                        "room": s.room or data["room"],
+                    }
+                    for s in proposal.sessions
+                ]
+            )
+            context["problems"] = [s.problem for s in proposal.sessions]
+            return render(request, "scheduling/plan.html", context)
+
+        formset = SessionRowFormSet(request.POST)
+        context["formset"] = formset
+        if not formset.is_valid():
+            context["problems"] = ["" for _ in formset.forms]
+            form.add_error(None, "Give a date, a time, a practitioner and a room for every session.")
+            return render(request, "scheduling/plan.html", context)
+        slots = _slots_from(formset)
+        if not slots:
+            raise SchedulingError("There are no sessions to book: propose the series first.")
+        plan = plan_for(age=patient.age_on(to_local(slots[0][0]).date()), **options)
+        if len(slots) != plan.count:
+            raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
+        context["plan"] = plan
+        problems = check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes)
+        context["problems"] = problems
+        if action == "book" and not any(problems):
+            series = services.book_series(
+                patient=patient, plan=plan, slots=slots, minutes=minutes, by=request.user
+            )
+            messages.success(request, f"Booked {series.count} sessions for {patient.full_name}.")
+            return redirect("scheduling:series_detail", pk=series.pk)
+        if any(problems):
+            form.add_error(None, "Some sessions cannot be booked as they are: move them and check again.")
+    except SchedulingError as exc:
+        form.add_error(None, exc.message)
+    return render(request, "scheduling/plan.html", context)
+
+
+def series_detail(request, pk: int):
+    try:
+        series = selectors.series_for_page(pk)
+    except SessionSeries.DoesNotExist as exc:
+        raise Http404("No such series.") from exc
+    return render(request, "scheduling/series_detail.html", {"series": series})
+
+
+# --- appointments ------------------------------------------------------------------------------
+
+
+def appointment_new(request):
+    """Book one appointment; the calendar's free slots link here with date, time and who prefilled."""
+    patient = _patient_or_none(request)
+    if patient is None:
+        query = request.GET.get("q", "").strip()
+        carry = {k: v for k, v in request.GET.items() if k in ("date", "time", "practitioner", "room")}
+        return render(
+            request,
+            "scheduling/appointment_pick_patient.html",
+            {
+                "query": query,
+                "carry": carry,
+                "carry_query": urlencode(carry),
+                "patients": selectors.patient_search(query) if query else [],
+            },
+        )
+    settings_row = ClinicSettings.for_request(request)
+    initial = {
+        "date": _parse_date(request.GET.get("date"), selectors.local_today()),
+        "time": request.GET.get("time") or "10:00",
+        "minutes": settings_row.default_appointment_minutes,
+        "practitioner": _parse_int(request.GET.get("practitioner")),
+        "room": _parse_int(request.GET.get("room")),
+    }
+    form = AppointmentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            appointment = services.book_appointment(
+                patient=patient,
+                practitioner=data["practitioner"],
+                room=data["room"],
+                starts_at=local_datetime(data["date"], data["time"]),
+                kind=data["kind"],
+                minutes=data["minutes"],
+                notes=data["notes"],
+                by=request.user,
+            )
+        except SchedulingError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, f"Booked {appointment.get_kind_display().lower()} for {patient.full_name}."
+            )
+            return redirect("scheduling:appointment_detail", pk=appointment.pk)
+    return render(request, "scheduling/appointment_new.html", {"form": form, "patient": patient})
+
+
+def _appointment(pk: int) -> Appointment:
+    try:
+        return selectors.appointment_for_page(pk)
+    except Appointment.DoesNotExist as exc:
+        raise Http404("No such appointment.") from exc
+
+
+def appointment_detail(request, pk: int):
+    appointment = _appointment(pk)
+    changes = appointment.state_changes.select_related("by")
+    return render(
+        request,
+        "scheduling/appointment_detail.html",
+        {"appointment": appointment, "changes": changes, "actions": _actions(appointment)},
+    )
+
+
+STATE_ACTIONS = {
+    "confirm": ("Confirmed", services.confirm_appointment),
+    "arrived": ("Arrived", services.mark_arrived),
+    "completed": ("Completed", services.mark_completed),
+    "no_show": ("No-show", services.mark_no_show),
+}
+
+
+def _actions(appointment: Appointment) -> list[tuple[str, str]]:
+    """The state buttons that make sense now (arrival on the day, no-show once the start has passed)."""
+    allowed = services.TRANSITIONS[appointment.state]
+    now = timezone.now()
+    offered = [
+        ("confirm", "Confirm", "confirmed", True),
+        (
+            "arrived",
+            "Mark arrived",
+            "arrived",
+            to_local(appointment.starts_at).date() <= timezone.localdate(),
+        ),
+        ("completed", "Mark completed", "completed", True),
+        ("no_show", "Mark no-show", "no_show", appointment.starts_at <= now),
+    ]
+    return [(action, label) for action, label, state, timely in offered if state in allowed and timely]
+
+
+@require_POST
+def appointment_state(request, pk: int):
+    appointment = _appointment(pk)
+    action = request.POST.get("action")
+    if action not in STATE_ACTIONS:
+        messages.error(request, "Unknown action: nothing was changed.")
+        return redirect("scheduling:appointment_detail", pk=pk)
+    label, service = STATE_ACTIONS[action]
+    try:
+        service(appointment=appointment, by=request.user)
+    except SchedulingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Marked {label.lower()}.")
+    return _back(request, pk)
+
+
+def _back(request, pk: int):
+    target = request.POST.get("next")
+    if target and target.startswith("/") and not target.startswith("//"):
+        return HttpResponseRedirect(target)
+    return redirect("scheduling:appointment_detail", pk=pk)
+
+
+def appointment_reschedule(request, pk: int):
+    appointment = _appointment(pk)
+    local = to_local(appointment.starts_at)
+    form = RescheduleForm(
+        request.POST or None,
+        in_series=bool(appointment.series_id),
+        initial={
+            "date": local.date(),
+            "time": local.time(),
+            "practitioner": appointment.practitioner_id,
+            "room": appointment.room_id,
+        },
+    )
+    if not appointment.is_upcoming:
+        messages.error(request, f"A {appointment.get_state_display().lower()} appointment cannot be moved.")
+        return redirect("scheduling:appointment_detail", pk=pk)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        starts_at = local_datetime(data["date"], data["time"])
+        try:
+            if data.get("shift_rest"):
+                if data["practitioner"] != appointment.practitioner or data["room"] != appointment.room:
+                    raise SchedulingError(
+                        "Shifting the rest of the series keeps each session's practitioner and room: "
+                        "change those one session at a time."
+                    )
+                moved = services.shift_rest_of_series(
+                    appointment=appointment, starts_at=starts_at, by=request.user
+                )
+                messages.success(request, f"Moved {len(moved)} sessions by the same amount.")
+            else:
+                services.reschedule_appointment(
+                    appointment=appointment,
+                    starts_at=starts_at,
+                    practitioner=data["practitioner"],
+                    room=data["room"],
+                    by=request.user,
+                )
+                messages.success(request, "Appointment moved.")
+        except SchedulingError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("scheduling:appointment_detail", pk=pk)
+    return render(
+        request, "scheduling/appointment_reschedule.html", {"appointment": appointment, "form": form}
+    )
+
+
+def appointment_cancel(request, pk: int):
+    appointment = _appointment(pk)
+    form = CancelForm(request.POST or None, in_series=bool(appointment.series_id))
+    if not appointment.is_upcoming:
+        messages.error(
+            request, f"A {appointment.get_state_display().lower()} appointment cannot be cancelled."
+        )
+        return redirect("scheduling:appointment_detail", pk=pk)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data.get("rest_of_series"):
+                cancelled = services.cancel_rest_of_series(
+                    appointment=appointment, reason=data["reason"], by=request.user
+                )
+                messages.success(request, f"Cancelled {len(cancelled)} sessions.")
+            else:
+                services.cancel_appointment(appointment=appointment, reason=data["reason"], by=request.user)
+                messages.success(request, "Appointment cancelled.")
+        except SchedulingError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("scheduling:appointment_detail", pk=pk)
+    return render(request, "scheduling/appointment_cancel.html", {"appointment": appointment, "form": form})
+
+
+def protocol(request):
+    """The protocol bands as the planner uses them (read-only; clinic admin edits them in the admin)."""
+    return render(
+        request,
+        "scheduling/protocol.html",
+        {"bands": ProtocolBand.objects.all()},
+    )

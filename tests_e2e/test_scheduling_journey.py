@@ -1,0 +1,58 @@
+"""Front desk plans a four-session series for a 33-year-old from the proposal, books it in one
+action, and finds it in the week view."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from clinic.tests.factories import UserFactory
+from scheduling.models import Appointment
+from scheduling.tests.factories import open_clinic, patient_aged, restore_seed_data
+
+
+@pytest.mark.django_db(transaction=True)
+def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(page, login):
+    restore_seed_data()
+    front_desk = UserFactory(username="frontdesk", role="front_desk")
+    practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
+    open_clinic(practitioner, rooms=("Treatment room 1", "Treatment room 2"))
+    today = timezone.localdate()
+    monday = today + datetime.timedelta(days=14 - today.weekday())
+    patient_aged(33, monday - datetime.timedelta(days=40), given_name="Marta", family_name="Quintela")
+
+    login(front_desk)
+    page.get_by_role("link", name="Plan series").click()
+    page.get_by_label("Patient").fill("quintela")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name="Marta Quintela").click()
+
+    page.get_by_label("First date").fill(monday.isoformat())
+    page.get_by_label("Preferred time").fill("11:00")
+    page.get_by_role("button", name="Propose sessions").click()
+    page.get_by_text("Proposal: 4 sessions, Ages 30–35: one session every two weeks").wait_for()
+    rows = page.locator("table[aria-label='Proposed sessions'] tbody tr")
+    assert rows.count() == 4
+    assert (
+        rows.nth(3).locator("input[type=date]").input_value()
+        == (monday + datetime.timedelta(days=42)).isoformat()
+    )
+
+    page.get_by_role("button", name="Book all sessions").click()
+    page.get_by_text("Booked 4 sessions for Marta Quintela.").wait_for()
+    assert Appointment.objects.filter(patient__family_name="Quintela", state="booked").count() == 4
+
+    page.get_by_role("link", name="Calendar").click()
+    page.get_by_label("Date", exact=True).fill(monday.isoformat())
+    page.get_by_label("Practitioner", exact=True).select_option(label="Inês Moura")
+    page.get_by_role("button", name="Show").click()
+    calendar = page.locator("#calendar")
+    calendar.get_by_role("link", name="11:00 Marta Quintela").wait_for()
+    assert "Treatment session 1" in calendar.inner_text()
+
+    # Two weeks on (htmx navigation, the address follows): session 2.
+    for weeks in (1, 2):
+        page.get_by_role("link", name="Next →").click()
+        page.wait_for_url(f"**date={monday + datetime.timedelta(days=7 * weeks)}**")
+    calendar.get_by_text("Treatment session 2").wait_for()
+    assert page.console_errors == []
