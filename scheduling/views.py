@@ -262,12 +262,19 @@ def _appointment(pk: int) -> Appointment:
 
 
 def appointment_detail(request, pk: int):
+    from treatments.appointment_section import section as session_section
+
     appointment = _appointment(pk)
     changes = appointment.state_changes.select_related("by")
     return render(
         request,
         "scheduling/appointment_detail.html",
-        {"appointment": appointment, "changes": changes, "actions": _actions(appointment)},
+        {
+            "appointment": appointment,
+            "changes": changes,
+            "actions": _actions(appointment),
+            "session_section": session_section(request, appointment),
+        },
     )
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from clinic.access import is_allowed
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
+from scheduling.models import Appointment
 
 from . import selectors, services
 from .forms import AddendumForm, ConsultationForm, FormulationForm, LineFormSet, SessionRecordForm
@@ -316,12 +317,14 @@ def formulation_diff(request, pk: int, other_pk: int):
 # ---------------------------------------------------------------- session records
 
 
-def session_create(request, formulation_id: int):
-    formulation = selectors.formulation_detail(formulation_id)
+def _session_page(request, *, formulation, appointment=None):
+    """The form that starts a session record, pre-filled from the plan, the formulation and, for a
+    booked session, the appointment (its start time)."""
     lines = list(formulation.lines.all())
     consultation = formulation.consultation
+    performed_at = appointment.starts_at if appointment is not None else timezone.now()
     initial = {
-        "performed_at": timezone.localtime().replace(second=0, microsecond=0),
+        "performed_at": timezone.localtime(performed_at).replace(second=0, microsecond=0),
         "areas": consultation.plan_areas,
         "area_other": consultation.plan_area_other,
         "needle_gauge": "32G",
@@ -331,7 +334,11 @@ def session_create(request, formulation_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             record = services.session_record_create(
-                formulation=formulation, by=request.user, lots=form.lots(), **form.fields_for_service()
+                formulation=formulation,
+                by=request.user,
+                lots=form.lots(),
+                appointment=appointment,
+                **form.fields_for_service(),
             )
         except ClinicalError as error:
             _show(form, error)
@@ -341,8 +348,40 @@ def session_create(request, formulation_id: int):
     return render(
         request,
         "treatments/session_form.html",
-        {"form": form, "formulation": formulation, "patient": formulation.patient},
+        {
+            "form": form,
+            "formulation": formulation,
+            "patient": formulation.patient,
+            "appointment": appointment,
+        },
     )
+
+
+def session_create(request, formulation_id: int):
+    formulation = selectors.formulation_detail(formulation_id)
+    return _session_page(request, formulation=formulation)
+
+
+def appointment_session(request, appointment_id: int):
+    """ "Record session" from a booked treatment appointment: the record is linked to it, with the
+    patient's current formulation. An appointment that already has its record opens that record."""
+    appointment = get_object_or_404(Appointment.objects.select_related("patient", "room"), pk=appointment_id)
+    existing = SessionRecord.objects.filter(appointment=appointment).values_list("pk", flat=True).first()
+    if existing:
+        messages.info(request, "This appointment already has its session record.")
+        return redirect("treatments:session_detail", pk=existing)
+    formulation = selectors.current_formulation(appointment.patient)
+    try:
+        if formulation is None:
+            raise ClinicalError(
+                f"{appointment.patient.full_name} has no formulation yet: formulate the cocktail from the "
+                "signed consultation first, then record the session."
+            )
+        services.check_appointment_for_session(appointment)
+    except ClinicalError as error:
+        messages.error(request, error.message)
+        return redirect("scheduling:appointment_detail", pk=appointment.pk)
+    return _session_page(request, formulation=formulation, appointment=appointment)
 
 
 def session_detail(request, pk: int):
