@@ -36,6 +36,10 @@ class ConsultationForm(forms.ModelForm):
             "plan_reason",
             "plan_notes",
         ]
+        help_texts = {
+            "plan_session_count": "Pre-filled with the maximum of the band for the patient's age (Q4).",
+            "plan_interval_days": "Days between sessions; 3 or 4 means two sessions per week (Q5).",
+        }
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 2}),

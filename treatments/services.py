@@ -11,7 +11,8 @@ from django.utils import timezone
 from patients.models import Answer, Contraindication, Patient
 from patients.services import screening_for
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentKind, AppointmentState
+from scheduling.models import Appointment, AppointmentKind, AppointmentState, ProtocolBand
+from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
 from scheduling.services import mark_session_took_place
 
 from .models import (
@@ -85,6 +86,33 @@ def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None
         raise ClinicalError(
             f"Give the reason for “{consultation.get_decision_display()}”.", "decision_reason"
         )
+    _check_plan(consultation)
+
+
+def plan_protocol(patient: Patient, day) -> tuple[int, ProtocolBand | None]:
+    """The patient's age on the consultation date and the protocol band for it, or None (L10, Q1, Q3)."""
+    age = patient.age_on(day)
+    return age, band_for_age(age)
+
+
+def _check_plan(consultation: Consultation) -> None:
+    """L9, Q3, Q4: the band for the patient's age on the consultation date proposes the course; a count
+    outside its minimum–maximum or another cadence needs the practitioner's reason, and so does any
+    course for an age without a band. The comparison is scheduling's own (`band_deviation`)."""
+    count, interval = consultation.plan_session_count, consultation.plan_interval_days
+    if consultation.decision != Decision.ELIGIBLE or not (count and interval and consultation.date):
+        return
+    if consultation.plan_reason.strip():
+        return
+    age, band = plan_protocol(consultation.patient, consultation.date)
+    if band is None:
+        raise ClinicalError(
+            f"No protocol for age {age}: give the reason for the count and cadence chosen (Q3).",
+            "plan_reason",
+        )
+    deviation = band_deviation(band, count=count, cadence=cadence_for_interval(interval))
+    if deviation:
+        raise ClinicalError(f"{deviation}: give the reason for this course (Q4).", "plan_reason")
 
 
 def _save_answers(consultation: Consultation, answers: dict[str, str], by) -> None:

@@ -10,6 +10,7 @@ from clinic.access import is_allowed
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
 from scheduling.models import Appointment
+from scheduling.planner import interval_for_cadence
 
 from . import selectors, services
 from .forms import AddendumForm, ConsultationForm, FormulationForm, LineFormSet, SessionRecordForm
@@ -68,10 +69,25 @@ def timeline(request, patient_id: int):
 # ---------------------------------------------------------------- consultations
 
 
+def _protocol(patient, day, consultation=None) -> tuple[dict, dict]:
+    """The band for the patient's age on the consultation date (L9, L10, Q1, Q3), and the plan fields it
+    pre-fills when the practitioner has not chosen them yet: the band's maximum count and its cadence."""
+    age, band = services.plan_protocol(patient, day)
+    initial = {}
+    if band is not None:
+        if consultation is None or not consultation.plan_session_count:
+            initial["plan_session_count"] = band.max_sessions
+        if consultation is None or not consultation.plan_interval_days:
+            initial["plan_interval_days"] = interval_for_cadence(band.sessions_per_period, band.period_days)
+    return {"age": age, "band": band}, initial
+
+
 def consultation_create(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
     answers = services.screening_answers(patient)
-    form = ConsultationForm(request.POST or None, answers=answers, initial={"date": timezone.localdate()})
+    today = timezone.localdate()
+    protocol, plan_initial = _protocol(patient, today)
+    form = ConsultationForm(request.POST or None, answers=answers, initial={"date": today, **plan_initial})
     if request.method == "POST" and form.is_valid():
         try:
             consultation = services.consultation_create(
@@ -85,7 +101,7 @@ def consultation_create(request, patient_id: int):
     return render(
         request,
         "treatments/consultation_form.html",
-        {"form": form, "patient": patient, "screening": screening_for(patient)},
+        {"form": form, "patient": patient, "screening": screening_for(patient), "protocol": protocol},
     )
 
 
@@ -117,7 +133,10 @@ def consultation_edit(request, pk: int):
     if request.method == "GET":
         services.log_consultation_read(consultation=consultation, user=request.user)
     answers = {a.item: a.answer for a in consultation.answers.all()}
-    form = ConsultationForm(request.POST or None, instance=consultation, answers=answers)
+    protocol, plan_initial = _protocol(consultation.patient, consultation.date, consultation)
+    form = ConsultationForm(
+        request.POST or None, instance=consultation, answers=answers, initial=plan_initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.consultation_update(
@@ -134,7 +153,7 @@ def consultation_edit(request, pk: int):
     return render(
         request,
         "treatments/consultation_form.html",
-        {"form": form, "patient": consultation.patient, "consultation": consultation},
+        {"form": form, "patient": consultation.patient, "consultation": consultation, "protocol": protocol},
     )
 
 
