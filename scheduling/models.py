@@ -211,7 +211,9 @@ def cadence_label(sessions_per_period: int, period_days: int) -> str:
     if sessions_per_period == 1 and period_days % 7 == 0:
         weeks = period_days // 7
         return "one session every week" if weeks == 1 else f"one session every {weeks} weeks"
-    return f"{sessions_per_period} session(s) every {period_days} days"
+    if sessions_per_period == 1:
+        return f"one session every {period_days} days"
+    return f"{sessions_per_period} sessions every {period_days} days"
 
 
 class Cadence(models.TextChoices):

@@ -13,13 +13,14 @@ from django.views.decorators.http import require_POST
 
 from clinic.models import ClinicSettings
 from patients.models import Patient
+from patients.selectors import patient_search
 
 from . import selectors, services
 from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
-from .models import Appointment, ProtocolBand, SessionSeries
-from .planner import check_slots, plan_and_propose, plan_for
+from .models import Appointment, ProtocolBand, SessionSeries, cadence_label
+from .planner import cadence_for_interval, check_slots, plan_and_propose, plan_for
 
 
 def _parse_date(value: str | None, default: datetime.date) -> datetime.date:
@@ -120,12 +121,21 @@ def plan_series(request):
         return render(
             request,
             "scheduling/plan_pick_patient.html",
-            {"query": query, "patients": selectors.patient_search(query) if query else []},
+            {"query": query, "patients": patient_search(query)[:20] if query else []},
         )
     minutes = ClinicSettings.for_request(request).default_appointment_minutes
-    form = PlanForm(request.POST or None, initial={"preferred_time": datetime.time(10), "weekdays": [0, 3]})
+    from_plan, initial = _practitioners_plan(patient)
+    form = PlanForm(
+        request.POST or None,
+        initial={"preferred_time": datetime.time(10), "weekdays": [0, 3], **initial},
+        plan_cadence=initial.get("cadence"),
+    )
     context = {
         "patient": patient,
+        "from_plan": from_plan,
+        "from_plan_cadence": cadence_label(*cadence_for_interval(from_plan.interval_days))
+        if from_plan
+        else "",
         "form": form,
         "minutes": minutes,
         "proposal": None,
@@ -195,6 +205,24 @@ def plan_series(request):
     return render(request, "scheduling/plan.html", context)
 
 
+def _practitioners_plan(patient) -> tuple[object, dict]:
+    """DESIGN.md flow step 4: the practitioner confirmed count and cadence at the consultation, so the
+    planner starts from that plan (count and cadence only: front desk sees nothing else of it), and
+    from the age band when there is none. The plan is the reason for leaving the band, if it does."""
+    from treatments.selectors import series_plan_for
+
+    plan = series_plan_for(patient)
+    if plan is None:
+        return None, {}
+    per, days = cadence_for_interval(plan.interval_days)
+    who = plan.practitioner.get_full_name() or plan.practitioner.get_username()
+    return plan, {
+        "count": plan.count,
+        "cadence": f"{per}/{days}",
+        "override_reason": f"As planned by {who} at the consultation of {plan.date:%d/%m/%Y}.",
+    }
+
+
 def series_detail(request, pk: int):
     try:
         series = selectors.series_for_page(pk)
@@ -219,7 +247,7 @@ def appointment_new(request):
                 "query": query,
                 "carry": carry,
                 "carry_query": urlencode(carry),
-                "patients": selectors.patient_search(query) if query else [],
+                "patients": patient_search(query)[:20] if query else [],
             },
         )
     settings_row = ClinicSettings.for_request(request)
