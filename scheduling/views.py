@@ -20,7 +20,14 @@ from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
 from .models import Appointment, ProtocolBand, SessionSeries, cadence_label
-from .planner import cadence_for_interval, check_slots, plan_and_propose, plan_for
+from .planner import (
+    band_deviation,
+    band_for_age,
+    cadence_for_interval,
+    check_slots,
+    plan_and_propose,
+    plan_for,
+)
 
 
 def _parse_date(value: str | None, default: datetime.date) -> datetime.date:
@@ -215,12 +222,12 @@ def _practitioners_plan(patient) -> tuple[object, dict]:
     if plan is None:
         return None, {}
     per, days = cadence_for_interval(plan.interval_days)
-    who = plan.practitioner.get_full_name() or plan.practitioner.get_username()
-    return plan, {
-        "count": plan.count,
-        "cadence": f"{per}/{days}",
-        "override_reason": f"As planned by {who} at the consultation of {plan.date:%d/%m/%Y}.",
-    }
+    initial = {"count": plan.count, "cadence": f"{per}/{days}"}
+    band = band_for_age(patient.age_on(selectors.local_today()))
+    if band is None or band_deviation(band, count=plan.count, cadence=(per, days)):
+        who = plan.practitioner.get_full_name() or plan.practitioner.get_username()
+        initial["override_reason"] = f"As planned by {who} at the consultation of {plan.date:%d/%m/%Y}."
+    return plan, initial
 
 
 def series_detail(request, pk: int):

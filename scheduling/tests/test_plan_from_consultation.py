@@ -167,3 +167,22 @@ def test_search_results_link_to_the_patient_page(client_as, front_desk, rooms, m
     patient = patient_aged(33, monday, given_name="Joana", family_name="Araújo")
     html = client_as(front_desk).get(reverse("scheduling:plan"), {"q": "MC-" + patient.chart_number[3:]})
     assert reverse("patients:detail", args=[patient.pk]) in html.content.decode()
+
+
+def test_patient_page_shows_front_desk_the_plan_count_and_cadence_only(
+    client_as, front_desk, practitioner, monday
+):
+    patient = patient_aged(50, monday)
+    consulted(practitioner, patient, plan_session_count=6, plan_interval_days=4)
+    html = client_as(front_desk).get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Practitioner's plan:</span> 6 sessions, two sessions per week" in html
+    assert SECRET not in html
+
+
+def test_a_plan_that_follows_the_band_needs_no_reason_in_the_planner(
+    client_as, front_desk, practitioner, rooms, monday
+):
+    patient = patient_aged(50, monday)
+    consulted(practitioner, patient, plan_session_count=6, plan_interval_days=3)
+    form = client_as(front_desk).get(reverse("scheduling:plan"), {"patient": patient.pk}).context["form"]
+    assert "override_reason" not in form.initial

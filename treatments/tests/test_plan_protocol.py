@@ -63,7 +63,7 @@ def test_another_cadence_needs_a_reason(practitioner):
 def test_the_age_on_the_consultation_date_chooses_the_band(practitioner):
     """Q1: 30 is in [30, 35), every two weeks, not in [28, 30), every three weeks."""
     eligible(practitioner, aged(30), plan_session_count=4, plan_interval_days=14)
-    with pytest.raises(ClinicalError, match="The band's cadence is one session every 2 weeks"):
+    with pytest.raises(ClinicalError, match="The band's cadence is one session every two weeks"):
         eligible(practitioner, aged(30), plan_session_count=4, plan_interval_days=21)
 
 
