@@ -11,6 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from clinic.extensions import render_from
 from clinic.models import ClinicSettings
 from patients.models import Patient
 from patients.selectors import patient_search
@@ -297,8 +298,6 @@ def _appointment(pk: int) -> Appointment:
 
 
 def appointment_detail(request, pk: int):
-    from treatments.appointment_section import section as session_section
-
     appointment = _appointment(pk)
     changes = appointment.state_changes.select_related("by")
     return render(
@@ -308,10 +307,13 @@ def appointment_detail(request, pk: int):
             "appointment": appointment,
             "changes": changes,
             "actions": _actions(appointment),
-            "session_section": session_section(request, appointment),
+            "sections": render_from(SECTION_MODULES, lambda module: module.section(request, appointment)),
         },
     )
 
+
+# Other apps' parts of the appointment page: the session record of a treatment session (treatments).
+SECTION_MODULES = ("treatments.appointment_section",)
 
 STATE_ACTIONS = {
     "confirm": ("Confirmed", services.confirm_appointment),

@@ -8,12 +8,11 @@ from django.utils import timezone
 
 from clinic.tests.factories import UserFactory
 from scheduling.models import Appointment
-from scheduling.tests.factories import open_clinic, patient_aged, restore_seed_data
+from scheduling.tests.factories import open_clinic, patient_aged
 
 
 @pytest.mark.django_db(transaction=True)
 def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(page, login):
-    restore_seed_data()
     front_desk = UserFactory(username="frontdesk", role="front_desk")
     practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
     open_clinic(practitioner, rooms=("Treatment room 1", "Treatment room 2"))
