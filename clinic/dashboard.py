@@ -5,6 +5,7 @@ from importlib import import_module
 
 PANEL_MODULES = (
     "scheduling.dashboard",
+    "scheduling.cancellations_dashboard",
     "treatments.dashboard",
     "patients.dashboard",
     "clinic.outbox_dashboard",
