@@ -323,8 +323,78 @@ def build_appointment_cancelled(message: OutboxMessage):
     )
 
 
+# --- Samples for the "E-mail templates" page (made-up data, nothing saved) -------------------------
+
+
+def _sample_appointment(days: int = 9, sequence: int | None = None) -> Appointment:
+    from patients.models import Patient
+
+    day = timezone.localdate() + datetime.timedelta(days=days)
+    starts = datetime.datetime.combine(day, datetime.time(10), tzinfo=clinic_zone())
+    patient = Patient(given_name="Ana", family_name="Example", email="ana@example.com", email_consent=True)
+    return Appointment(
+        patient=patient,
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(minutes=60),
+        state=AppointmentState.BOOKED,
+        sequence=sequence,
+    )
+
+
+def _sample_context(appointment: Appointment) -> dict:
+    link = settings.SITE_URL + "/scheduling/email/{}/sample-link/"
+    return {
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "name": appointment.patient.given_name,
+        "local_start": to_local(appointment.starts_at),
+        "local_end": to_local(appointment.ends_at),
+        "practitioner": "Dr Inês Example",
+        "lead": "24h",
+        "confirm_url": link.format("confirm"),
+        "cancel_url": link.format("cancel"),
+        "unsubscribe_url": link.format("unsubscribe"),
+    }
+
+
+def sample_reminder():
+    return render_email(REMINDER, _sample_context(_sample_appointment()), to=["ana@example.com"])
+
+
+def sample_series_booked():
+    sessions = [_sample_appointment(9 + 14 * i, sequence=i + 1) for i in range(4)]
+    return render_email(
+        SERIES_BOOKED,
+        {
+            "name": "Ana",
+            "sessions": [
+                {"appointment": a, "local_start": to_local(a.starts_at), "practitioner": "Dr Inês Example"}
+                for a in sessions
+            ],
+        },
+        to=["ana@example.com"],
+    )
+
+
+def sample_appointment_moved():
+    return render_email(APPOINTMENT_MOVED, _sample_context(_sample_appointment()), to=["ana@example.com"])
+
+
+def sample_appointment_cancelled():
+    return render_email(APPOINTMENT_CANCELLED, _sample_context(_sample_appointment()), to=["ana@example.com"])
+
+
 def register() -> None:
-    outbox.register_kind(REMINDER, build_reminder, label="Appointment reminder")
-    outbox.register_kind(SERIES_BOOKED, build_series_booked, label="Series confirmation")
-    outbox.register_kind(APPOINTMENT_MOVED, build_appointment_moved, label="Appointment moved")
-    outbox.register_kind(APPOINTMENT_CANCELLED, build_appointment_cancelled, label="Appointment cancelled")
+    outbox.register_kind(REMINDER, build_reminder, label="Appointment reminder", sample=sample_reminder)
+    outbox.register_kind(
+        SERIES_BOOKED, build_series_booked, label="Series confirmation", sample=sample_series_booked
+    )
+    outbox.register_kind(
+        APPOINTMENT_MOVED, build_appointment_moved, label="Appointment moved", sample=sample_appointment_moved
+    )
+    outbox.register_kind(
+        APPOINTMENT_CANCELLED,
+        build_appointment_cancelled,
+        label="Appointment cancelled",
+        sample=sample_appointment_cancelled,
+    )

@@ -9,6 +9,8 @@ same rule as reminders, Q10); the practitioner hands the same instructions over 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from clinic import outbox
@@ -82,5 +84,21 @@ def build_aftercare(message: OutboxMessage):
     )
 
 
+def sample_aftercare():
+    """The aftercare e-mail with made-up data, for the "E-mail templates" page."""
+    now = timezone.localtime()
+    return render_email(
+        AFTERCARE,
+        {
+            "name": "Ana",
+            "performed_at": now,
+            "practitioner": "Dr Inês Example",
+            "instructions": "Apply the hyaluronic serum morning and evening for a week.",
+            "next_session": (now + timedelta(days=14)).replace(hour=10, minute=0),
+        },
+        to=["ana@example.com"],
+    )
+
+
 def register() -> None:
-    outbox.register_kind(AFTERCARE, build_aftercare, label="Aftercare")
+    outbox.register_kind(AFTERCARE, build_aftercare, label="Aftercare", sample=sample_aftercare)
