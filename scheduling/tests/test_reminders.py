@@ -273,7 +273,7 @@ def test_reminder_arrives_with_recipient_subject_both_parts_links_and_an_ics(
     text = received.get_body(("plain",)).get_content()
     html = received.get_body(("html",)).get_content()
     assert f"When:  {day:%A} {day.day} {day:%B %Y} at 10:00 (60 minutes)" in text
-    assert "With:  Inês Moura" in text and "Rua das Flores 12" in text
+    assert "With:  Inês Moura" in text and "Where: Rua das Flores 12, 1200-195 Lisboa, Portugal" in text
     assert "takes about an hour" in text and "numbing cream may be applied" in text
     assert "/scheduling/email/confirm/" in text and "/scheduling/email/cancel/" in text
     assert "/scheduling/email/unsubscribe/" in text
