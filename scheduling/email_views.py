@@ -182,7 +182,7 @@ def unsubscribe(request, token: str):
             tone="success",
         )
     if request.method == "POST":
-        patient._change_reason = "E-mail consent withdrawn by the patient (unsubscribe link)"
+        patient._change_reason = "The patient (unsubscribe link in an e-mail)"
         patient_update(patient=patient, by=None, email_consent=False)
         return _page(
             request,

@@ -181,7 +181,7 @@ def test_unsubscribe_withdraws_consent_with_history_and_cancels_reminders(client
     latest = patient.history.first()
     assert (latest.email_consent, latest.history_change_reason) == (
         False,
-        "E-mail consent withdrawn by the patient (unsubscribe link)",
+        "The patient (unsubscribe link in an e-mail)",
     )
     assert set(OutboxMessage.objects.filter(kind="reminder").values_list("state", flat=True)) == {"cancelled"}
     assert "You will not receive e-mails" in text(client.post(url))
@@ -204,3 +204,16 @@ def test_confirm_and_cancel_posts_need_the_csrf_token(booked):
     assert response.status_code == 403
     booked.refresh_from_db()
     assert booked.state == "booked"
+
+
+def test_patient_page_history_says_the_patient_withdrew_consent(
+    client, client_as, booked, patient, front_desk
+):
+    client.post(
+        reverse("scheduling:email_unsubscribe", kwargs={"token": email_links.unsubscribe_token(patient)})
+    )
+    from patients.selectors import patient_history
+
+    latest = patient_history(patient)[0]
+    assert (latest.who, latest.action) == ("The patient (unsubscribe link in an e-mail)", "changed")
+    assert [(c.old, c.new) for c in latest.changes] == [("Yes", "No")]
