@@ -207,6 +207,21 @@ def sync_patient_reminders(*, patient) -> None:
                 )
 
 
+def messages_about(appointment: Appointment) -> list[OutboxMessage]:
+    """The outbox rows about this appointment (and its series' confirmation), in due order."""
+    from django.db.models import Q
+
+    about = Q(object_id=appointment.pk, kind__in=[REMINDER, APPOINTMENT_MOVED, APPOINTMENT_CANCELLED])
+    if appointment.series_id:
+        about |= Q(object_id=appointment.series_id, kind=SERIES_BOOKED)
+    messages = list(
+        OutboxMessage.objects.filter(about).defer("body_text", "body_html").order_by("due_at", "id")
+    )
+    for message in messages:
+        message.kind_label = outbox.kind_label(message.kind)
+    return messages
+
+
 # --- Builders (run just before sending; must not change anything) -------------------------------
 
 

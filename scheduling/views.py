@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from clinic.models import ClinicSettings
 from patients.models import Patient
 
-from . import selectors, services
+from . import notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
@@ -267,7 +267,12 @@ def appointment_detail(request, pk: int):
     return render(
         request,
         "scheduling/appointment_detail.html",
-        {"appointment": appointment, "changes": changes, "actions": _actions(appointment)},
+        {
+            "appointment": appointment,
+            "changes": changes,
+            "actions": _actions(appointment),
+            "messages_about": notifications.messages_about(appointment),
+        },
     )
 
 

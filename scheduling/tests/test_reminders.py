@@ -398,3 +398,18 @@ def test_message_id_is_stable_for_the_reminder(booked, smtp_server):
     [received] = smtp_server.messages
     assert received["Message-ID"] == message.message_id == outbox.message_id_for(message.idempotency_key)
     assert email.utils.parsedate_to_datetime(received["Date"]) is not None
+
+
+def test_appointment_page_lists_the_e_mails_about_it(client_as, booked, front_desk):
+    from django.urls import reverse
+
+    cancel_appointment(appointment=booked, reason="Practitioner ill", by=front_desk)
+    page = client_as(front_desk).get(reverse("scheduling:appointment_detail", kwargs={"pk": booked.pk}))
+    html = page.content.decode()
+    assert "E-mails to the patient" in html
+    assert (
+        html.count("Appointment reminder</a>") == 2
+        and html.count('<span class="badge text-bg-secondary">Cancelled</span>') == 2
+    )
+    assert "Appointment cancelled</a>" in html and "to ana@example.com" in html
+    assert "the patient, by e-mail link" not in html  # front desk cancelled it
