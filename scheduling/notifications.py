@@ -31,7 +31,7 @@ from clinic.models import ClinicSettings, OutboxMessage
 
 from . import email_links, ics
 from .availability import person, to_local
-from .models import UPCOMING_STATES, Appointment, AppointmentState, SessionSeries
+from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
 
 REMINDER = "reminder"
 SERIES_BOOKED = "series_booked"
@@ -352,6 +352,7 @@ def _sample_appointment(days: int = 9, sequence: int | None = None) -> Appointme
         starts_at=starts,
         ends_at=starts + datetime.timedelta(minutes=60),
         state=AppointmentState.BOOKED,
+        kind=AppointmentKind.TREATMENT,
         sequence=sequence,
     )
 

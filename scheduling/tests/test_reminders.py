@@ -413,3 +413,20 @@ def test_appointment_page_lists_the_e_mails_about_it(client_as, booked, front_de
     )
     assert "Appointment cancelled</a>" in html and "to ana@example.com" in html
     assert "the patient, by e-mail link" not in html  # front desk cancelled it
+
+
+def test_consultation_reminder_says_what_a_consultation_is(
+    patient, rooms, practitioner, front_desk, smtp_server
+):
+    appointment = book_appointment(
+        patient=patient,
+        practitioner=practitioner,
+        room=rooms[0],
+        starts_at=at(MONDAY, 10),
+        kind="consultation",
+        by=front_desk,
+    )
+    send_due(f"reminder:{appointment.pk}:24h")
+    text = smtp_server.messages[0].get_body(("plain",)).get_content()
+    assert "we talk about your skin, your concerns and your goals" in text
+    assert "numbing cream" not in text
