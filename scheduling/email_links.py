@@ -62,7 +62,22 @@ class LinkProblem(Exception):
 @dataclass
 class LinkTarget:
     appointment: Appointment
-    current: bool  # False: the appointment changed since the e-mail (moved)
+    fingerprint: str  # the appointment's fingerprint when the e-mail was built
+
+    @property
+    def current(self) -> bool:
+        """False when the appointment moved since the e-mail was built."""
+        return fingerprint(self.appointment) == self.fingerprint
+
+    def lock(self) -> bool:
+        """Lock the appointment row for this transaction and re-read it; False if it moved meanwhile.
+        Acting on the locked row means no change can slip in between the check and the action."""
+        self.appointment = (
+            Appointment.objects.select_for_update()
+            .select_related("patient", "practitioner", "room")
+            .get(pk=self.appointment.pk)
+        )
+        return self.current
 
 
 def read_appointment_token(token: str, action: str) -> LinkTarget:
@@ -88,7 +103,7 @@ def read_appointment_token(token: str, action: str) -> LinkTarget:
     )
     if appointment is None:
         raise LinkProblem("We could not find this appointment. Call the clinic, and we will help.")
-    return LinkTarget(appointment=appointment, current=fingerprint(appointment) == print_)
+    return LinkTarget(appointment=appointment, fingerprint=print_)
 
 
 def unsubscribe_token(patient) -> str:

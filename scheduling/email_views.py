@@ -101,7 +101,10 @@ def confirm(request, token: str):
         return _page(request, title="Nothing to confirm", message=DONE_STATES[appointment.state])
     if request.method == "POST":
         try:
-            services.confirm_appointment(appointment=appointment, by=None)
+            with transaction.atomic():
+                if not target.lock() or target.appointment.state != AppointmentState.BOOKED:
+                    return confirm(request, token)  # changed meanwhile: GET-like answer, nothing done
+                services.confirm_appointment(appointment=target.appointment, by=None)
         except SchedulingError as exc:
             return _page(request, title="We could not confirm", message=str(exc), tone="warning", status=409)
         return _page(
@@ -142,7 +145,11 @@ def cancel(request, token: str):
     if request.method == "POST":
         try:
             with transaction.atomic():
-                services.cancel_appointment(appointment=appointment, reason=PATIENT_CANCEL_REASON, by=None)
+                if not target.lock() or not target.appointment.is_upcoming:
+                    return cancel(request, token)  # changed meanwhile: GET-like answer, nothing done
+                services.cancel_appointment(
+                    appointment=target.appointment, reason=PATIENT_CANCEL_REASON, by=None
+                )
         except SchedulingError as exc:
             return _page(request, title="We could not cancel", message=str(exc), tone="warning", status=409)
         return _page(

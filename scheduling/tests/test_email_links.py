@@ -217,3 +217,21 @@ def test_patient_page_history_says_the_patient_withdrew_consent(
     latest = patient_history(patient)[0]
     assert (latest.who, latest.action) == ("The patient (unsubscribe link in an e-mail)", "changed")
     assert [(c.old, c.new) for c in latest.changes] == [("Yes", "No")]
+
+
+def test_a_move_between_reading_the_link_and_acting_on_it_wins(client, booked, front_desk, monkeypatch):
+    """The POST re-checks the fingerprint on the locked row: the clinic's newer move is never undone."""
+    token = email_links.appointment_token(booked, "cancel")
+    stale = email_links.read_appointment_token(token, "cancel")  # read before the move
+    reschedule_appointment(appointment=booked, starts_at=at(MONDAY, 15), by=front_desk)
+    reads = iter([stale])
+    real_read = email_links.read_appointment_token
+    monkeypatch.setattr(
+        email_links, "read_appointment_token", lambda t, a: next(reads, None) or real_read(t, a)
+    )
+
+    response = client.post(reverse("scheduling:email_cancel", kwargs={"token": token}))
+
+    assert "Your appointment has changed" in text(response)
+    booked.refresh_from_db()
+    assert booked.state == "booked"
