@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from email.utils import parseaddr
 
+from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from clinic.models import ClinicSettings
-from clinic.outbox import _from_domain
 
 from .availability import person
 from .models import Appointment
@@ -25,8 +26,9 @@ CANCEL = "CANCEL"
 
 
 def uid_for(appointment: Appointment) -> str:
-    """The appointment's calendar UID: the same in every e-mail about it."""
-    return f"appointment-{appointment.pk}@{_from_domain()}"
+    """The appointment's calendar UID: the same in every e-mail about it (domain: the sender's)."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "mesoclinic.invalid"
+    return f"appointment-{appointment.pk}@{domain}"
 
 
 def sequence_for(appointment: Appointment) -> int:
