@@ -207,6 +207,20 @@ def sync_patient_reminders(*, patient) -> None:
                 )
 
 
+@transaction.atomic
+def resync_all_reminders() -> int:
+    """After the clinic changed its lead times: every upcoming appointment's pending reminders follow
+    the new ones (Q10). A rare admin action; one pass over the upcoming appointments."""
+    upcoming = Appointment.objects.filter(
+        state__in=UPCOMING_STATES, starts_at__gt=timezone.now()
+    ).select_related("patient")
+    count = 0
+    for appointment in upcoming.iterator():
+        sync_reminders(appointment)
+        count += 1
+    return count
+
+
 def messages_about(appointment: Appointment) -> list[OutboxMessage]:
     """The outbox rows about this appointment (and its series' confirmation), in due order."""
     from django.db.models import Q

@@ -430,3 +430,21 @@ def test_consultation_reminder_says_what_a_consultation_is(
     text = smtp_server.messages[0].get_body(("plain",)).get_content()
     assert "we talk about your skin, your concerns and your goals" in text
     assert "numbing cream" not in text
+
+
+def test_new_lead_times_in_the_clinic_settings_apply_to_pending_reminders(booked, client_as, clinic_admin):
+    from django.urls import reverse
+
+    from clinic.forms import ClinicSettingsForm
+
+    data = ClinicSettingsForm(instance=ClinicSettings.load()).initial
+    data = {k: v for k, v in data.items() if k in ClinicSettingsForm.Meta.fields and k != "id"}
+    data["reminder_lead_hours"] = "72,2"
+    response = client_as(clinic_admin).post(reverse("clinic:settings"), data)
+    assert response.status_code == 302
+    assert [(key, state, local(due)) for key, state, due in rows()] == [
+        (f"reminder:{booked.pk}:24h", "cancelled", local(at(MONDAY - datetime.timedelta(days=1), 10))),
+        (f"reminder:{booked.pk}:2h", "pending", local(at(MONDAY, 8))),
+        (f"reminder:{booked.pk}:48h", "cancelled", local(at(MONDAY - datetime.timedelta(days=2), 10))),
+        (f"reminder:{booked.pk}:72h", "pending", local(at(MONDAY - datetime.timedelta(days=3), 10))),
+    ]
