@@ -20,4 +20,7 @@ ACCESS = {
     "clinic:outbox_body": rule(clinic_admin=READ, practitioner=READ, front_desk=READ),
     "clinic:outbox_retry": rule(clinic_admin=WRITE, front_desk=WRITE),
     "clinic:outbox_test": rule(clinic_admin=WRITE),
+    # What each kind of e-mail says, rendered from made-up data (read-only for everyone).
+    "clinic:email_templates": rule(clinic_admin=READ, practitioner=READ, front_desk=READ),
+    "clinic:email_template_html": rule(clinic_admin=READ, practitioner=READ, front_desk=READ),
 }

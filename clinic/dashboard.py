@@ -5,6 +5,7 @@ from .extensions import render_from
 
 PANEL_MODULES = (
     "scheduling.dashboard",
+    "scheduling.cancellations_dashboard",
     "treatments.dashboard",
     "patients.dashboard",
     "clinic.outbox_dashboard",

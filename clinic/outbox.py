@@ -19,7 +19,8 @@ Adding a kind (phase 2: reminders, series confirmations, change notices, afterca
    `emails/_base.html`, include `emails/_footer.txt`), rendered with `clinic.emails.render_email`;
 2. a builder `build_<kind>(message)` that loads `message.object_id` afresh and returns None when the
    message should no longer go (cancelled or past appointment, consent withdrawn);
-3. `register_kind("<kind>", build_<kind>, label="…")` in the app's AppConfig.ready();
+3. `register_kind("<kind>", build_<kind>, label="…", sample=sample_<kind>)` in the app's
+   AppConfig.ready() (the sample renders the templates from made-up data for "E-mail templates");
 4. `enqueue(kind=…, key=…, …)` inside the service's transaction, with keys that name what they are
    about so `cancel_pending(key_prefix=…)` finds them: `reminder:<appointment id>:<lead hours>`,
    `series:<series id>`, `change:<appointment id>:<version>`, `aftercare:<session record id>`.
@@ -84,21 +85,28 @@ class Kind:
     name: str
     label: str
     builder: Builder
+    # Renders the kind's templates with made-up data, for the staff "E-mail templates" page.
+    sample: Callable[[], EmailMessage] | None = None
 
 
 _KINDS: dict[str, Kind] = {}
 
 
-def register_kind(kind: str, builder: Builder, *, label: str = "") -> None:
+def register_kind(
+    kind: str, builder: Builder, *, label: str = "", sample: Callable[[], EmailMessage] | None = None
+) -> None:
     """Declare a kind of message and the function that builds its e-mail.
 
     `builder(message)` re-reads the domain objects the message is about and returns the e-mail to
     send (an EmailMessage or EmailMultiAlternatives; `to` defaults to message.recipient), or None
     when the message should no longer go (the row is then cancelled, never sent). It is called
     just before the send and to preview a pending message, so it must not change anything.
-    Registering the same kind again replaces the builder (module reloads, tests).
+    Registering the same kind again replaces the builder (module reloads, tests). `sample()`, if
+    given, renders the kind's e-mail from made-up data (no database writes) for staff to read.
     """
-    _KINDS[kind] = Kind(name=kind, label=label or kind.replace("_", " ").capitalize(), builder=builder)
+    _KINDS[kind] = Kind(
+        name=kind, label=label or kind.replace("_", " ").capitalize(), builder=builder, sample=sample
+    )
 
 
 def registered_kinds() -> dict[str, Kind]:

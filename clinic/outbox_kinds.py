@@ -32,5 +32,9 @@ def send_test_message(*, recipient: str, user) -> OutboxMessage:
     )
 
 
+def sample_test_message():
+    return render_email(TEST_MESSAGE, {"requested_by": "the clinic admin"})
+
+
 def register() -> None:
-    outbox.register_kind(TEST_MESSAGE, build_test_message, label="Test message")
+    outbox.register_kind(TEST_MESSAGE, build_test_message, label="Test message", sample=sample_test_message)

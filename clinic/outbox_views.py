@@ -85,20 +85,21 @@ def message_detail(request, pk: int):
 
 # The e-mail's own HTML, shown in a sandboxed frame of the detail page: e-mail HTML needs inline
 # styles, so this one response allows them and nothing else (no scripts, no requests out).
+EMAIL_HTML_CSP = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": ["data:"],
+    "frame-ancestors": [SELF],
+    "sandbox": [True],
+    "script-src": [NONE],
+    "font-src": [NONE],
+    "connect-src": [NONE],
+    "form-action": [NONE],
+}
+
+
 @xframe_options_sameorigin
-@csp_replace(
-    {
-        "default-src": [NONE],
-        "style-src": [UNSAFE_INLINE],
-        "img-src": ["data:"],
-        "frame-ancestors": [SELF],
-        "sandbox": [True],
-        "script-src": [NONE],
-        "font-src": [NONE],
-        "connect-src": [NONE],
-        "form-action": [NONE],
-    }
-)
+@csp_replace(EMAIL_HTML_CSP)
 def message_body(request, pk: int):
     content = _content(_get(pk))
     return HttpResponse(content.get("html") or "", content_type="text/html; charset=utf-8")
@@ -125,3 +126,27 @@ def message_test(request):
     message = send_test_message(recipient=form.cleaned_data["recipient"], user=request.user)
     flash.success(request, f"Test message queued for {message.recipient}; it goes out within a minute.")
     return redirect("clinic:outbox_detail", pk=message.pk)
+
+
+def _html_part(email) -> str:
+    return next((c for c, mimetype in getattr(email, "alternatives", []) if mimetype == "text/html"), "")
+
+
+def email_templates(request):
+    """Read-only: each kind of e-mail patients receive, rendered from made-up data."""
+    samples = []
+    for name, kind in sorted(outbox.registered_kinds().items(), key=lambda item: item[1].label):
+        if kind.sample is None:
+            continue
+        email = kind.sample()
+        samples.append({"kind": name, "label": kind.label, "subject": email.subject, "text": email.body})
+    return render(request, "clinic/email_templates.html", {"samples": samples})
+
+
+@xframe_options_sameorigin
+@csp_replace(EMAIL_HTML_CSP)
+def email_template_html(request, kind: str):
+    found = outbox.registered_kinds().get(kind)
+    if found is None or found.sample is None:
+        raise Http404("No such kind of message.")
+    return HttpResponse(_html_part(found.sample()), content_type="text/html; charset=utf-8")

@@ -197,6 +197,13 @@ def _who(record) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def _patient_who(record) -> str:
+    # A change without a user but with a reason was made by the patient (the unsubscribe link).
+    if record.history_user is None and record.history_change_reason:
+        return record.history_change_reason
+    return _who(record)
+
+
 def patient_history(patient: Patient) -> list[HistoryEntry]:
     """Who changed what on the patient record, newest first (one query, whatever the length)."""
     records = list(
@@ -208,7 +215,7 @@ def patient_history(patient: Patient) -> list[HistoryEntry]:
     for index, record in enumerate(records[:HISTORY_LIMIT]):
         older = records[index + 1] if index + 1 < len(records) else None
         if older is None:
-            entries.append(HistoryEntry(record.history_date, _who(record), "created"))
+            entries.append(HistoryEntry(record.history_date, _patient_who(record), "created"))
             continue
         delta = record.diff_against(older, included_fields=PATIENT_HISTORY_FIELDS)
         changes = [
@@ -218,9 +225,9 @@ def patient_history(patient: Patient) -> list[HistoryEntry]:
         # archived_at is not an editable field, which diff_against leaves out: compare it here.
         if bool(record.archived_at) != bool(older.archived_at):
             action = "archived" if record.archived_at else "restored"
-            entries.append(HistoryEntry(record.history_date, _who(record), action, changes))
+            entries.append(HistoryEntry(record.history_date, _patient_who(record), action, changes))
         elif changes:
-            entries.append(HistoryEntry(record.history_date, _who(record), "changed", changes))
+            entries.append(HistoryEntry(record.history_date, _patient_who(record), "changed", changes))
     return entries
 
 

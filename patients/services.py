@@ -36,7 +36,8 @@ def patient_create(*, by, **fields) -> Patient:
 
 @transaction.atomic
 def patient_update(*, patient: Patient, by, **fields) -> Patient:
-    """Change identity or contact details; a change of e-mail consent is time-stamped."""
+    """Change identity or contact details; a change of e-mail consent is time-stamped, and pending
+    reminders follow the consent and the address in the same transaction (Q10)."""
     before = Patient.objects.select_for_update().get(pk=patient.pk)
     for name, value in fields.items():
         setattr(patient, name, value)
@@ -46,6 +47,11 @@ def patient_update(*, patient: Patient, by, **fields) -> Patient:
     patient._history_user = by
     patient.full_clean()
     patient.save()
+    if (patient.email_consent, patient.email) != (before.email_consent, before.email):
+        # Withdrawn consent cancels pending reminders; a new address or consent re-queues them (Q10).
+        from scheduling.notifications import sync_patient_reminders
+
+        sync_patient_reminders(patient=patient)
     return patient
 
 

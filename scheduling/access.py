@@ -4,7 +4,7 @@ Front desk runs the appointment book; practitioners plan and book too (they conf
 cadence, L9); clinic admin can do everything. Nothing here shows clinical notes.
 """
 
-from clinic.access import ALL_STAFF, READ, rule
+from clinic.access import ALL_STAFF, PUBLIC, READ, rule
 
 ACCESS: dict = {
     "scheduling:calendar": ALL_STAFF,
@@ -17,4 +17,8 @@ ACCESS: dict = {
     "scheduling:appointment_reschedule": ALL_STAFF,
     "scheduling:appointment_cancel": ALL_STAFF,
     "scheduling:protocol": rule(clinic_admin=READ, practitioner=READ, front_desk=READ),
+    # Links in patients' e-mails: no login, the signed token is the permission (email_links.py).
+    "scheduling:email_confirm": PUBLIC,
+    "scheduling:email_cancel": PUBLIC,
+    "scheduling:email_unsubscribe": PUBLIC,
 }

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class SchedulingConfig(AppConfig):
     name = "scheduling"
+
+    def ready(self) -> None:
+        from . import notifications
+
+        notifications.register()

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from clinic.models import ClinicSettings
 
+from . import notifications
 from .availability import Availability, to_local, when
 from .errors import BookingClash, SchedulingError
 from .models import (
@@ -191,6 +192,7 @@ def book_appointment(
     )
     _save_checked(appointment, "The appointment", _load_for([appointment]), action="booked")
     _log_state(appointment, "", appointment.state, by)
+    notifications.on_booked(appointment)
     return appointment
 
 
@@ -261,6 +263,7 @@ def book_series(
                 f"{exc.message} Nothing was booked: move that session and book again."
             ) from exc
         _log_state(appointment, "", appointment.state, by)
+    notifications.on_series_booked(series, appointments)
     return series
 
 
@@ -290,6 +293,7 @@ def reschedule_appointment(
     if starts_at <= timezone.now():
         raise SchedulingError("The new time is in the past: choose a later time.")
     _check_series_order(appointment, starts_at)
+    before = (appointment.starts_at, appointment.practitioner_id)
     length = appointment.ends_at - appointment.starts_at
     appointment.starts_at, appointment.ends_at = starts_at, starts_at + length
     appointment.practitioner = practitioner or appointment.practitioner
@@ -297,6 +301,7 @@ def reschedule_appointment(
     appointment._history_user = by
     availability = _load_for([appointment], exclude_ids=[appointment.pk])
     _save_checked(appointment, _label(appointment), availability, action="moved")
+    notifications.on_moved(appointment, before_start=before[0], before_practitioner_id=before[1])
     return appointment
 
 
@@ -360,6 +365,7 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
             f"Session {appointment.sequence} would come before session {earlier.sequence}: "
             "choose a later time."
         )
+    before = {item.pk: (item.starts_at, item.practitioner_id) for item in moving}
     for item in moving:
         length = item.ends_at - item.starts_at
         item.starts_at = _wall_clock_shift(item.starts_at, offset)
@@ -374,6 +380,9 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
             _save_checked(item, f"Session {item.sequence}", availability, action="moved")
         except BookingClash as exc:
             raise BookingClash(f"{exc.message} Nothing was moved.") from exc
+    for item in moving:
+        start, practitioner_id = before[item.pk]
+        notifications.on_moved(item, before_start=start, before_practitioner_id=practitioner_id)
     return sorted(moving, key=lambda a: a.sequence)
 
 
@@ -391,6 +400,7 @@ def _change_state(appointment: Appointment, to_state: str, *, by, reason: str = 
     appointment._history_user = by
     appointment.save()
     _log_state(appointment, from_state, to_state, by, reason)
+    notifications.on_state_changed(appointment, by=by)
     return appointment
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import email_views, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -14,4 +14,8 @@ urlpatterns = [
     path("appointments/<int:pk>/reschedule/", views.appointment_reschedule, name="appointment_reschedule"),
     path("appointments/<int:pk>/cancel/", views.appointment_cancel, name="appointment_cancel"),
     path("protocol/", views.protocol, name="protocol"),
+    # Links in patients' e-mails (public, signed).
+    path("email/confirm/<str:token>/", email_views.confirm, name="email_confirm"),
+    path("email/cancel/<str:token>/", email_views.cancel, name="email_cancel"),
+    path("email/unsubscribe/<str:token>/", email_views.unsubscribe, name="email_unsubscribe"),
 ]

@@ -16,7 +16,7 @@ from clinic.models import ClinicSettings
 from patients.models import Patient
 from patients.selectors import patient_search
 
-from . import selectors, services
+from . import notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
@@ -308,6 +308,7 @@ def appointment_detail(request, pk: int):
             "changes": changes,
             "actions": _actions(appointment),
             "sections": render_from(SECTION_MODULES, lambda module: module.section(request, appointment)),
+            "messages_about": notifications.messages_about(appointment),
         },
     )
 

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class TreatmentsConfig(AppConfig):
     name = "treatments"
+
+    def ready(self) -> None:
+        from . import aftercare
+
+        aftercare.register()

@@ -15,6 +15,7 @@ from scheduling.models import Appointment, AppointmentKind, AppointmentState, Pr
 from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
 from scheduling.services import mark_session_took_place
 
+from .aftercare import enqueue_aftercare
 from .models import (
     Addendum,
     Consultation,
@@ -593,9 +594,10 @@ def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
 def queue_aftercare(*, session_record: SessionRecord) -> bool:
     """Queue the aftercare e-mail for a session marked done, at most once per session (L8, Q9).
 
-    THE one place the aftercare e-mail is queued. Until the outbox lands it records the event durably
-    (`aftercare_due_at`, in the caller's transaction); wiring the outbox only changes this body.
-    Returns True when it queued, False when the session already had its aftercare queued."""
+    THE one place the aftercare e-mail is queued: an outbox row (key `aftercare:<record>`) in the
+    caller's transaction, so it commits with "done" and is sent right after (treatments/aftercare.py
+    says who receives it). Returns True when it queued, False when the session already had its
+    aftercare queued."""
     record = SessionRecord.objects.select_for_update().get(pk=session_record.pk)
     if not record.is_done:
         raise ClinicalError("Aftercare is only sent for a session marked done.")
@@ -605,4 +607,5 @@ def queue_aftercare(*, session_record: SessionRecord) -> bool:
     record._history_user = record.done_by
     record.save(update_fields=["aftercare_due_at"])
     session_record.aftercare_due_at = record.aftercare_due_at
+    enqueue_aftercare(record)
     return True

@@ -20,4 +20,5 @@ def url_kwargs(world):
         "clinic:outbox_detail": {"pk": message.pk},
         "clinic:outbox_body": {"pk": message.pk},
         "clinic:outbox_retry": {"pk": message.pk},
+        "clinic:email_template_html": {"kind": "reminder"},
     }

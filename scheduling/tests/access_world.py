@@ -4,6 +4,7 @@ import datetime
 
 from django.utils import timezone
 
+from scheduling import email_links
 from scheduling.planner import plan_for
 from scheduling.services import book_series
 from scheduling.tests.factories import at, open_clinic, patient_aged, practitioner_user
@@ -31,4 +32,9 @@ def url_kwargs(world):
         "scheduling:appointment_state": pk,
         "scheduling:appointment_reschedule": pk,
         "scheduling:appointment_cancel": pk,
+        "scheduling:email_confirm": {
+            "token": email_links.appointment_token(appointment, email_links.CONFIRM)
+        },
+        "scheduling:email_cancel": {"token": email_links.appointment_token(appointment, email_links.CANCEL)},
+        "scheduling:email_unsubscribe": {"token": email_links.unsubscribe_token(patient)},
     }

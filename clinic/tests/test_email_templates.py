@@ -1,0 +1,51 @@
+"""The read-only "E-mail templates" page: every kind patients receive, rendered from made-up data."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+KINDS = {
+    "Aftercare": "Aftercare for your session at Mesoclinic",
+    "Appointment reminder": "Reminder: your appointment at Mesoclinic on",
+    "Series confirmation": "Your 4 sessions at Mesoclinic, from",
+    "Appointment moved": "Your appointment at Mesoclinic has moved to",
+    "Appointment cancelled": "Cancelled: your appointment at Mesoclinic on",
+    "Test message": "Test message from Mesoclinic",
+}
+
+
+def test_page_shows_each_kind_with_subject_and_text_part(
+    client_as, clinic_admin, django_assert_max_num_queries
+):
+    client = client_as(clinic_admin)
+    with django_assert_max_num_queries(13):  # one settings read per sample
+        response = client.get(reverse("clinic:email_templates"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    for label, subject in KINDS.items():
+        assert f">{label}</h2>" in html and subject in html
+    assert "Keep the area clean and moisturised." in html
+    assert "numbing cream may be applied" in html
+    assert "Rua das Flores 12" in html
+
+
+def test_html_part_is_served_in_a_sandbox(client_as, front_desk):
+    response = client_as(front_desk).get(reverse("clinic:email_template_html", kwargs={"kind": "reminder"}))
+    assert response.status_code == 200
+    assert "Confirm I will come" in response.content.decode()
+    assert "sandbox" in response["Content-Security-Policy"]
+
+
+def test_unknown_kind_is_404(client_as, front_desk):
+    response = client_as(front_desk).get(reverse("clinic:email_template_html", kwargs={"kind": "nope"}))
+    assert response.status_code == 404
+
+
+def test_the_page_writes_nothing(client_as, clinic_admin):
+    from clinic.models import OutboxMessage
+    from patients.models import Patient
+    from scheduling.models import Appointment
+
+    client_as(clinic_admin).get(reverse("clinic:email_templates"))
+    assert (Patient.objects.count(), Appointment.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)

@@ -1,0 +1,430 @@
+"""What patients receive about their appointments, through the outbox (clinic/outbox.py; Q10, L5).
+
+Kinds and keys:
+- `reminder`: `reminder:<appointment>:<lead>h` per clinic lead time (ClinicSettings.lead_hours), due
+  `lead` hours before the start on the clinic's wall clock. If an appointment moves after its
+  reminder went, the reminder for the new time gets the key `reminder:<appointment>:<lead>h:<n>`.
+- `series_booked`: `series:<series>:booked`, every session in one message and one .ics.
+- `appointment_moved` / `appointment_cancelled`: `change:<appointment>:<version>` (the version is
+  the appointment's history count at the change), only when the clinic made the change.
+
+The scheduling services call the `on_*` functions inside their transactions; the builders re-read
+the appointment, the patient and the consent just before sending and return None when the message
+no longer applies (cancelled, moved away, past, consent or address gone).
+
+Consent: reminders, series confirmations and change notices go only to patients with an e-mail
+address and e-mail consent (Q10). A patient who withdraws consent gets nothing further.
+"""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from clinic import outbox
+from clinic.emails import render_email
+from clinic.models import ClinicSettings, OutboxMessage
+
+from . import email_links, ics
+from .availability import person, to_local
+from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
+
+REMINDER = "reminder"
+SERIES_BOOKED = "series_booked"
+APPOINTMENT_MOVED = "appointment_moved"
+APPOINTMENT_CANCELLED = "appointment_cancelled"
+
+State = OutboxMessage.State
+
+
+# --- When a reminder is due ----------------------------------------------------------------------
+
+
+def clinic_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.datetime:
+    """`lead_hours` before `starts_at` on the clinic's wall clock (Q10): 48 h before 10:00 is 10:00
+    two days earlier, whatever summer time did in between.
+
+    A wall-clock time that does not exist (the hour skipped in spring) or exists twice (the hour
+    repeated in autumn) resolves to the earlier instant, so a reminder never goes later than promised.
+    """
+    zone = clinic_zone()
+    wall = starts_at.astimezone(zone).replace(tzinfo=None) - datetime.timedelta(hours=lead_hours)
+    first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    return min(first.astimezone(datetime.UTC), second.astimezone(datetime.UTC))
+
+
+def wants_email(patient) -> bool:
+    """Q10: only patients who accepted e-mail and gave an address (and are not archived)."""
+    return bool(patient.email and patient.email_consent and patient.archived_at is None)
+
+
+# --- Writes, called inside the scheduling services' transactions ---------------------------------
+
+
+def _reminder_prefix(appointment_id: int, lead: int | None = None) -> str:
+    return f"reminder:{appointment_id}:" + (f"{lead}h" if lead is not None else "")
+
+
+def sync_reminders(appointment: Appointment) -> None:
+    """Make the appointment's pending reminders match it now: one per lead time still ahead, due at
+    the right time, to the right address; none when it is not upcoming or the patient does not want
+    e-mail. Sent reminders stay sent; a moved appointment gets a new one for its new time."""
+    now = timezone.now()
+    leads = ClinicSettings.load().lead_hours
+    active = appointment.state in UPCOMING_STATES and appointment.starts_at > now
+    if not active or not wants_email(appointment.patient):
+        reason = (
+            "The appointment is no longer upcoming." if not active else "The patient does not accept e-mail."
+        )
+        outbox.cancel_pending(key_prefix=_reminder_prefix(appointment.pk), reason=reason)
+        return
+    rows = list(
+        OutboxMessage.objects.filter(idempotency_key__startswith=_reminder_prefix(appointment.pk)).order_by(
+            "id"
+        )
+    )
+    for lead in leads:
+        due = reminder_due_at(appointment.starts_at, lead)
+        base = _reminder_prefix(appointment.pk, lead)
+        mine = [r for r in rows if r.idempotency_key == base or r.idempotency_key.startswith(base + ":")]
+        latest = mine[-1] if mine else None
+        if due <= now:  # the lead time has passed already: no reminder for it
+            outbox.cancel_pending(key_prefix=base, reason="The reminder time has already passed.")
+            continue
+        if latest is None or latest.state in (State.PENDING, State.CANCELLED):
+            key = latest.idempotency_key if latest else base
+        elif latest.due_at == due:
+            continue  # already sent (or being sent) for this very time
+        else:
+            key = f"{base}:{len(mine) + 1}"
+        outbox.enqueue(
+            kind=REMINDER,
+            key=key,
+            recipient=appointment.patient.email,
+            due_at=due,
+            patient=appointment.patient,
+            object_id=appointment.pk,
+        )
+    # Lead times the clinic no longer uses.
+    for row in rows:
+        lead = row.idempotency_key.split(":")[2].rstrip("h")
+        if row.state == State.PENDING and lead.isdigit() and int(lead) not in leads:
+            outbox.cancel_pending(
+                key_prefix=row.idempotency_key, reason="The clinic no longer uses this lead time."
+            )
+
+
+def cancel_reminders(appointment_id: int, *, reason: str) -> int:
+    return outbox.cancel_pending(key_prefix=_reminder_prefix(appointment_id), reason=reason)
+
+
+def on_booked(appointment: Appointment) -> None:
+    sync_reminders(appointment)
+
+
+def on_series_booked(series: SessionSeries, appointments: list[Appointment]) -> None:
+    """Reminders for every session, and one confirmation listing them all."""
+    for appointment in appointments:
+        sync_reminders(appointment)
+    patient = series.patient
+    if wants_email(patient):
+        outbox.enqueue(
+            kind=SERIES_BOOKED,
+            key=f"series:{series.pk}:booked",
+            recipient=patient.email,
+            due_at=timezone.now(),
+            patient=patient,
+            object_id=series.pk,
+        )
+
+
+def _version(appointment: Appointment) -> int:
+    return appointment.history.count()
+
+
+def on_moved(
+    appointment: Appointment, *, before_start: datetime.datetime, before_practitioner_id: int
+) -> None:
+    """Reminders follow the appointment (Q10); the patient is told the new time."""
+    sync_reminders(appointment)
+    if appointment.starts_at == before_start and appointment.practitioner_id == before_practitioner_id:
+        return  # only the room changed: nothing the patient needs to know
+    _notify_change(appointment, APPOINTMENT_MOVED)
+
+
+def on_state_changed(appointment: Appointment, *, by) -> None:
+    """A cancelled, missed or finished appointment has no reminders left; a cancellation by the
+    clinic is announced (a patient who cancelled by link knows already, `by` is None then)."""
+    if appointment.state in UPCOMING_STATES:
+        return
+    cancel_reminders(appointment.pk, reason=f"The appointment is {appointment.get_state_display().lower()}.")
+    if appointment.state == AppointmentState.CANCELLED:
+        outbox.cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="The appointment was cancelled.")
+        if by is not None and appointment.starts_at > timezone.now():
+            _notify_change(appointment, APPOINTMENT_CANCELLED)
+
+
+def _notify_change(appointment: Appointment, kind: str) -> None:
+    if not wants_email(appointment.patient):
+        return
+    # An older notice still waiting is superseded: the newest one tells the whole story.
+    outbox.cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="Superseded by a newer change.")
+    outbox.enqueue(
+        kind=kind,
+        key=f"change:{appointment.pk}:{_version(appointment)}",
+        recipient=appointment.patient.email,
+        due_at=timezone.now(),
+        patient=appointment.patient,
+        object_id=appointment.pk,
+    )
+
+
+@transaction.atomic
+def sync_patient_reminders(*, patient) -> None:
+    """After a change of the patient's consent or address: pending reminders of their upcoming
+    appointments are cancelled (consent withdrawn) or (re)queued to the current address."""
+    upcoming = Appointment.objects.filter(
+        patient=patient, state__in=UPCOMING_STATES, starts_at__gt=timezone.now()
+    ).select_related("patient")
+    for appointment in upcoming:
+        appointment.patient = patient
+        sync_reminders(appointment)
+    if not wants_email(patient):
+        for prefix in ("change:", "series:"):
+            for row in OutboxMessage.objects.filter(
+                patient=patient, state=State.PENDING, idempotency_key__startswith=prefix
+            ):
+                outbox.cancel_pending(
+                    key_prefix=row.idempotency_key, reason="The patient does not accept e-mail."
+                )
+
+
+@transaction.atomic
+def resync_all_reminders() -> int:
+    """After the clinic changed its lead times: every upcoming appointment's pending reminders follow
+    the new ones (Q10). A rare admin action; one pass over the upcoming appointments."""
+    upcoming = Appointment.objects.filter(
+        state__in=UPCOMING_STATES, starts_at__gt=timezone.now()
+    ).select_related("patient")
+    count = 0
+    for appointment in upcoming.iterator():
+        sync_reminders(appointment)
+        count += 1
+    return count
+
+
+def messages_about(appointment: Appointment) -> list[OutboxMessage]:
+    """The outbox rows about this appointment (and its series' confirmation), in due order."""
+    from django.db.models import Q
+
+    about = Q(object_id=appointment.pk, kind__in=[REMINDER, APPOINTMENT_MOVED, APPOINTMENT_CANCELLED])
+    if appointment.series_id:
+        about |= Q(object_id=appointment.series_id, kind=SERIES_BOOKED)
+    messages = list(
+        OutboxMessage.objects.filter(about).defer("body_text", "body_html").order_by("due_at", "id")
+    )
+    for message in messages:
+        message.kind_label = outbox.kind_label(message.kind)
+    return messages
+
+
+# --- Builders (run just before sending; must not change anything) -------------------------------
+
+
+def _appointment(message: OutboxMessage) -> Appointment | None:
+    return (
+        Appointment.objects.select_related("patient", "practitioner", "room", "series")
+        .filter(pk=message.object_id)
+        .first()
+    )
+
+
+def _context(appointment: Appointment) -> dict:
+    local = to_local(appointment.starts_at)
+    return {
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "name": appointment.patient.preferred_name or appointment.patient.given_name,
+        "local_start": local,
+        "local_end": to_local(appointment.ends_at),
+        "practitioner": person(appointment.practitioner),
+    }
+
+
+def _unsubscribe(email, patient) -> None:
+    link = email_links.unsubscribe_link(patient)
+    email.extra_headers["List-Unsubscribe"] = f"<{link}>"
+    email.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
+def build_reminder(message: OutboxMessage):
+    """Q10, L5: date, local time, practitioner, address, what to expect, .ics, confirm/cancel links."""
+    appointment = _appointment(message)
+    if appointment is None or appointment.state not in UPCOMING_STATES:
+        return None
+    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+        return None
+    context = _context(appointment)
+    context["lead"] = message.idempotency_key.split(":")[2]
+    context["unsubscribe_url"] = email_links.unsubscribe_link(appointment.patient)
+    context["cancel_url"] = email_links.appointment_link(appointment, email_links.CANCEL)
+    if appointment.state == AppointmentState.BOOKED:
+        context["confirm_url"] = email_links.appointment_link(appointment, email_links.CONFIRM)
+    email = render_email(
+        REMINDER,
+        context,
+        to=[appointment.patient.email],
+        attachments=[ics.attachment([appointment])],
+    )
+    _unsubscribe(email, appointment.patient)
+    return email
+
+
+def build_series_booked(message: OutboxMessage):
+    series = SessionSeries.objects.select_related("patient").filter(pk=message.object_id).first()
+    if series is None or not wants_email(series.patient):
+        return None
+    sessions = list(
+        series.appointments.filter(state__in=UPCOMING_STATES, starts_at__gt=timezone.now())
+        .select_related("patient", "practitioner", "room")
+        .order_by("sequence")
+    )
+    if not sessions:
+        return None
+    patient = series.patient
+    return render_email(
+        SERIES_BOOKED,
+        {
+            "series": series,
+            "patient": patient,
+            "name": patient.preferred_name or patient.given_name,
+            "sessions": [
+                {
+                    "appointment": a,
+                    "local_start": to_local(a.starts_at),
+                    "practitioner": person(a.practitioner),
+                }
+                for a in sessions
+            ],
+        },
+        to=[patient.email],
+        attachments=[ics.attachment(sessions, name="sessions")],
+    )
+
+
+def build_appointment_moved(message: OutboxMessage):
+    appointment = _appointment(message)
+    if appointment is None or appointment.state not in UPCOMING_STATES:
+        return None
+    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+        return None
+    context = _context(appointment)
+    context["cancel_url"] = email_links.appointment_link(appointment, email_links.CANCEL)
+    if appointment.state == AppointmentState.BOOKED:
+        context["confirm_url"] = email_links.appointment_link(appointment, email_links.CONFIRM)
+    return render_email(
+        APPOINTMENT_MOVED,
+        context,
+        to=[appointment.patient.email],
+        attachments=[ics.attachment([appointment])],
+    )
+
+
+def build_appointment_cancelled(message: OutboxMessage):
+    appointment = _appointment(message)
+    if appointment is None or appointment.state != AppointmentState.CANCELLED:
+        return None
+    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+        return None
+    return render_email(
+        APPOINTMENT_CANCELLED,
+        _context(appointment),
+        to=[appointment.patient.email],
+        attachments=[ics.attachment([appointment], method=ics.CANCEL)],
+    )
+
+
+# --- Samples for the "E-mail templates" page (made-up data, nothing saved) -------------------------
+
+
+def _sample_appointment(days: int = 9, sequence: int | None = None) -> Appointment:
+    from patients.models import Patient
+
+    day = timezone.localdate() + datetime.timedelta(days=days)
+    starts = datetime.datetime.combine(day, datetime.time(10), tzinfo=clinic_zone())
+    patient = Patient(given_name="Ana", family_name="Example", email="ana@example.com", email_consent=True)
+    return Appointment(
+        patient=patient,
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(minutes=60),
+        state=AppointmentState.BOOKED,
+        kind=AppointmentKind.TREATMENT,
+        sequence=sequence,
+    )
+
+
+def _sample_context(appointment: Appointment) -> dict:
+    link = settings.SITE_URL + "/scheduling/email/{}/sample-link/"
+    return {
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "name": appointment.patient.given_name,
+        "local_start": to_local(appointment.starts_at),
+        "local_end": to_local(appointment.ends_at),
+        "practitioner": "Dr Inês Example",
+        "lead": "24h",
+        "confirm_url": link.format("confirm"),
+        "cancel_url": link.format("cancel"),
+        "unsubscribe_url": link.format("unsubscribe"),
+    }
+
+
+def sample_reminder():
+    return render_email(REMINDER, _sample_context(_sample_appointment()), to=["ana@example.com"])
+
+
+def sample_series_booked():
+    sessions = [_sample_appointment(9 + 14 * i, sequence=i + 1) for i in range(4)]
+    return render_email(
+        SERIES_BOOKED,
+        {
+            "name": "Ana",
+            "sessions": [
+                {"appointment": a, "local_start": to_local(a.starts_at), "practitioner": "Dr Inês Example"}
+                for a in sessions
+            ],
+        },
+        to=["ana@example.com"],
+    )
+
+
+def sample_appointment_moved():
+    return render_email(APPOINTMENT_MOVED, _sample_context(_sample_appointment()), to=["ana@example.com"])
+
+
+def sample_appointment_cancelled():
+    return render_email(APPOINTMENT_CANCELLED, _sample_context(_sample_appointment()), to=["ana@example.com"])
+
+
+def register() -> None:
+    outbox.register_kind(REMINDER, build_reminder, label="Appointment reminder", sample=sample_reminder)
+    outbox.register_kind(
+        SERIES_BOOKED, build_series_booked, label="Series confirmation", sample=sample_series_booked
+    )
+    outbox.register_kind(
+        APPOINTMENT_MOVED, build_appointment_moved, label="Appointment moved", sample=sample_appointment_moved
+    )
+    outbox.register_kind(
+        APPOINTMENT_CANCELLED,
+        build_appointment_cancelled,
+        label="Appointment cancelled",
+        sample=sample_appointment_cancelled,
+    )

@@ -1,0 +1,65 @@
+"""Journey: a patient opens the cancel link from a reminder they received, sees one button, cancels,
+and front desk finds the cancellation on the dashboard."""
+
+import datetime
+import os
+import re
+
+import pytest
+from django.utils import timezone
+
+from clinic import outbox
+from clinic.models import OutboxMessage
+from clinic.tests.factories import UserFactory
+from scheduling.models import Appointment
+from scheduling.services import book_appointment
+from scheduling.tests.factories import at, open_clinic, patient_aged, restore_seed_data
+
+SHOTS = os.environ.get("E2E_SCREENSHOTS")
+
+
+def shot(page, name):
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_patient_cancels_from_the_e_mail_and_front_desk_sees_it(page, login, smtp_server):
+    restore_seed_data()
+    front_desk = UserFactory(username="frontdesk", role="front_desk")
+    practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
+    rooms = open_clinic(practitioner)
+    day = timezone.localdate() + datetime.timedelta(days=9)
+    day += datetime.timedelta(days=(7 - day.weekday()) % 7)
+    patient = patient_aged(33, day, given_name="Marta", family_name="Quintela", email="marta@example.com")
+    appointment = book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[0], starts_at=at(day, 11), by=front_desk
+    )
+    OutboxMessage.objects.filter(idempotency_key=f"reminder:{appointment.pk}:24h").update(
+        due_at=timezone.now()
+    )
+    outbox.dispatch_due()
+    [received] = smtp_server.messages
+    body = received.get_body(("plain",)).get_content()
+    cancel_path = re.search(r"https?://[^/\s]+(/scheduling/email/cancel/\S+)", body).group(1)
+
+    page.goto(cancel_path)
+    page.get_by_role("heading", name="Cancel your appointment?").wait_for()
+    assert page.get_by_role("button").count() == 1
+    shot(page, "email-cancel-page")
+    assert Appointment.objects.get(pk=appointment.pk).state == "booked"  # opening the link changes nothing
+    page.get_by_role("button", name="Cancel my appointment").click()
+    page.get_by_role("heading", name="Your appointment is cancelled").wait_for()
+    shot(page, "email-cancel-done")
+    assert Appointment.objects.get(pk=appointment.pk).state == "cancelled"
+
+    page.goto(cancel_path)
+    page.get_by_role("heading", name="Already cancelled").wait_for()
+    assert page.get_by_role("button").count() == 0
+
+    login(front_desk)
+    panel = page.locator("section", has=page.get_by_role("heading", name="Cancelled by patients"))
+    panel.get_by_role("link", name="Marta Quintela").wait_for()
+    assert "11:00" in panel.inner_text()
+    shot(page, "dashboard-cancelled-by-patients")
+    assert page.console_errors == []
