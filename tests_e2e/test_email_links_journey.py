@@ -13,7 +13,7 @@ from clinic.models import OutboxMessage
 from clinic.tests.factories import UserFactory
 from scheduling.models import Appointment
 from scheduling.services import book_appointment
-from scheduling.tests.factories import at, open_clinic, patient_aged, restore_seed_data
+from scheduling.tests.factories import at, open_clinic, patient_aged
 
 SHOTS = os.environ.get("E2E_SCREENSHOTS")
 
@@ -25,7 +25,6 @@ def shot(page, name):
 
 @pytest.mark.django_db(transaction=True)
 def test_patient_cancels_from_the_e_mail_and_front_desk_sees_it(page, login, smtp_server):
-    restore_seed_data()
     front_desk = UserFactory(username="frontdesk", role="front_desk")
     practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
     rooms = open_clinic(practitioner)
