@@ -31,8 +31,8 @@ The appointment count, honestly: the PostgreSQL exclusion constraints forbid two
 of one practitioner, one room or one patient at overlapping times, and they stay on (nothing is
 dropped or deferred). Twelve rooms open 12 h on weekdays and 5 h on Saturdays hold about 125,000
 room-hours in three years. The builder packs every room back to back with a realistic mix — 35 %
-reviews of 15 minutes, 15 % consultations and 50 % treatment sessions of 30 minutes, an 8 % chance of
-a 30-minute hole before each visit in the past (more ahead: the book fills up as days come closer,
+reviews of 15 minutes, 15 % consultations and 50 % treatment sessions of 30 minutes, a 5 % chance of
+a 30- to 90-minute hole before each visit in the past (more ahead: the book fills up as days come closer,
 see free_share) — which gives about 270,000 active (booked, confirmed, completed) or no-show visits,
 i.e. rooms as full as a clinic ever gets. On top, 0.25 cancelled bookings per visit (the constraint
 ignores cancelled rows; a cancelled slot was re-booked) — about 20 % of all rows, a realistic
@@ -130,7 +130,7 @@ WEEKDAY_HOURS = (datetime.time(8), datetime.time(20))
 SATURDAY_HOURS = (datetime.time(9), datetime.time(14))
 HALF_DAY = datetime.time(14)
 KINDS = [("review", 15, 0.35), ("consultation", 30, 0.15), ("treatment", 30, 0.50)]
-GAP_CHANCE = 0.08
+GAP_CHANCE = 0.05
 TREATED_SHARE = 0.40
 OUTBOX_KINDS = [
     ("reminder", 0.50),
@@ -413,12 +413,13 @@ def build_patients(cfg, rng: random.Random, seed: int, today: datetime.date, sta
 
 
 def free_share(day: datetime.date, today: datetime.date) -> float:
-    """The chance of leaving a 30-minute hole before a visit: past days were as full as it gets
-    (8 %); the book fills up as days come closer (15 % next week, rising to 65 % six months ahead)."""
+    """The chance of leaving a hole (30–90 minutes) before a visit: past days were as full as it
+    gets (5 %, ~89 % of room time used); the book fills up as days come closer (12 % next week,
+    ~78 % used; 60 % six months ahead)."""
     ahead = (day - today).days
     if ahead < 0:
         return GAP_CHANCE
-    return 0.15 + 0.5 * min(ahead / 180, 1.0)
+    return 0.10 + 0.5 * min(ahead / 180, 1.0)
 
 
 # --- appointments -------------------------------------------------------------------------------
@@ -488,8 +489,8 @@ def build_appointments(
                     end = local_datetime(day, h_end)
                     first_slot = True
                     while True:
-                        if rng.random() < gap_chance:
-                            moment += datetime.timedelta(minutes=30)
+                        if rng.random() < gap_chance:  # a hole of 30, 60 or 90 minutes
+                            moment += datetime.timedelta(minutes=30 * rng.choice((1, 2, 2, 3)))
                         kind, minutes, _ = weighted(rng, KINDS)
                         patient = None
                         if first_slot and room_index == 0 and weekday == 1 and half == 0:

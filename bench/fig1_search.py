@@ -26,22 +26,22 @@ def main(argv=None) -> int:
     fragment = family[: max(4, len(family) - 2)]
     national = str(sample.phone.national_number)
     phone = f"{national[:3]} {national[3:6]} {national[6:]}"
+    given = sample.given_name.split()[0][:3]
+    # (label, query, must the sample be on the first page?) — a name fragment matches many patients,
+    # 25 a page in name order, so the sample may be on a later page.
     queries = [
-        (f"name fragment {fragment!r}", fragment),
-        (
-            f"two words {sample.given_name.split()[0][:3] + ' ' + fragment!r}",
-            f"{sample.given_name.split()[0][:3]} {fragment}",
-        ),
-        (f"phone {phone!r}", phone),
-        (f"date of birth {sample.date_of_birth:%d/%m/%Y}", f"{sample.date_of_birth:%d/%m/%Y}"),
+        (f"name fragment {fragment!r}", fragment, False),
+        (f"two words {given + ' ' + fragment!r}", f"{given} {fragment}", False),
+        (f"phone {phone!r}", phone, True),
+        (f"date of birth {sample.date_of_birth:%d/%m/%Y}", f"{sample.date_of_birth:%d/%m/%Y}", True),
     ]
     rows = []
-    for label, q in queries:
+    for label, q, first_page in queries:
         url = "/patients/?" + urlencode({"q": q})
 
-        def check(response, q=q):
+        def check(response, q=q, first_page=first_page):
             common.expect_ok(response)
-            if sample.chart_number.encode() not in response.content:
+            if first_page and sample.chart_number.encode() not in response.content:
                 raise SystemExit(f"Search {q!r} did not find {sample.chart_number}")
 
         rows.append(common.measure(label, lambda url=url: client.get(url), args.requests, check))
