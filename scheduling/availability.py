@@ -143,7 +143,11 @@ class Availability:
                 for starts_at, ends_at, practitioner_id, room_id, patient_id in rows:
                     self._hold(Busy(starts_at, ends_at), practitioner_id, room_id, patient_id)
                 return self
-            appointments = appointments.select_related("patient", "practitioner", "room")
+            # The calendar and the clash messages show the patient's name: parsing every patient's
+            # phone number (phonenumbers) cost more than the query on a busy week.
+            appointments = appointments.select_related("patient", "practitioner", "room").defer(
+                "patient__phone", "patient__search_text", "patient__notes"
+            )
         for appointment in appointments:
             self.add(appointment)
         return self
