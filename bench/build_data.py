@@ -33,10 +33,10 @@ dropped or deferred). Twelve rooms open 12 h on weekdays and 5 h on Saturdays ho
 room-hours in three years. The builder packs every room back to back with a realistic mix — 35 %
 reviews of 15 minutes, 15 % consultations and 50 % treatment sessions of 30 minutes, a 5 % chance of
 a 30- to 90-minute hole before each visit in the past (more ahead: the book fills up as days come closer,
-see free_share) — which gives about 270,000 active (booked, confirmed, completed) or no-show visits,
+see free_share) — which gives about 240,000 active (booked, confirmed, completed) or no-show visits,
 i.e. rooms as full as a clinic ever gets. On top, 0.25 cancelled bookings per visit (the constraint
 ignores cancelled rows; a cancelled slot was re-booked) — about 20 % of all rows, a realistic
-cancellation share. That is ≈ 340,000 rows, not 600,000: 600,000 would need every other row
+cancellation share. That is ≈ 300,000 rows (seed 1: 297,057), not 600,000: 600,000 would need every other row
 cancelled or 6-minute visits. `--cancelled-per-visit 1.2` reaches ~600,000 rows if the row count
 matters more than realism; the pages measured read one week or one patient, whose sizes are set
 by the (full) rooms, not by the total.
