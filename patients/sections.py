@@ -5,21 +5,10 @@ rendered HTML (a Bootstrap card, say, rendered with `render_to_string(..., reque
 when it has nothing for this user. Sections appear in this order, below the patient's details.
 """
 
-from importlib import import_module
+from clinic.extensions import render_from
 
 SECTION_MODULES = ("treatments.patient_section", "scheduling.patient_section")
 
 
 def render_sections(request, patient) -> list[str]:
-    rendered = []
-    for path in SECTION_MODULES:
-        try:
-            module = import_module(path)
-        except ModuleNotFoundError as exc:
-            if exc.name != path:
-                raise
-            continue
-        html = module.section(request, patient)
-        if html:
-            rendered.append(html)
-    return rendered
+    return render_from(SECTION_MODULES, lambda module: module.section(request, patient))

@@ -5,7 +5,7 @@ import datetime
 from django import forms
 
 from .availability import active_rooms, practitioners
-from .models import AppointmentKind, Cadence, Weekday
+from .models import AppointmentKind, Cadence, Weekday, cadence_label
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):
@@ -53,10 +53,15 @@ class PlanForm(forms.Form):
         max_length=500,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, plan_cadence: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = practitioners()
         self.fields["room"].queryset = active_rooms()
+        if plan_cadence and plan_cadence not in Cadence.values:
+            # The practitioner's plan may use an interval the usual cadences do not list (every 10 days).
+            per, days = (int(n) for n in plan_cadence.split("/"))
+            label = f"{cadence_label(per, days).capitalize()} (the practitioner's plan)"
+            self.fields["cadence"].choices = [*self.fields["cadence"].choices, (plan_cadence, label)]
 
     @property
     def cadence_tuple(self) -> tuple[int, int] | None:

@@ -210,8 +210,11 @@ def cadence_label(sessions_per_period: int, period_days: int) -> str:
         return "two sessions per week"
     if sessions_per_period == 1 and period_days % 7 == 0:
         weeks = period_days // 7
-        return "one session every week" if weeks == 1 else f"one session every {weeks} weeks"
-    return f"{sessions_per_period} session(s) every {period_days} days"
+        spelled = {2: "two", 3: "three", 4: "four"}.get(weeks, str(weeks))
+        return "one session every week" if weeks == 1 else f"one session every {spelled} weeks"
+    if sessions_per_period == 1:
+        return f"one session every {period_days} days"
+    return f"{sessions_per_period} sessions every {period_days} days"
 
 
 class Cadence(models.TextChoices):

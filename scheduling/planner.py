@@ -39,6 +39,37 @@ def band_for_age(age: int) -> ProtocolBand | None:
     return None
 
 
+def band_deviation(band: ProtocolBand, *, count: int, cadence: tuple[int, int]) -> str:
+    """How a count and cadence depart from the band (L9, Q4): "" when they follow it, else a sentence
+    saying what differs. A departure needs the practitioner's written reason."""
+    what = []
+    if not (band.min_sessions <= count <= band.max_sessions):
+        what.append(f"{count} sessions is outside the band's {band.course_display}")
+    if tuple(cadence) != (band.sessions_per_period, band.period_days):
+        what.append(f"the band's cadence is {band.cadence_display}")
+    return "; ".join(what).capitalize()
+
+
+# A consultation's plan stores the cadence as days between sessions. Two sessions per week (Q5) are
+# 3 or 4 days apart (Monday, Thursday, Monday): the plan writes it as 3, and reads 3 or 4 back as two
+# per week. Any other interval N is one session every N days.
+TWICE_WEEKLY_INTERVALS = (3, 4)
+
+
+def cadence_for_interval(interval_days: int) -> tuple[int, int]:
+    """The planner's cadence (sessions per period, period days) for a plan's interval in days."""
+    if interval_days in TWICE_WEEKLY_INTERVALS:
+        return (2, 7)
+    return (1, interval_days)
+
+
+def interval_for_cadence(sessions_per_period: int, period_days: int) -> int:
+    """The interval in days a consultation's plan stores for a cadence (two per week: 3)."""
+    if (sessions_per_period, period_days) == (2, 7):
+        return TWICE_WEEKLY_INTERVALS[0]
+    return max(1, period_days // sessions_per_period)
+
+
 def tolerance_days(sessions_per_period: int, period_days: int) -> int:
     """How far the planner may move a session from its target date (Q6)."""
     if sessions_per_period > 1 or period_days < 14:
@@ -104,16 +135,10 @@ def plan_for(
     else:
         count = count or band.max_sessions
         cadence = cadence or (band.sessions_per_period, band.period_days)
-        outside = not (band.min_sessions <= count <= band.max_sessions)
-        other_cadence = tuple(cadence) != (band.sessions_per_period, band.period_days)
-        if (outside or other_cadence) and not override_reason:
-            what = []
-            if outside:
-                what.append(f"{count} sessions is outside the band's {band.course_display}")
-            if other_cadence:
-                what.append(f"the band's cadence is {band.cadence_display}")
-            raise SchedulingError(f"{'; '.join(what).capitalize()}: give the reason for the change (Q4).")
-        if not (outside or other_cadence):
+        deviation = band_deviation(band, count=count, cadence=cadence)
+        if deviation and not override_reason:
+            raise SchedulingError(f"{deviation}: give the reason for the change (Q4).")
+        if not deviation:
             override_reason = ""
     per, days = cadence
     if count < 1 or count > 30:

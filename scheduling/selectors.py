@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from patients.models import Patient, fold
+from patients.models import Patient
 
 from .availability import Availability, active_rooms, clinic_tz, local_datetime, practitioners
 from .models import ACTIVE_STATES, UPCOMING_STATES, Appointment, SessionSeries
@@ -14,15 +14,6 @@ from .models import ACTIVE_STATES, UPCOMING_STATES, Appointment, SessionSeries
 SLOT_MINUTES = 30
 DAY_VIEW, WEEK_VIEW = "day", "week"
 BY_PRACTITIONER, BY_ROOM = "practitioner", "room"
-
-
-def patient_search(query: str, *, limit: int = 20) -> QuerySet[Patient]:
-    """Active patients whose name, chart number, e-mail or phone contains the words typed."""
-    words = fold(query).split()
-    patients = Patient.objects.active()
-    for word in words:
-        patients = patients.filter(search_text__contains=word)
-    return patients[:limit] if words else patients.none()
 
 
 def appointment_for_page(pk: int) -> Appointment:

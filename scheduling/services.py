@@ -453,3 +453,21 @@ def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[
     if not rest:
         raise SchedulingError("No upcoming session of this series is left to cancel.")
     return [_change_state(item, AppointmentState.CANCELLED, by=by, reason=reason) for item in rest]
+
+
+@transaction.atomic
+def mark_session_took_place(*, appointment: Appointment, by) -> Appointment:
+    """The practitioner finished the treatment session booked in this appointment (its session record
+    was marked done): the appointment becomes completed, each step logged with who and when.
+
+    Called inside the transaction that marks the record done, so both change or neither does. A
+    patient the front desk did not mark as arrived was there all the same: the arrival is logged
+    first (on the day of the appointment or later, as `mark_arrived` requires). An appointment
+    already completed stays as it is; a cancelled or missed one is refused.
+    """
+    appointment = _lock(appointment)
+    if appointment.state == AppointmentState.COMPLETED:
+        return appointment
+    if appointment.state in (AppointmentState.BOOKED, AppointmentState.CONFIRMED):
+        appointment = mark_arrived(appointment=appointment, by=by)
+    return mark_completed(appointment=appointment, by=by)

@@ -11,15 +11,24 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from clinic.extensions import render_from
 from clinic.models import ClinicSettings
 from patients.models import Patient
+from patients.selectors import patient_search
 
 from . import selectors, services
 from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
-from .models import Appointment, ProtocolBand, SessionSeries
-from .planner import check_slots, plan_and_propose, plan_for
+from .models import Appointment, ProtocolBand, SessionSeries, cadence_label
+from .planner import (
+    band_deviation,
+    band_for_age,
+    cadence_for_interval,
+    check_slots,
+    plan_and_propose,
+    plan_for,
+)
 
 
 def _parse_date(value: str | None, default: datetime.date) -> datetime.date:
@@ -120,12 +129,21 @@ def plan_series(request):
         return render(
             request,
             "scheduling/plan_pick_patient.html",
-            {"query": query, "patients": selectors.patient_search(query) if query else []},
+            {"query": query, "patients": patient_search(query)[:20] if query else []},
         )
     minutes = ClinicSettings.for_request(request).default_appointment_minutes
-    form = PlanForm(request.POST or None, initial={"preferred_time": datetime.time(10), "weekdays": [0, 3]})
+    from_plan, initial = _practitioners_plan(patient)
+    form = PlanForm(
+        request.POST or None,
+        initial={"preferred_time": datetime.time(10), "weekdays": [0, 3], **initial},
+        plan_cadence=initial.get("cadence"),
+    )
     context = {
         "patient": patient,
+        "from_plan": from_plan,
+        "from_plan_cadence": cadence_label(*cadence_for_interval(from_plan.interval_days))
+        if from_plan
+        else "",
         "form": form,
         "minutes": minutes,
         "proposal": None,
@@ -195,6 +213,24 @@ def plan_series(request):
     return render(request, "scheduling/plan.html", context)
 
 
+def _practitioners_plan(patient) -> tuple[object, dict]:
+    """DESIGN.md flow step 4: the practitioner confirmed count and cadence at the consultation, so the
+    planner starts from that plan (count and cadence only: front desk sees nothing else of it), and
+    from the age band when there is none. The plan is the reason for leaving the band, if it does."""
+    from treatments.selectors import series_plan_for
+
+    plan = series_plan_for(patient)
+    if plan is None:
+        return None, {}
+    per, days = cadence_for_interval(plan.interval_days)
+    initial = {"count": plan.count, "cadence": f"{per}/{days}"}
+    band = band_for_age(patient.age_on(selectors.local_today()))
+    if band is None or band_deviation(band, count=plan.count, cadence=(per, days)):
+        who = plan.practitioner.get_full_name() or plan.practitioner.get_username()
+        initial["override_reason"] = f"As planned by {who} at the consultation of {plan.date:%d/%m/%Y}."
+    return plan, initial
+
+
 def series_detail(request, pk: int):
     try:
         series = selectors.series_for_page(pk)
@@ -219,7 +255,7 @@ def appointment_new(request):
                 "query": query,
                 "carry": carry,
                 "carry_query": urlencode(carry),
-                "patients": selectors.patient_search(query) if query else [],
+                "patients": patient_search(query)[:20] if query else [],
             },
         )
     settings_row = ClinicSettings.for_request(request)
@@ -267,9 +303,17 @@ def appointment_detail(request, pk: int):
     return render(
         request,
         "scheduling/appointment_detail.html",
-        {"appointment": appointment, "changes": changes, "actions": _actions(appointment)},
+        {
+            "appointment": appointment,
+            "changes": changes,
+            "actions": _actions(appointment),
+            "sections": render_from(SECTION_MODULES, lambda module: module.section(request, appointment)),
+        },
     )
 
+
+# Other apps' parts of the appointment page: the session record of a treatment session (treatments).
+SECTION_MODULES = ("treatments.appointment_section",)
 
 STATE_ACTIONS = {
     "confirm": ("Confirmed", services.confirm_appointment),

@@ -24,6 +24,7 @@ ACCESS = {
     "treatments:formulation_revise": CLINICAL_WRITE,
     "treatments:formulation_diff": CLINICAL_READ,
     "treatments:session_create": CLINICAL_WRITE,
+    "treatments:appointment_session": CLINICAL_WRITE,
     "treatments:session_detail": CLINICAL_READ,
     "treatments:session_edit": CLINICAL_WRITE,
     "treatments:session_done": CLINICAL_WRITE,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic.roles import PRACTITIONER
 from patients.models import Answer, Patient
 from patients.services import screening_for
+from scheduling.planner import interval_for_cadence
 
 from . import services
 from .models import Concern, Ingredient
@@ -117,14 +118,26 @@ def build(*, stdout, seed: int) -> None:
             continue
         if eligible >= ELIGIBLE_TARGET:
             continue
-        interval = rng.choice([14, 14, 21, 4])
+        # The course the band proposes for the age on the consultation date (L9, Q4); without a band,
+        # the practitioner's own choice with its reason (Q3).
+        _, band = services.plan_protocol(patient, day)
+        if band is not None:
+            count = rng.randint(band.min_sessions, band.max_sessions)
+            interval = interval_for_cadence(band.sessions_per_period, band.period_days)
+            plan_reason = ""
+        else:
+            count, interval = 4, 14
+            plan_reason = (
+                "No protocol for this age: four sessions two weeks apart, reviewed after the second."
+            )
         consultation = services.consultation_create(
             patient=patient,
             by=practitioner,
             decision="eligible",
             plan_areas=rng.choice([["face"], ["face", "neck"], ["face", "neck", "decollete"], ["hands"]]),
-            plan_session_count=6 if interval == 4 else rng.choice([3, 4]),
+            plan_session_count=count,
             plan_interval_days=interval,
+            plan_reason=plan_reason,
             plan_notes="Review the response after the second session.",
             answers={item: Answer.NO for item, answer in services.screening_answers(patient).items()},
             **common,

@@ -6,6 +6,7 @@ from django.forms import formset_factory
 from patients.models import Answer, Contraindication
 
 from .models import Area, Concern, Consultation, Ingredient, Reaction, SessionRecord
+from .services import CONSULTATION_FIELDS, SESSION_FIELDS
 
 CHECKBOXES = forms.CheckboxSelectMultiple
 
@@ -20,22 +21,11 @@ class ConsultationForm(forms.ModelForm):
 
     class Meta:
         model = Consultation
-        fields = [
-            "date",
-            "concerns",
-            "concern_other",
-            "goals",
-            "skin_assessment",
-            "decision",
-            "decision_reason",
-            "override_reason",
-            "plan_areas",
-            "plan_area_other",
-            "plan_session_count",
-            "plan_interval_days",
-            "plan_reason",
-            "plan_notes",
-        ]
+        fields = list(CONSULTATION_FIELDS)
+        help_texts = {
+            "plan_session_count": "Pre-filled with the maximum of the band for the patient's age (Q4).",
+            "plan_interval_days": "Days between sessions; 3 or 4 means two sessions per week (Q5).",
+        }
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "goals": forms.Textarea(attrs={"rows": 2}),
@@ -161,23 +151,7 @@ class SessionRecordForm(forms.ModelForm):
 
     class Meta:
         model = SessionRecord
-        fields = [
-            "performed_at",
-            "areas",
-            "area_other",
-            "technique",
-            "needle_gauge",
-            "grid_spacing_mm",
-            "depth_mm",
-            "numbing_cream",
-            "numbing_product",
-            "volume_ml",
-            "pain_score",
-            "reactions",
-            "reaction_other",
-            "aftercare_instructions",
-            "notes",
-        ]
+        fields = list(SESSION_FIELDS)
         widgets = {
             "aftercare_instructions": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 2}),

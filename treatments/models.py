@@ -360,6 +360,16 @@ class SessionRecord(models.Model):
     formulation = models.ForeignKey(
         Formulation, on_delete=models.PROTECT, related_name="session_records", verbose_name="formulation used"
     )
+    # The booked treatment session this record is for. One record per appointment (the database
+    # guarantees it); marking the record done completes the appointment in the same transaction.
+    appointment = models.OneToOneField(
+        "scheduling.Appointment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="session_record",
+        editable=False,
+    )
     areas = models.JSONField("areas treated", default=list, blank=True)
     area_other = models.CharField("other area", max_length=200, blank=True)
     technique = models.CharField(max_length=10, choices=Technique.choices, default=Technique.NEEDLE)

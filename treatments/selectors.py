@@ -1,6 +1,9 @@
 """Reads of clinical records, shaped for the pages that use them (fixed numbers of queries).
 The `*_detail` selectors answer 404 for an unknown id."""
 
+import datetime
+from typing import NamedTuple
+
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -41,9 +44,20 @@ def formulation_detail(pk: int) -> Formulation:
 def session_record_detail(pk: int) -> SessionRecord:
     return get_object_or_404(
         SessionRecord.objects.select_related(
-            "patient", "practitioner", "done_by", "formulation"
+            "patient", "practitioner", "done_by", "formulation", "appointment__room", "appointment__series"
         ).prefetch_related("lots__line__ingredient"),
         pk=pk,
+    )
+
+
+def current_formulation(patient: Patient) -> Formulation | None:
+    """The patient's latest formulation version: the one a booked session is recorded with."""
+    return (
+        Formulation.objects.filter(patient=patient)
+        .select_related("patient", "consultation")
+        .prefetch_related(_lines())
+        .order_by("-version")
+        .first()
     )
 
 
@@ -69,7 +83,7 @@ def timeline(patient: Patient) -> list[dict]:
     )
     sessions = list(
         SessionRecord.objects.filter(patient=patient)
-        .select_related("practitioner", "formulation")
+        .select_related("practitioner", "formulation", "appointment__room")
         .order_by("-performed_at", "-id")
     )
     entries = []
@@ -94,3 +108,58 @@ def clinical_summary(patient: Patient) -> dict:
         .first(),
         "session": SessionRecord.objects.filter(patient=patient).order_by("-performed_at", "-id").first(),
     }
+
+
+def session_states(appointment_ids) -> dict[int, SessionRecord]:
+    """The session record of each of these appointments that has one, by appointment id, holding only
+    its id and whether it is done: what non-clinical pages may show (recorded, done)."""
+    return {
+        r.appointment_id: r
+        for r in SessionRecord.objects.filter(appointment_id__in=list(appointment_ids)).only(
+            "pk", "appointment_id", "done_at"
+        )
+    }
+
+
+class SeriesPlanDefaults(NamedTuple):
+    """The count and cadence of a practitioner's plan, and whose plan of which day: the one part of a
+    consultation front desk may see (DESIGN.md, roles)."""
+
+    count: int
+    interval_days: int
+    practitioner: object
+    date: datetime.date
+
+
+def series_plan_for(patient: Patient) -> SeriesPlanDefaults | None:
+    """The plan the series planner starts from (DESIGN.md, flow step 4): the count and interval of the
+    patient's latest signed consultation, when it found the patient eligible and has a plan.
+
+    A later signed "not eligible" or "deferred" decision withdraws the earlier plan, so only the latest
+    signed consultation counts. Reads only the plan's fields, never notes, reasons or screening.
+    """
+    latest = (
+        Consultation.objects.filter(patient=patient, signed_at__isnull=False)
+        .select_related("practitioner")
+        .only(
+            "date",
+            "decision",
+            "plan_session_count",
+            "plan_interval_days",
+            "practitioner__first_name",
+            "practitioner__last_name",
+            "practitioner__username",
+        )
+        .order_by("-date", "-signed_at", "-id")
+        .first()
+    )
+    if latest is None or not latest.is_eligible:
+        return None
+    if not (latest.plan_session_count and latest.plan_interval_days):
+        return None
+    return SeriesPlanDefaults(
+        count=latest.plan_session_count,
+        interval_days=latest.plan_interval_days,
+        practitioner=latest.practitioner,
+        date=latest.date,
+    )

@@ -5,11 +5,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from patients.models import Answer, Contraindication, Patient
 from patients.services import screening_for
+from scheduling.errors import SchedulingError
+from scheduling.models import Appointment, AppointmentKind, AppointmentState, ProtocolBand
+from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
+from scheduling.services import mark_session_took_place
 
 from .models import (
     Addendum,
@@ -82,6 +86,33 @@ def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None
         raise ClinicalError(
             f"Give the reason for “{consultation.get_decision_display()}”.", "decision_reason"
         )
+    _check_plan(consultation)
+
+
+def plan_protocol(patient: Patient, day) -> tuple[int, ProtocolBand | None]:
+    """The patient's age on the consultation date and the protocol band for it, or None (L10, Q1, Q3)."""
+    age = patient.age_on(day)
+    return age, band_for_age(age)
+
+
+def _check_plan(consultation: Consultation) -> None:
+    """L9, Q3, Q4: the band for the patient's age on the consultation date proposes the course; a count
+    outside its minimum–maximum or another cadence needs the practitioner's reason, and so does any
+    course for an age without a band. The comparison is scheduling's own (`band_deviation`)."""
+    count, interval = consultation.plan_session_count, consultation.plan_interval_days
+    if consultation.decision != Decision.ELIGIBLE or not (count and interval and consultation.date):
+        return
+    if consultation.plan_reason.strip():
+        return
+    age, band = plan_protocol(consultation.patient, consultation.date)
+    if band is None:
+        raise ClinicalError(
+            f"No protocol for age {age}: give the reason for the count and cadence chosen (Q3).",
+            "plan_reason",
+        )
+    deviation = band_deviation(band, count=count, cadence=cadence_for_interval(interval))
+    if deviation:
+        raise ClinicalError(f"{deviation}: give the reason for this course (Q4).", "plan_reason")
 
 
 def _save_answers(consultation: Consultation, answers: dict[str, str], by) -> None:
@@ -368,6 +399,56 @@ def formulation_diff(old: Formulation, new: Formulation) -> dict:
 
 # ---------------------------------------------------------------- session records (L5–L8, Q9)
 
+
+def _already_recorded(appointment: Appointment) -> str:
+    return (
+        f"{_appointment_label(appointment)} already has its session record: open it from the appointment "
+        "instead of recording the session again."
+    )
+
+
+def _appointment_label(appointment: Appointment) -> str:
+    local = timezone.localtime(appointment.starts_at)
+    name = f"Session {appointment.sequence}" if appointment.series_id else "The appointment"
+    return f"{name} of {local:%d/%m/%Y at %H:%M}"
+
+
+@transaction.atomic
+def check_appointment_for_session(appointment: Appointment, *, patient_id: int | None = None) -> Appointment:
+    """Whether a session can be recorded for this appointment (issue 3, linked records): a treatment
+    session, not cancelled or missed, of this patient, on its day or after, and not recorded yet.
+    Locks the appointment row, so two practitioners cannot record the same session at once."""
+    locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    label = _appointment_label(locked)
+    if locked.kind != AppointmentKind.TREATMENT:
+        raise ClinicalError(
+            f"{label} is a {locked.get_kind_display().lower()}, not a treatment session: "
+            "record consultations as consultation notes."
+        )
+    if locked.state in (AppointmentState.CANCELLED, AppointmentState.NO_SHOW):
+        raise ClinicalError(
+            f"{label} is {locked.get_state_display().lower()}: no session can be recorded for it."
+        )
+    if patient_id is not None and locked.patient_id != patient_id:
+        raise ClinicalError(f"{label} is another patient's: record the session from their appointment.")
+    if timezone.localtime(locked.starts_at).date() > timezone.localdate():
+        raise ClinicalError(f"{label} has not happened yet: record the session on the day.")
+    if SessionRecord.objects.filter(appointment=locked).exists():
+        raise ClinicalError(_already_recorded(locked))
+    return locked
+
+
+def _complete_appointment(record: SessionRecord, by) -> None:
+    """The session is done, so its appointment took place: completed through scheduling's own service,
+    in the caller's transaction (with its state-change log row)."""
+    try:
+        mark_session_took_place(appointment=record.appointment, by=by)
+    except SchedulingError as exc:
+        raise ClinicalError(
+            f"The session cannot be marked done because its appointment cannot be completed: {exc.message}"
+        ) from exc
+
+
 SESSION_FIELDS = (
     "performed_at",
     "areas",
@@ -436,16 +517,30 @@ def _save_lots(record: SessionRecord, lots: dict[int, str], by) -> None:
 
 @transaction.atomic
 def session_record_create(
-    *, formulation: Formulation, by, lots: dict[int, str] | None = None, **fields
+    *,
+    formulation: Formulation,
+    by,
+    lots: dict[int, str] | None = None,
+    appointment: Appointment | None = None,
+    **fields,
 ) -> SessionRecord:
-    """Start the record of a session with a formulation version of this patient (L5–L8)."""
+    """Start the record of a session with a formulation version of this patient (L5–L8), linked to
+    the treatment appointment it took place in when there is one (one record per appointment)."""
     fields.setdefault("performed_at", timezone.now())
     record = SessionRecord(patient_id=formulation.patient_id, practitioner=by, formulation=formulation)
+    if appointment is not None:
+        record.appointment = check_appointment_for_session(appointment, patient_id=formulation.patient_id)
     _apply_session(record, fields)
     _check_session(record)
     record._history_user = by
-    record.full_clean()
-    record.save()
+    record.full_clean(exclude=["appointment"])
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError as exc:
+        if appointment is None or not SessionRecord.objects.filter(appointment=appointment).exists():
+            raise
+        raise ClinicalError(_already_recorded(appointment)) from exc
     _save_lots(record, lots or {}, by)
     return record
 
@@ -487,6 +582,8 @@ def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
     current.done_by = by
     current._history_user = by
     current.save()
+    if current.appointment_id:
+        _complete_appointment(current, by)
     queue_aftercare(session_record=current)
     session_record.refresh_from_db()
     return current

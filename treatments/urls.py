@@ -23,6 +23,11 @@ urlpatterns = [
     path("formulations/<int:pk>/revise/", views.formulation_revise, name="formulation_revise"),
     path("formulations/<int:pk>/diff/<int:other_pk>/", views.formulation_diff, name="formulation_diff"),
     path("formulations/<int:formulation_id>/sessions/new/", views.session_create, name="session_create"),
+    path(
+        "appointments/<int:appointment_id>/session/",
+        views.appointment_session,
+        name="appointment_session",
+    ),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
     path("sessions/<int:pk>/done/", views.session_done, name="session_done"),

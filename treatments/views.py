@@ -9,6 +9,8 @@ from django.views.decorators.http import require_POST
 from clinic.access import is_allowed
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
+from scheduling.models import Appointment
+from scheduling.planner import interval_for_cadence
 
 from . import selectors, services
 from .forms import AddendumForm, ConsultationForm, FormulationForm, LineFormSet, SessionRecordForm
@@ -67,10 +69,25 @@ def timeline(request, patient_id: int):
 # ---------------------------------------------------------------- consultations
 
 
+def _protocol(patient, day, consultation=None) -> tuple[dict, dict]:
+    """The band for the patient's age on the consultation date (L9, L10, Q1, Q3), and the plan fields it
+    pre-fills when the practitioner has not chosen them yet: the band's maximum count and its cadence."""
+    age, band = services.plan_protocol(patient, day)
+    initial = {}
+    if band is not None:
+        if consultation is None or not consultation.plan_session_count:
+            initial["plan_session_count"] = band.max_sessions
+        if consultation is None or not consultation.plan_interval_days:
+            initial["plan_interval_days"] = interval_for_cadence(band.sessions_per_period, band.period_days)
+    return {"age": age, "band": band}, initial
+
+
 def consultation_create(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
     answers = services.screening_answers(patient)
-    form = ConsultationForm(request.POST or None, answers=answers, initial={"date": timezone.localdate()})
+    today = timezone.localdate()
+    protocol, plan_initial = _protocol(patient, today)
+    form = ConsultationForm(request.POST or None, answers=answers, initial={"date": today, **plan_initial})
     if request.method == "POST" and form.is_valid():
         try:
             consultation = services.consultation_create(
@@ -84,7 +101,7 @@ def consultation_create(request, patient_id: int):
     return render(
         request,
         "treatments/consultation_form.html",
-        {"form": form, "patient": patient, "screening": screening_for(patient)},
+        {"form": form, "patient": patient, "screening": screening_for(patient), "protocol": protocol},
     )
 
 
@@ -116,7 +133,10 @@ def consultation_edit(request, pk: int):
     if request.method == "GET":
         services.log_consultation_read(consultation=consultation, user=request.user)
     answers = {a.item: a.answer for a in consultation.answers.all()}
-    form = ConsultationForm(request.POST or None, instance=consultation, answers=answers)
+    protocol, plan_initial = _protocol(consultation.patient, consultation.date, consultation)
+    form = ConsultationForm(
+        request.POST or None, instance=consultation, answers=answers, initial=plan_initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.consultation_update(
@@ -133,7 +153,7 @@ def consultation_edit(request, pk: int):
     return render(
         request,
         "treatments/consultation_form.html",
-        {"form": form, "patient": consultation.patient, "consultation": consultation},
+        {"form": form, "patient": consultation.patient, "consultation": consultation, "protocol": protocol},
     )
 
 
@@ -316,12 +336,14 @@ def formulation_diff(request, pk: int, other_pk: int):
 # ---------------------------------------------------------------- session records
 
 
-def session_create(request, formulation_id: int):
-    formulation = selectors.formulation_detail(formulation_id)
+def _session_page(request, *, formulation, appointment=None):
+    """The form that starts a session record, pre-filled from the plan, the formulation and, for a
+    booked session, the appointment (its start time)."""
     lines = list(formulation.lines.all())
     consultation = formulation.consultation
+    performed_at = appointment.starts_at if appointment is not None else timezone.now()
     initial = {
-        "performed_at": timezone.localtime().replace(second=0, microsecond=0),
+        "performed_at": timezone.localtime(performed_at).replace(second=0, microsecond=0),
         "areas": consultation.plan_areas,
         "area_other": consultation.plan_area_other,
         "needle_gauge": "32G",
@@ -331,7 +353,11 @@ def session_create(request, formulation_id: int):
     if request.method == "POST" and form.is_valid():
         try:
             record = services.session_record_create(
-                formulation=formulation, by=request.user, lots=form.lots(), **form.fields_for_service()
+                formulation=formulation,
+                by=request.user,
+                lots=form.lots(),
+                appointment=appointment,
+                **form.fields_for_service(),
             )
         except ClinicalError as error:
             _show(form, error)
@@ -341,8 +367,40 @@ def session_create(request, formulation_id: int):
     return render(
         request,
         "treatments/session_form.html",
-        {"form": form, "formulation": formulation, "patient": formulation.patient},
+        {
+            "form": form,
+            "formulation": formulation,
+            "patient": formulation.patient,
+            "appointment": appointment,
+        },
     )
+
+
+def session_create(request, formulation_id: int):
+    formulation = selectors.formulation_detail(formulation_id)
+    return _session_page(request, formulation=formulation)
+
+
+def appointment_session(request, appointment_id: int):
+    """ "Record session" from a booked treatment appointment: the record is linked to it, with the
+    patient's current formulation. An appointment that already has its record opens that record."""
+    appointment = get_object_or_404(Appointment.objects.select_related("patient", "room"), pk=appointment_id)
+    existing = SessionRecord.objects.filter(appointment=appointment).values_list("pk", flat=True).first()
+    if existing:
+        messages.info(request, "This appointment already has its session record.")
+        return redirect("treatments:session_detail", pk=existing)
+    formulation = selectors.current_formulation(appointment.patient)
+    try:
+        if formulation is None:
+            raise ClinicalError(
+                f"{appointment.patient.full_name} has no formulation yet: formulate the cocktail from the "
+                "signed consultation first, then record the session."
+            )
+        services.check_appointment_for_session(appointment)
+    except ClinicalError as error:
+        messages.error(request, error.message)
+        return redirect("scheduling:appointment_detail", pk=appointment.pk)
+    return _session_page(request, formulation=formulation, appointment=appointment)
 
 
 def session_detail(request, pk: int):

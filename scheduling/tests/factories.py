@@ -1,7 +1,6 @@
 """Test helpers: a small clinic (rooms, hours) and patients of an exact age on a given day."""
 
 import datetime
-import importlib
 import itertools
 
 from clinic.tests.factories import UserFactory
@@ -44,32 +43,3 @@ def practitioner_user(username="practitioner2", **kwargs):
 
 def at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
     return local_datetime(day, datetime.time(hour, minute))
-
-
-def restore_seed_data() -> None:
-    """Re-create what the data migrations made that these tests need (role groups, protocol bands).
-
-    Tests with `transaction=True` (live server, threads) may start from a database that an earlier
-    such test flushed, and a flush empties the tables the data migrations filled.
-    """
-    from django.contrib.auth.models import Group
-
-    from clinic.roles import ROLES
-    from scheduling.models import ProtocolBand
-
-    migration = importlib.import_module("scheduling.migrations.0002_seed_protocol_bands_and_permissions")
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
-    for label, min_age, max_age, inclusive, per_period, days, min_s, max_s in migration.LEAFLET_BANDS:
-        ProtocolBand.objects.get_or_create(
-            min_age=min_age,
-            max_age=max_age,
-            defaults={
-                "label": label,
-                "max_inclusive": inclusive,
-                "sessions_per_period": per_period,
-                "period_days": days,
-                "min_sessions": min_s,
-                "max_sessions": max_s,
-            },
-        )

@@ -10,7 +10,7 @@ from clinic.tests.factories import UserFactory
 from scheduling.errors import BookingClash
 from scheduling.models import Appointment
 from scheduling.services import book_appointment
-from scheduling.tests.factories import at, open_clinic, patient_aged, restore_seed_data
+from scheduling.tests.factories import at, open_clinic, patient_aged
 
 DAY = datetime.date(2027, 1, 11)
 
@@ -50,7 +50,6 @@ def test_the_exclusion_constraint_refuses_a_raw_overlapping_insert(practitioner)
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_bookings_of_one_slot_exactly_one_wins():
-    restore_seed_data()
     practitioner = UserFactory(
         username="practitioner", first_name="Inês", last_name="Moura", role="practitioner"
     )

@@ -321,7 +321,7 @@ def test_patient_section_and_dashboard_panel(rf, front_desk, practitioner, serie
     request = rf.get("/")
     request.user = front_desk
     html = section(request, series.patient)
-    assert "Plan a series" in html and "4 sessions, one session every 2 weeks" in html
+    assert "Plan a series" in html and "4 sessions, one session every two weeks" in html
     request.user = practitioner
     assert "Your appointments today" in panel(request)
     request.user = front_desk

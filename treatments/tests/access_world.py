@@ -1,6 +1,11 @@
 """Example URL arguments for the access table test (clinic/tests/test_access.py)."""
 
+import datetime
+
+from django.utils import timezone
+
 from clinic.roles import PRACTITIONER
+from scheduling.models import Appointment, Room
 from treatments.tests import factories
 
 
@@ -10,6 +15,14 @@ def url_kwargs(world):
     first = factories.formulation(practitioner, consultation)
     second = factories.formulation(practitioner, consultation, previous=first, notes="second")
     record = factories.session_record(practitioner, first)
+    starts = timezone.now() - datetime.timedelta(hours=2)
+    appointment = Appointment.objects.create(
+        patient=consultation.patient,
+        practitioner=practitioner,
+        room=Room.objects.create(name="Access world room"),
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(hours=1),
+    )
     return {
         "treatments:timeline": {"patient_id": consultation.patient_id},
         "treatments:consultation_create": {"patient_id": consultation.patient_id},
@@ -23,6 +36,7 @@ def url_kwargs(world):
         "treatments:formulation_revise": {"pk": second.pk},
         "treatments:formulation_diff": {"pk": first.pk, "other_pk": second.pk},
         "treatments:session_create": {"formulation_id": second.pk},
+        "treatments:appointment_session": {"appointment_id": appointment.pk},
         "treatments:session_detail": {"pk": record.pk},
         "treatments:session_edit": {"pk": record.pk},
         "treatments:session_done": {"pk": record.pk},
