@@ -21,7 +21,7 @@ What it writes (full scale):
 - Three years of appointments: 30 months back and 6 months ahead of today.
 - Per treated patient (40 %): a signed consultation with its seven answers, one to four formulation
   versions (three to five ingredient lines each) and a session record for every completed treatment
-  appointment. Patient MC-000001 has the long history (a weekly session for three years, a
+  appointment (linked to it). Patient MC-000001 has the long history (a weekly session for three years, a
   consultation every six months, a new formulation version every ~13 sessions) and a screening.
 - 1,000,000 outbox rows in every state (sent, cancelled, failed, pending due in the future, and a
   few sending rows holding a live lease), kinds reminder / series_booked / appointment_moved /
@@ -657,7 +657,7 @@ def build_clinical(rng, practitioners, treated_ids, long_id, treatments, first_d
                 lines.append((l_id, f_id, ingredient.pk, ingredient.typical_amount, ingredient.unit, ""))
                 l_id += 1
             current = f_id
-            for starts_at, practitioner, _appointment in chunk:
+            for starts_at, practitioner, appointment in chunk:
                 done = starts_at + datetime.timedelta(minutes=25)
                 sessions.append(
                     (
@@ -684,6 +684,7 @@ def build_clinical(rng, practitioners, treated_ids, long_id, treatments, first_d
                         practitioner,
                         done + datetime.timedelta(hours=2),
                         starts_at,
+                        appointment,
                     )
                 )
                 s_id += 1
@@ -762,6 +763,7 @@ def build_clinical(rng, practitioners, treated_ids, long_id, treatments, first_d
             "done_by",
             "aftercare_due_at",
             "created_at",
+            "appointment",
         ],
         sessions,
     )
