@@ -10,7 +10,8 @@ Guarantees:
 - one row per idempotency key (a unique constraint), so a repeated enqueue never duplicates;
 - a row marked sent is never sent again, and never goes back to pending;
 - a claimed row carries a lease: if its worker dies, the row is claimed again after the lease;
-  before each send the claimer renews its lease only if it still holds the row (claim token);
+  before each send the claimer checks it still holds the row (claim token) with at least half its
+  lease ahead, renewing the lease when less is left;
 - every message carries a Message-ID derived from its key, so the one send that can repeat (a
   crash between the SMTP server's accept and our database write) is recognisably the same message.
 
@@ -40,7 +41,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import OutboxEvent, OutboxMessage
@@ -448,10 +449,24 @@ class _ServerUnreachable(Exception):
         self.error = error
 
 
+def _held(message_id: int, token: str) -> OutboxMessage | None:
+    """The row, if this run still holds it with at least half a lease ahead (one SELECT); else
+    renew the lease if we still hold the row at all. None: another run took it."""
+    rows = OutboxMessage.objects.select_related("patient").filter(
+        id=message_id, state=State.SENDING, claim_token=token
+    )
+    message = rows.filter(lease_until__gt=timezone.now() + timedelta(seconds=lease_seconds() / 2)).first()
+    if message is None and _renew_lease(message_id, token):
+        message = rows.first()
+    return message
+
+
 def _send_one(message_id: int, token: str, smtp) -> str:
-    if not _renew_lease(message_id, token):
+    # Check (and, past half the lease, renew) that we still hold the row right before sending it:
+    # usually one SELECT, which also loads the row, instead of an UPDATE, a commit and a SELECT.
+    message = _held(message_id, token)
+    if message is None:
         return "skipped"  # another run took it after our lease ran out
-    message = OutboxMessage.objects.select_related("patient").get(pk=message_id)
     try:
         email = build_email(message)
     except Exception as exc:  # a bug in a builder: keep the row, retry later, show the error
@@ -502,7 +517,7 @@ def _mark_sent(message: OutboxMessage, email: EmailMessage) -> None:
     with transaction.atomic():
         message.state = State.SENT
         message.sent_at = now
-        message.attempts = F("attempts") + 1
+        message.attempts += 1  # the row is ours (claimed, checked just before the send)
         message.lease_until = None
         message.last_error = ""
         message.recipient = email.to[0]
@@ -523,7 +538,6 @@ def _mark_sent(message: OutboxMessage, email: EmailMessage) -> None:
                 "updated_at",
             ]
         )
-        message.refresh_from_db(fields=["attempts"])
         _event(message, Action.SENT, f"Accepted by the mail server for {', '.join(email.to)}.")
 
 

@@ -342,6 +342,7 @@ def propose_series(
         practitioner_ids=[p.pk for p in staff],
         room_ids=[r.pk for r in rooms],
         patient_ids=[patient.pk],
+        intervals_only=True,  # the placer asks only "is it free?"
     )
     placer = _Placer(
         availability,

@@ -145,7 +145,14 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
     if who is None and view == WEEK_VIEW:
         own = next((p for p in staff if user is not None and p.pk == user.pk), None)
         who = own or (choices[0] if choices else None)
-    availability = Availability.load(first_day, last_day)
+    # Only the appointments the columns show: one practitioner's or one room's week, or one day of
+    # every practitioner or room. Loading the whole clinic's week cost ~0.5 s at clinic-group scale.
+    one_column_each_day = view == WEEK_VIEW
+    shown = ([who.pk] if who is not None else []) if one_column_each_day else [c.pk for c in choices]
+    if by == BY_PRACTITIONER:
+        availability = Availability.load(first_day, last_day, practitioner_ids=shown)
+    else:
+        availability = Availability.load(first_day, last_day, room_ids=shown)
     times = _times(availability)
 
     columns = []

@@ -1,0 +1,164 @@
+"""Figure 5: outbox dispatch — messages per second sent by one worker to a local SMTP sink, beside
+the machine's ceiling measured in the same run.
+
+The sink: aiosmtpd's Sink handler in a subprocess on 127.0.0.1 (a free port). The worker:
+`clinic.outbox.dispatch_due()` in a loop (batches of 50, as in production) on pending test_message
+rows due now, inserted for the run and deleted afterwards. The ceiling: the same messages built by
+the same builder (`build_email`, which renders the kind's templates), then Django's SMTP backend
+`send_messages()` over one connection — everything a sender must do, without the outbox's
+bookkeeping. Printed: both rates and their ratio, and the SMTP-only rate (send_messages of
+ready-made messages) with the worker's ratio to it, for reference.
+    DATABASE_URL=postgres://… .venv/bin/python bench/fig5_outbox.py [--requests 50]  (20 messages per request)
+"""
+
+import datetime
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import common  # noqa: E402
+
+TARGET_RATIO = 0.70
+BATCH = 50
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sink(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("The SMTP sink did not start")
+
+
+def main(argv=None) -> int:
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--messages", type=int, help="messages per side (default: 20 per request, 1000)")
+    args = p.parse_args(argv)
+    common.setup()
+    from django.core.mail import get_connection
+    from django.db import transaction
+    from django.test.utils import override_settings
+
+    from clinic.models import OutboxEvent, OutboxMessage
+    from clinic.outbox import build_email, dispatch_due, message_id_for
+    from clinic.outbox_kinds import TEST_MESSAGE
+
+    count = args.messages or max(BATCH, 20 * args.requests)
+    count = -(-count // BATCH) * BATCH  # whole batches: the claim takes only our rows
+    admin = common.user("bench-admin")
+    run = uuid.uuid4().hex[:12]
+    port = free_port()
+    sink = start_sink(port)
+    smtp = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": port,
+        "EMAIL_USE_TLS": False,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+    }
+    # Due long ago, so the claim (ordered by due time) takes these rows before any other.
+    due = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+    rows = []
+    try:
+        with override_settings(**smtp):
+            with transaction.atomic():
+                for n in range(count):
+                    key = f"{TEST_MESSAGE}:bench-fig5:{run}:{n}"
+                    rows.append(
+                        OutboxMessage(
+                            kind=TEST_MESSAGE,
+                            idempotency_key=key,
+                            recipient=f"sink{n}@example.com",
+                            object_id=admin.pk,
+                            due_at=due,
+                            message_id=message_id_for(key),
+                        )
+                    )
+                OutboxMessage.objects.bulk_create(rows)
+            ids = list(
+                OutboxMessage.objects.filter(
+                    idempotency_key__startswith=f"{TEST_MESSAGE}:bench-fig5:{run}:"
+                ).values_list("id", flat=True)
+            )
+            # The ceiling: the same e-mails, built by the same builder, then one send_messages()
+            # over one connection. Also timed: the send alone (SMTP only, nothing built).
+            messages = list(OutboxMessage.objects.filter(id__in=ids).order_by("id"))
+            connection = get_connection()
+            started = time.perf_counter()
+            emails = [build_email(m) for m in messages]
+            built = time.perf_counter()
+            sent_plain = connection.send_messages(emails)
+            ceiling_s = time.perf_counter() - started
+            smtp_s = time.perf_counter() - built
+            # The worker.
+            sent = 0
+            started = time.perf_counter()
+            while sent < count:
+                result = dispatch_due(batch_size=BATCH)
+                if not result.claimed:
+                    break
+                sent += result.sent
+            worker_s = time.perf_counter() - started
+            not_sent = OutboxMessage.objects.filter(id__in=ids).exclude(state="sent").count()
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+        OutboxEvent.objects.filter(
+            message__idempotency_key__startswith=f"{TEST_MESSAGE}:bench-fig5:{run}:"
+        ).delete()
+        OutboxMessage.objects.filter(idempotency_key__startswith=f"{TEST_MESSAGE}:bench-fig5:{run}:").delete()
+    worker_rate = sent / worker_s
+    ceiling_rate = sent_plain / ceiling_s
+    smtp_rate = sent_plain / smtp_s
+    ratio = worker_rate / ceiling_rate
+    print("Figure 5: outbox dispatch to a local SMTP sink (one worker)")
+    print(
+        f"  dispatch_due (batches of {BATCH}):  {sent:>6} sent in {worker_s:6.2f} s"
+        f"  = {worker_rate:8.1f} msg/s"
+    )
+    print(
+        f"  ceiling, build + send_messages:{sent_plain:>6} sent in {ceiling_s:6.2f} s"
+        f"  = {ceiling_rate:8.1f} msg/s"
+    )
+    print(
+        f"  (of which send_messages alone: {sent_plain:>6} sent in {smtp_s:6.2f} s"
+        f"  = {smtp_rate:8.1f} msg/s; worker / SMTP alone {worker_rate / smtp_rate:.1%})"
+    )
+    print(f"  ratio {ratio:.1%} (target at least {TARGET_RATIO:.0%}); {not_sent} of our rows not sent")
+    common.emit(
+        5,
+        "Outbox dispatch",
+        messages=count,
+        worker_rate=round(worker_rate, 1),
+        ceiling_rate=round(ceiling_rate, 1),
+        smtp_only_rate=round(smtp_rate, 1),
+        ratio=round(ratio, 4),
+        target_ratio=TARGET_RATIO,
+        not_sent=not_sent,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

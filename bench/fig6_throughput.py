@@ -1,0 +1,154 @@
+"""Figure 6: throughput of the patient page under gunicorn with wrk, beside a bare Django view.
+
+gunicorn (2 sync workers, bench.settings, DEBUG off) on 127.0.0.1; wrk with 2 threads and 16
+connections for --duration seconds (default 10) on each URL in turn, after a 2-second warm-up: the
+long-history patient's page as a logged-in practitioner (session cookie), then /bench-ok/ (a view
+returning "ok", through the same middleware). Printed: requests per second of each and their ratio.
+    DATABASE_URL=postgres://… .venv/bin/python bench/fig6_throughput.py [--duration 10]
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import common  # noqa: E402
+
+TARGET_RATIO = 0.12
+WORKERS = 2
+CONNECTIONS = 16
+THREADS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, cookie: str = "") -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def wrk(url: str, seconds: int, cookie: str) -> dict:
+    command = [
+        shutil.which("wrk") or "/usr/bin/wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+    ]
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(command + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+
+    def ms(match):
+        if not match:
+            return None
+        value, unit = float(match.group(1)), match.group(2)
+        return round(value / 1000 if unit == "us" else value * 1000 if unit == "s" else value, 2)
+
+    return {
+        "rps": rate,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "p50_ms": ms(p50),
+        "p99_ms": ms(p99),
+    }
+
+
+def main(argv=None) -> int:
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--duration", type=int, help="seconds of wrk per URL (default 10; 1 with --requests < 50)")
+    args = p.parse_args(argv)
+    seconds = args.duration or (10 if args.requests >= 50 else 1)
+    common.setup()
+    from django.conf import settings
+
+    from patients.models import Patient
+
+    client = common.client_for("bench-prac-01")
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    patient = Patient.objects.get(chart_number="MC-000001")
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    server = subprocess.Popen(
+        [
+            gunicorn,
+            "clinic.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
+        cwd=common.ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _ = get(f"{base}/bench-ok/")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
+        page = f"{base}/patients/{patient.pk}/"
+        status, body = get(page, cookie)
+        if status != 200 or patient.chart_number.encode() not in body:
+            raise SystemExit(f"The patient page answered {status} under gunicorn")
+        if get(f"{base}/bench-ok/")[1] != b"ok":
+            raise SystemExit("/bench-ok/ did not answer ok")
+        results = {}
+        for name, url, with_cookie in (
+            ("patient page", page, cookie),
+            ("bare view", f"{base}/bench-ok/", ""),
+        ):
+            wrk(url, min(2, seconds), with_cookie)  # warm-up
+            results[name] = wrk(url, seconds, with_cookie)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    ratio = results["patient page"]["rps"] / results["bare view"]["rps"]
+    print(
+        f"Figure 6: throughput under gunicorn ({WORKERS} sync workers), wrk {THREADS} threads, "
+        f"{CONNECTIONS} connections, {seconds} s each"
+    )
+    for name, r in results.items():
+        print(
+            f"  {name:<14} {r['rps']:9.1f} req/s   latency p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+            f"non-2xx {r['non_2xx']}"
+        )
+    print(f"  ratio {ratio:.1%} (target at least {TARGET_RATIO:.0%})")
+    common.emit(
+        6,
+        "Patient page throughput",
+        results=results,
+        ratio=round(ratio, 4),
+        target_ratio=TARGET_RATIO,
+        seconds=seconds,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

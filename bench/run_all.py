@@ -1,0 +1,112 @@
+"""Run the six figures and print a summary table with the targets and PASS / MISS.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/mesoclinic_bench \\
+        .venv/bin/python bench/run_all.py [--requests 50] [--only 1,3]
+
+Each figure runs in its own process (bench/figN_*.py, under bench.settings: DEBUG off) and prints its
+own table; this script reads each one's RESULT line. Build the data first (bench/build_data.py).
+"""
+
+import argparse
+import datetime
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FIGURES = {
+    1: "fig1_search.py",
+    2: "fig2_patient.py",
+    3: "fig3_calendar.py",
+    4: "fig4_planner.py",
+    5: "fig5_outbox.py",
+    6: "fig6_throughput.py",
+}
+
+
+def run(number: int, requests: int) -> dict | None:
+    command = [sys.executable, str(HERE / FIGURES[number]), "--requests", str(requests)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    result = None
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT ") :])
+        else:
+            print(line)
+    if done.returncode != 0 or result is None:
+        print(done.stderr[-3000:], file=sys.stderr)
+        print(f"Figure {number} failed (exit {done.returncode})")
+    print(flush=True)
+    return result
+
+
+def verdict(result: dict) -> tuple[str, str, str]:
+    """(figure, target, PASS/MISS)."""
+    n = result["figure"]
+    if n in (1, 2, 3):
+        worst = max(result["rows"], key=lambda r: r["p95_ms"])
+        queries = sorted({r["queries"] for r in result["rows"]})
+        shown = (
+            f"worst p95 {worst['p95_ms']:.1f} ms ({worst['label']}); queries {'/'.join(map(str, queries))}"
+        )
+        return (
+            shown,
+            f"p95 < {result['target_ms']} ms",
+            "PASS" if worst["p95_ms"] < result["target_ms"] else "MISS",
+        )
+    if n == 4:
+        page = result["rows"][0]
+        service = result["rows"][1]
+        shown = (
+            f"page p95 {page['p95_ms']:.1f} ms, service p95 {service['p95_ms']:.1f} ms; "
+            f"{page['queries']} queries"
+        )
+        return (
+            shown,
+            f"p95 < {result['target_ms']} ms",
+            "PASS" if page["p95_ms"] < result["target_ms"] else "MISS",
+        )
+    if n == 5:
+        shown = (
+            f"{result['worker_rate']:.0f} vs {result['ceiling_rate']:.0f} msg/s = {result['ratio']:.0%} "
+            f"(SMTP alone {result['smtp_only_rate']:.0f} msg/s)"
+        )
+        return (
+            shown,
+            f">= {result['target_ratio']:.0%} of ceiling",
+            "PASS" if result["ratio"] >= result["target_ratio"] else "MISS",
+        )
+    r = result["results"]
+    shown = f"{r['patient page']['rps']:.0f} vs {r['bare view']['rps']:.0f} req/s = {result['ratio']:.1%}"
+    return (
+        shown,
+        f">= {result['target_ratio']:.0%} of bare view",
+        "PASS" if result["ratio"] >= result["target_ratio"] else "MISS",
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Run all benchmark figures.")
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,3")
+    args = parser.parse_args(argv)
+    numbers = [int(n) for n in args.only.split(",")] if args.only else list(FIGURES)
+    started = datetime.datetime.now(datetime.UTC)
+    results = {n: run(n, args.requests) for n in numbers}
+    print(f"Summary ({started:%Y-%m-%d %H:%M} UTC, {args.requests} requests per row)")
+    print(f"  {'#':<2} {'figure':<28} {'measured':<78} {'target':<22} result")
+    failed = 0
+    for n in numbers:
+        result = results[n]
+        if result is None:
+            print(f"  {n:<2} {FIGURES[n]:<28} {'(failed to run)':<78} {'':<22} ERROR")
+            failed += 1
+            continue
+        shown, target, outcome = verdict(result)
+        print(f"  {n:<2} {result['title']:<28} {shown:<78} {target:<22} {outcome}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

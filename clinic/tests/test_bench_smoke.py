@@ -1,0 +1,76 @@
+"""The benchmark scripts in bench/ keep working (issue 6). Nothing here is timed: the data builder
+runs at a tiny scale into a throwaway database, then every figure script runs once with two
+requests, and the test checks what they print, not how fast."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES = ["fig1_search", "fig2_patient", "fig3_calendar", "fig4_planner", "fig5_outbox", "fig6_throughput"]
+
+
+@pytest.fixture
+def throwaway_database():
+    config = dj_database_url.parse(os.environ["DATABASE_URL"])
+    name = f"{config['NAME']}_benchsmoke"[:63]
+    admin = {
+        "host": config["HOST"] or "127.0.0.1",
+        "port": config["PORT"] or 5432,
+        "user": config["USER"],
+        "password": config["PASSWORD"] or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    auth = f"{config['USER']}:{config['PASSWORD']}@" if config["PASSWORD"] else f"{config['USER']}@"
+    yield f"postgres://{auth}{admin['host']}:{admin['port']}/{name}"
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run(args, database_url):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+@pytest.mark.postgres
+def test_bench_builder_and_every_figure_script_run_and_print_their_figures(throwaway_database):
+    out = _run(
+        ["bench/build_data.py", "--scale", "tiny", "--patients", "200", "--seed", "1"], throwaway_database
+    )
+    assert "200 patients (COPY)" in out
+    assert "Done. Long-history patient: id 1 (MC-000001)" in out
+    again = _run(["bench/build_data.py", "--scale", "tiny", "--patients", "200"], throwaway_database)
+    assert "already there" in again  # idempotent
+
+    for script in FIGURES:
+        out = _run([f"bench/{script}.py", "--requests", "2"], throwaway_database)
+        results = [json.loads(line[7:]) for line in out.splitlines() if line.startswith("RESULT ")]
+        assert len(results) == 1, out
+        result = results[0]
+        assert out.startswith("Figure") or "Figure " in out
+        if "rows" in result:
+            assert result["rows"], out
+            for row in result["rows"]:
+                assert row["n"] == 2
+                assert row["median_ms"] > 0 and row["p95_ms"] >= row["median_ms"]
+                assert row["queries"] > 0
+        elif result["figure"] == 5:
+            assert result["not_sent"] == 0 and result["worker_rate"] > 0 and result["ceiling_rate"] > 0
+        else:
+            assert result["results"]["patient page"]["non_2xx"] == 0
+            assert result["results"]["bare view"]["rps"] > 0
