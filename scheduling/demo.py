@@ -14,6 +14,7 @@ from faker import Faker
 
 from patients.models import Patient
 from patients.services import patient_create
+from treatments.selectors import series_plan_for
 
 from .availability import Availability, local_datetime
 from .errors import SchedulingError
@@ -28,7 +29,7 @@ from .models import (
     Room,
     WorkingHours,
 )
-from .planner import band_for_age, plan_and_propose
+from .planner import band_for_age, cadence_for_interval, plan_and_propose
 from .services import book_appointment, book_series
 
 User = get_user_model()
@@ -179,19 +180,24 @@ def build(*, stdout, seed: int) -> None:
     rng.shuffle(patients)
     practitioners = list(staff.values())
 
-    # Series starting over the next two weeks, for patients whose age has a band.
+    # Series starting over the next two weeks, as the flow goes (DESIGN.md step 4): only for patients
+    # whose practitioner found them eligible and planned count and cadence at a signed consultation.
     series_count = 0
     for patient in patients:
         if series_count >= 9:
             break
         first_date = today + datetime.timedelta(days=rng.randint(1, 12))
-        if band_for_age(patient.age_on(first_date)) is None:
+        plan = series_plan_for(patient)
+        if plan is None or band_for_age(patient.age_on(first_date)) is None:
             continue
         try:
             proposal = plan_and_propose(
                 patient=patient,
                 first_date=first_date,
-                practitioner=rng.choice(practitioners) if practitioners else None,
+                count=plan.count,
+                cadence=cadence_for_interval(plan.interval_days),
+                override_reason=f"As planned at the consultation of {plan.date:%d/%m/%Y}.",
+                practitioner=plan.practitioner,
                 preferred_time=datetime.time(rng.choice([9, 10, 11, 14, 15, 16, 17])),
             )
             if not proposal.ok:

@@ -20,6 +20,9 @@ from clinic.models import OutboxMessage
 from .models import SessionRecord
 
 AFTERCARE = "aftercare"
+# Aftercare is for "right after" the session (Q9). If it could not go out within this time (mail
+# server down for days, or a session record backdated), it is cancelled rather than sent late.
+AFTERCARE_TOO_LATE = timedelta(hours=48)
 
 
 def wants_email(patient) -> bool:
@@ -66,6 +69,8 @@ def build_aftercare(message: OutboxMessage):
         SessionRecord.objects.select_related("patient", "practitioner").filter(pk=message.object_id).first()
     )
     if record is None or not record.is_done or not wants_email(record.patient):
+        return None
+    if record.done_at and timezone.now() - record.done_at > AFTERCARE_TOO_LATE:
         return None
     patient = record.patient
     practitioner = record.practitioner.get_full_name() or record.practitioner.get_username()

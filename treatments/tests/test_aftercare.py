@@ -113,3 +113,13 @@ def test_aftercare_is_cancelled_if_consent_is_withdrawn_before_it_goes(practitio
     result = outbox.dispatch_due()
     assert (result.sent, result.cancelled) == (0, 1)
     assert smtp_server.messages == []
+
+
+def test_aftercare_that_could_not_go_within_two_days_is_cancelled_not_sent_late(practitioner, smtp_server):
+    record = done_session(practitioner, patient_aged(40, MONDAY, email="rui@example.com"))
+    record.done_at = timezone.now() - datetime.timedelta(hours=49)
+    record.save(update_fields=["done_at"])
+    result = outbox.dispatch_due()
+    assert (result.sent, result.cancelled) == (0, 1)
+    assert smtp_server.messages == []
+    assert OutboxMessage.objects.get().state == "cancelled"
