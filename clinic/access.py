@@ -8,6 +8,7 @@ Levels: WRITE allows every method, READ allows only safe methods (GET, HEAD, OPT
 for a role means 403. PUBLIC pages are open to anonymous visitors (login, signed e-mail links).
 """
 
+import time
 from importlib import import_module
 
 from django.contrib.auth.views import redirect_to_login
@@ -20,6 +21,9 @@ WRITE = "write"
 PUBLIC = "public"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _RANK = {None: 0, READ: 1, WRITE: 2}
+# The session (row + cookie) is renewed at most this often; see _apply_idle_timeout.
+SESSION_TOUCH_SECONDS = 60
+SESSION_TOUCHED_KEY = "_clinic_touched"
 
 ACCESS_MODULES = ("clinic.access_rules", "patients.access", "treatments.access", "scheduling.access")
 
@@ -97,6 +101,22 @@ class RoleAccessMiddleware:
 
     @staticmethod
     def _apply_idle_timeout(request) -> None:
+        """Slide the session's expiry (the clinic's idle time) without writing it on every request.
+
+        The session row and cookie are renewed at most once per SESSION_TOUCH_SECONDS (or at once when
+        the idle time changed); the stored expiry is always counted from the last renewal, so a user
+        is logged out after between idle − 1 minute and idle minutes of inactivity, never later.
+        """
         from .models import ClinicSettings
 
-        request.session.set_expiry(ClinicSettings.for_request(request).session_idle_minutes * 60)
+        session = request.session
+        idle = ClinicSettings.for_request(request).session_idle_minutes * 60
+        now = int(time.time())
+        touched = session.get(SESSION_TOUCHED_KEY)
+        if (
+            session.get("_session_expiry") != idle
+            or not isinstance(touched, int)
+            or now - touched >= SESSION_TOUCH_SECONDS
+        ):
+            session.set_expiry(idle)
+            session[SESSION_TOUCHED_KEY] = now

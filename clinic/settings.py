@@ -131,10 +131,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "clinic:dashboard"
 LOGOUT_REDIRECT_URL = "login"
-# Sessions end after a period of inactivity: the clinic setting session_idle_minutes is applied per
-# request by RoleAccessMiddleware; this is the fallback for the very first request.
+# Sessions end after a period of inactivity: the clinic setting session_idle_minutes is applied by
+# RoleAccessMiddleware, which renews the session at most once a minute (not a write per request);
+# this is the fallback for the very first request.
 SESSION_COOKIE_AGE = int(env("CLINIC_SESSION_IDLE_MINUTES", "30")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db import connection
+from django.db.models import BigIntegerField, Func, Q
 
 from clinic.roles import PRACTITIONER
 
@@ -26,6 +27,18 @@ User = get_user_model()
 # so PostgreSQL reads one index range instead of every appointment that started before the window
 # (a sequential scan of the whole table at clinic-group scale).
 LONGEST_APPOINTMENT = datetime.timedelta(days=1)
+
+
+def _epoch(field_name: str) -> Func:
+    """PostgreSQL: the timestamp as whole microseconds since the epoch (exact)."""
+    return Func(
+        field_name,
+        template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
+        output_field=BigIntegerField(),
+    )
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def clinic_tz() -> ZoneInfo:
@@ -137,11 +150,24 @@ class Availability:
                 .exclude(pk__in=exclude_ids)
             )
             if intervals_only:
+                tz = clinic_tz()
+                if connection.vendor == "postgresql":
+                    # Microseconds since the epoch, not timestamps: Django's time-zone-aware timestamp
+                    # loader parses text in Python, which cost more than the query for a month of
+                    # a full clinic (figure 4); EPOCH + timedelta gives the same aware datetimes.
+                    rows = appointments.annotate(
+                        starts_epoch=_epoch("starts_at"), ends_epoch=_epoch("ends_at")
+                    ).values_list("starts_epoch", "ends_epoch", "practitioner_id", "room_id", "patient_id")
+                    us = datetime.timedelta(microseconds=1)
+                    for starts, ends, practitioner_id, room_id, patient_id in rows:
+                        busy = Busy(EPOCH + starts * us, EPOCH + ends * us)
+                        self._hold(busy, practitioner_id, room_id, patient_id, tz)
+                    return self
                 rows = appointments.values_list(
                     "starts_at", "ends_at", "practitioner_id", "room_id", "patient_id"
                 )
                 for starts_at, ends_at, practitioner_id, room_id, patient_id in rows:
-                    self._hold(Busy(starts_at, ends_at), practitioner_id, room_id, patient_id)
+                    self._hold(Busy(starts_at, ends_at), practitioner_id, room_id, patient_id, tz)
                 return self
             # The calendar and the clash messages show the patient's name: parsing every patient's
             # phone number (phonenumbers) cost more than the query on a busy week.
@@ -157,8 +183,9 @@ class Availability:
         busy = Busy(appointment.starts_at, appointment.ends_at, appointment)
         self._hold(busy, appointment.practitioner_id, appointment.room_id, appointment.patient_id)
 
-    def _hold(self, busy: Busy, practitioner_id, room_id, patient_id) -> None:
-        day, last = to_local(busy.starts_at).date(), to_local(busy.ends_at).date()
+    def _hold(self, busy: Busy, practitioner_id, room_id, patient_id, tz: ZoneInfo | None = None) -> None:
+        tz = tz or clinic_tz()
+        day, last = busy.starts_at.astimezone(tz).date(), busy.ends_at.astimezone(tz).date()
         while day <= last:
             self.by_practitioner[(practitioner_id, day)].append(busy)
             self.by_room[(room_id, day)].append(busy)

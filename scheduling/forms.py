@@ -80,14 +80,29 @@ class SessionRowForm(forms.Form):
     practitioner = PractitionerChoiceField(queryset=None)
     room = forms.ModelChoiceField(queryset=None)
 
-    def __init__(self, *args, staff=None, rooms=None, **kwargs):
+    def __init__(self, *args, staff=None, rooms=None, choices: "RowChoices | None" = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = staff if staff is not None else practitioners()
         self.fields["room"].queryset = rooms if rooms is not None else active_rooms()
+        if choices is not None:
+            # The formset's rows share one list of each (read once), not a query per row and select.
+            self.fields["practitioner"].choices = choices.practitioners
+            self.fields["room"].choices = choices.rooms
         for name in ("date", "time", "practitioner", "room"):
             self.fields[name].widget.attrs["class"] = "form-control form-control-sm"
         self.fields["practitioner"].widget.attrs["class"] = "form-select form-select-sm"
         self.fields["room"].widget.attrs["class"] = "form-select form-select-sm"
+
+
+class RowChoices:
+    """The practitioner and room options of the planner's rows, read once for the whole formset
+    (the same options, labels and order each row's ModelChoiceField would query)."""
+
+    def __init__(self):
+        practitioner_field = PractitionerChoiceField(queryset=practitioners())
+        room_field = forms.ModelChoiceField(queryset=active_rooms())
+        self.practitioners = list(practitioner_field.choices)
+        self.rooms = list(room_field.choices)
 
 
 SessionRowFormSet = forms.formset_factory(SessionRowForm, extra=0, max_num=30, validate_max=True)

@@ -41,7 +41,7 @@ def appointments_on(day: datetime.date, *, room=None, practitioner=None) -> Quer
 def upcoming_for_patient(patient: Patient, *, limit: int = 20) -> QuerySet[Appointment]:
     return (
         Appointment.objects.filter(patient=patient, state__in=UPCOMING_STATES, ends_at__gte=timezone.now())
-        .select_related("practitioner", "room", "series")
+        .select_related("practitioner", "room")
         .order_by("starts_at")[:limit]
     )
 

@@ -19,7 +19,7 @@ from patients.selectors import patient_search
 from . import notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
-from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, SessionRowFormSet
+from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, RowChoices, SessionRowFormSet
 from .models import Appointment, ProtocolBand, SessionSeries, cadence_label
 from .planner import (
     band_deviation,
@@ -172,6 +172,7 @@ def plan_series(request):
             )
             context["proposal"], context["plan"] = proposal, proposal.plan
             context["formset"] = SessionRowFormSet(
+                form_kwargs={"choices": RowChoices()},
                 initial=[
                     {
                         "date": s.date or s.target,
@@ -180,12 +181,12 @@ def plan_series(request):
                         "room": s.room or data["room"],
                     }
                     for s in proposal.sessions
-                ]
+                ],
             )
             context["problems"] = [s.problem for s in proposal.sessions]
             return render(request, "scheduling/plan.html", context)
 
-        formset = SessionRowFormSet(request.POST)
+        formset = SessionRowFormSet(request.POST, form_kwargs={"choices": RowChoices()})
         context["formset"] = formset
         if not formset.is_valid():
             context["problems"] = ["" for _ in formset.forms]

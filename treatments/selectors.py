@@ -69,23 +69,39 @@ def latest_signed_eligible(patient: Patient) -> Consultation | None:
     )
 
 
-def timeline(patient: Patient) -> list[dict]:
-    """The patient's clinical history, newest first: consultations, formulation versions, session
-    records. Four queries whatever the size of the history."""
-    consultations = list(
-        Consultation.objects.filter(patient=patient).select_related("practitioner").order_by("-date", "-id")
+TIMELINE_PAGE = 25
+
+
+class TimelinePage(NamedTuple):
+    entries: list[dict]
+    older: datetime.date | None  # "Show older" lists the days before this one; None: nothing older
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _timeline_entries(patient: Patient, *, before, on=None, limit) -> list[dict]:
+    """Entries dated before `before` (or on the day `on`), newest first, at most `limit` of each kind."""
+    consultations = Consultation.objects.filter(patient=patient).select_related("practitioner")
+    formulations = Formulation.objects.filter(patient=patient).select_related("created_by")
+    sessions = SessionRecord.objects.filter(patient=patient).select_related(
+        "practitioner", "formulation", "appointment__room"
     )
-    formulations = list(
-        Formulation.objects.filter(patient=patient)
-        .select_related("created_by")
-        .prefetch_related(_lines())
-        .order_by("-version")
-    )
-    sessions = list(
-        SessionRecord.objects.filter(patient=patient)
-        .select_related("practitioner", "formulation", "appointment__room")
-        .order_by("-performed_at", "-id")
-    )
+    if on is not None:
+        start, end = _day_start(on), _day_start(on + datetime.timedelta(days=1))
+        consultations = consultations.filter(date=on)
+        formulations = formulations.filter(created_at__gte=start, created_at__lt=end)
+        sessions = sessions.filter(performed_at__gte=start, performed_at__lt=end)
+    elif before is not None:
+        consultations = consultations.filter(date__lt=before)
+        formulations = formulations.filter(created_at__lt=_day_start(before))
+        sessions = sessions.filter(performed_at__lt=_day_start(before))
+    consultations = consultations.order_by("-date", "-id")
+    formulations = formulations.prefetch_related(_lines()).order_by("-created_at", "-version")
+    sessions = sessions.order_by("-performed_at", "-id")
+    if limit is not None:
+        consultations, formulations, sessions = consultations[:limit], formulations[:limit], sessions[:limit]
     entries = []
     for c in consultations:
         entries.append({"kind": "consultation", "when": c.date, "object": c})
@@ -96,6 +112,54 @@ def timeline(patient: Patient) -> list[dict]:
     order = {"session": 0, "formulation": 1, "consultation": 2}
     entries.sort(key=lambda e: (e["when"], -order[e["kind"]], e["object"].pk), reverse=True)
     return entries
+
+
+def timeline(
+    patient: Patient, *, before: datetime.date | None = None, size: int = TIMELINE_PAGE
+) -> TimelinePage:
+    """The patient's clinical history, newest first: consultations, formulation versions, session
+    records, dated before `before` (all when None). About `size` entries and never part of a day:
+    the page ends on the last whole day it holds, and `older` continues from there. Four queries
+    whatever the size of the history (seven on the rare page whose first day alone has more than
+    `size` entries, which is then shown whole)."""
+    fetched = _timeline_entries(patient, before=before, limit=size + 1)
+    if len(fetched) <= size:
+        return TimelinePage(fetched, None)
+    # Every kind's entries newer than the size-th entry's day are all in `fetched` (each kind brought
+    # size + 1 of its newest); that day itself may be incomplete, so the page stops before it.
+    boundary = fetched[size - 1]["when"]
+    entries = [e for e in fetched if e["when"] > boundary]
+    if entries:
+        return TimelinePage(entries, boundary + datetime.timedelta(days=1))
+    entries = _timeline_entries(patient, before=None, on=boundary, limit=None)
+    return TimelinePage(entries, boundary)  # there may be older entries; that page says if not
+
+
+def formulation_ids(patient: Patient, versions: set[int]) -> dict[int, int]:
+    """The id of each of these formulation versions of the patient (no query for none)."""
+    if not versions:
+        return {}
+    return dict(
+        Formulation.objects.filter(patient=patient, version__in=versions).values_list("version", "pk")
+    )
+
+
+def timeline_header(patient: Patient, page: TimelinePage, *, first_page: bool) -> dict:
+    """What the timeline's buttons need whatever page is shown: the latest formulation version and
+    the latest signed consultation, taken from the first page when it holds them (a query each
+    otherwise)."""
+    formulations = [e["object"] for e in page.entries if e["kind"] == "formulation"]
+    signed = [e["object"] for e in page.entries if e["kind"] == "consultation" and e["object"].is_signed]
+    return {
+        "latest_formulation": formulations[0]
+        if first_page and formulations
+        else Formulation.objects.filter(patient=patient).order_by("-version").only("pk", "version").first(),
+        "latest_signed": signed[0]
+        if first_page and signed
+        else Consultation.objects.filter(patient=patient, signed_at__isnull=False)
+        .order_by("-date", "-id")
+        .first(),
+    }
 
 
 def clinical_summary(patient: Patient) -> dict:

@@ -1,5 +1,7 @@
 """Thin views over services.py and selectors.py. Access is decided by the table in access.py."""
 
+import datetime
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -41,25 +43,31 @@ def ingredient_list(request):
 
 def timeline(request, patient_id: int):
     patient = get_object_or_404(Patient, pk=patient_id)
-    entries = selectors.timeline(patient)
-    formulations = [e["object"] for e in entries if e["kind"] == "formulation"]
+    try:
+        before = datetime.date.fromisoformat(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        before = None  # a mangled link shows the newest entries
+    page = selectors.timeline(patient, before=before)
+    header = selectors.timeline_header(patient, page, first_page=before is None)
+    # Each version links to the diff against the one before it (a query only when that one is older
+    # than the page).
+    shown = [e for e in page.entries if e["kind"] == "formulation"]
+    ids = {e["object"].version: e["object"].pk for e in shown}
+    ids |= selectors.formulation_ids(patient, {e["object"].version - 1 for e in shown} - set(ids) - {0})
+    for entry in shown:
+        entry["before"] = ids.get(entry["object"].version - 1)
     # A new formulation follows only from the latest signed consultation, and only if it found the
     # patient eligible.
-    latest_signed = next(
-        (e["object"] for e in entries if e["kind"] == "consultation" and e["object"].is_signed), None
-    )
-    # Each version links to the diff against the one before it.
-    previous = {f.version: f for f in formulations}
-    for entry in entries:
-        if entry["kind"] == "formulation":
-            entry["before"] = previous.get(entry["object"].version - 1)
+    latest_signed = header["latest_signed"]
     return render(
         request,
         "treatments/timeline.html",
         {
             "patient": patient,
-            "entries": entries,
-            "formulations": formulations,
+            "entries": page.entries,
+            "older": page.older,
+            "before": before,
+            "latest_formulation": header["latest_formulation"],
             "eligible": latest_signed if latest_signed and latest_signed.is_eligible else None,
             "can_write": _can_write(request, "treatments:consultation_create"),
         },

@@ -1,9 +1,14 @@
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
+from clinic.access import SESSION_TOUCH_SECONDS, SESSION_TOUCHED_KEY
 from clinic.models import ClinicSettings
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +71,55 @@ def test_session_expires_after_the_clinics_idle_time(client_as, front_desk):
     client = client_as(front_desk)
     client.get(reverse("clinic:dashboard"))
     assert client.session.get_expiry_age() == 15 * 60
+
+
+def _session_row(client):
+    return Session.objects.get(session_key=client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def test_session_is_renewed_at_most_once_a_minute_not_on_every_request(client_as, front_desk):
+    client = client_as(front_desk)
+    client.get(reverse("clinic:dashboard"))
+    first = _session_row(client).expire_date
+    response = client.get(reverse("clinic:dashboard"))
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
+    assert _session_row(client).expire_date == first
+
+
+def test_activity_after_a_minute_slides_the_idle_expiry(client_as, front_desk):
+    ClinicSettings.objects.filter(pk=1).update(session_idle_minutes=15)
+    client = client_as(front_desk)
+    client.get(reverse("clinic:dashboard"))
+    session = client.session
+    session[SESSION_TOUCHED_KEY] -= SESSION_TOUCH_SECONDS  # the last renewal was a minute ago
+    session.save()
+    before = _session_row(client).expire_date
+    response = client.get(reverse("clinic:dashboard"))
+    assert response.status_code == 200
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 15 * 60
+    assert _session_row(client).expire_date > before
+
+
+def test_changing_the_idle_time_applies_on_the_next_request(client_as, front_desk):
+    client = client_as(front_desk)
+    client.get(reverse("clinic:dashboard"))
+    ClinicSettings.objects.filter(pk=1).update(session_idle_minutes=5)
+    client.get(reverse("clinic:dashboard"))
+    assert client.session.get_expiry_age() == 5 * 60
+    assert timezone.now() + timedelta(minutes=4) < _session_row(client).expire_date
+    assert _session_row(client).expire_date <= timezone.now() + timedelta(minutes=5)
+
+
+def test_an_idle_session_is_logged_out(client_as, front_desk):
+    ClinicSettings.objects.filter(pk=1).update(session_idle_minutes=15)
+    client = client_as(front_desk)
+    client.get(reverse("clinic:dashboard"))
+    expired = timezone.now() - timedelta(seconds=1)
+    Session.objects.filter(pk=_session_row(client).pk).update(expire_date=expired)
+    response = client.get(reverse("clinic:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
 
 
 def test_forbidden_page_explains_itself(client_as, front_desk):

@@ -61,6 +61,36 @@ def test_planner_proposes_the_band_and_books_all_sessions(client_as, front_desk,
     assert series.appointments.count() == 4 and series.created_by == front_desk
 
 
+@pytest.mark.parametrize("sessions", [2, 8])
+def test_proposed_rows_share_the_practitioner_and_room_options(
+    client_as, front_desk, practitioner, rooms, monday, django_assert_num_queries, sessions
+):
+    """Each row's selects list every practitioner and room, read once for all rows (figure 4)."""
+    patient = patient_aged(33, monday)
+    client = client_as(front_desk)
+    url = f"{reverse('scheduling:plan')}?patient={patient.pk}"
+    form = {
+        "first_date": monday.isoformat(),
+        "preferred_time": "11:00",
+        "count": str(sessions),
+        "cadence": "1/7",
+        "override_reason": "Test",
+        "action": "propose",
+    }
+    client.post(url, form)  # warm the session
+    with django_assert_num_queries(QUERIES_TO_PROPOSE):
+        response = client.post(url, form)
+    page = response.content.decode()
+    assert len(response.context["formset"].forms) == sessions
+    for i in range(sessions):
+        assert f'name="form-{i}-practitioner"' in page and f'name="form-{i}-room"' in page
+    assert page.count(f'<option value="{rooms[1].pk}">{rooms[1].name}</option>') >= sessions
+    assert page.count(f'value="{practitioner.pk}" selected') == sessions
+
+
+QUERIES_TO_PROPOSE = 21  # the same for 2 and 8 rows
+
+
 def test_a_moved_session_that_clashes_is_shown_and_nothing_is_booked(
     client_as, front_desk, practitioner, rooms, monday
 ):

@@ -1,10 +1,13 @@
 """The pages: thin views over the services, read logging, refusals shown, timeline query bound."""
 
+import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from treatments import services
 from treatments.dashboard import panel
@@ -247,20 +250,83 @@ def _history(practitioner, patient, size):
         services.consultation_create(patient=patient, by=practitioner)
 
 
-@pytest.mark.parametrize("size", [1, 15])
+def _sessions_on_days(practitioner, patient, days):
+    """One formulation, then a session on each of `days` consecutive past days (newest yesterday)."""
+    formulation = factories.formulation(practitioner, factories.signed_consultation(practitioner, patient))
+    now = timezone.now()
+    return [
+        factories.session_record(practitioner, formulation, performed_at=now - datetime.timedelta(days=d))
+        for d in range(days, 0, -1)
+    ]
+
+
+@pytest.mark.parametrize("days", [1, 40])
 def test_timeline_loads_in_a_fixed_number_of_queries(
-    client_as, practitioner, django_assert_max_num_queries, size
+    client_as, practitioner, django_assert_max_num_queries, days
 ):
     patient = factories.patient()
-    _history(practitioner, patient, size)
+    _sessions_on_days(practitioner, patient, days)
     client = client_as(practitioner)
     url = reverse("treatments:timeline", args=[patient.pk])
     client.get(url)  # warm the session and the clinic settings row
     with django_assert_max_num_queries(12):
         response = client.get(url)
     assert response.status_code == 200
-    assert response.text.count("Formulation v") == size
-    assert f"Changes from v{size - 1}" in response.text or size == 1
+    assert response.text.count(">Session</a>") == min(days, 23)  # today's formulation + 23 whole days
+    assert ("Show older" in response.text) == (days > 23)
+
+
+def test_timeline_shows_the_newest_entries_and_show_older_reaches_every_entry(client_as, practitioner):
+    patient = factories.patient()
+    records = _sessions_on_days(practitioner, patient, 60)
+    client = client_as(practitioner)
+    url = reverse("treatments:timeline", args=[patient.pk])
+    first = client.get(url).text
+    assert "Formulation v1" in first  # made today: newest first
+    seen, pages = [], 0
+    while url:
+        html = client.get(url).text
+        pages += 1
+        seen += [int(pk) for pk in re.findall(r'href="/treatments/sessions/(\d+)/"', html)]
+        older = re.search(r'href="([^"]+\?before=[0-9-]+)">Show older', html)
+        url = older.group(1) if older else None
+    assert seen == [r.pk for r in reversed(records)]  # newest first, each once
+    assert pages == 3
+    assert 'class="fw-semibold">Consultation</a>' in html  # the oldest page ends with the start
+
+
+def test_timeline_shows_a_crowded_day_whole(client_as, practitioner, django_assert_max_num_queries):
+    patient = factories.patient()
+    _history(practitioner, patient, 15)  # 46 entries, all today
+    client = client_as(practitioner)
+    url = reverse("treatments:timeline", args=[patient.pk])
+    client.get(url)
+    with django_assert_max_num_queries(16):  # the rare day with more entries than a page: 4 more
+        response = client.get(url)
+    assert response.text.count("Formulation v") == 15
+    assert "Changes from v14" in response.text
+    assert "Show older" in response.text
+    older = client.get(url + "?before=" + timezone.localdate().isoformat())
+    assert older.text.count('class="fw-semibold">Consultation</a>') == 1  # the signed one of 2 March
+    assert "Formulation v" not in older.text and "Show older" not in older.text
+
+
+def test_timeline_with_a_mangled_before_shows_the_newest(client_as, practitioner):
+    patient = factories.patient()
+    _sessions_on_days(practitioner, patient, 2)
+    response = client_as(practitioner).get(
+        reverse("treatments:timeline", args=[patient.pk]) + "?before=not-a-date"
+    )
+    assert response.status_code == 200
+    assert response.text.count(">Session</a>") == 2
+
+
+def test_timeline_says_when_nothing_is_older(client_as, practitioner):
+    patient = factories.patient()
+    response = client_as(practitioner).get(
+        reverse("treatments:timeline", args=[patient.pk]) + "?before=2020-01-01"
+    )
+    assert "No older entries." in response.text
 
 
 def test_patient_section_is_empty_for_front_desk(rf_user, practitioner, front_desk):
