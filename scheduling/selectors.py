@@ -100,13 +100,6 @@ class Calendar:
     next: datetime.date
 
     @property
-    def rows(self):
-        return [
-            (time, [(column, column.cells[i]) for column in self.columns])
-            for i, time in enumerate(self.times)
-        ]
-
-    @property
     def title(self) -> str:
         if self.view == DAY_VIEW:
             return f"{self.day:%A} {self.day.day} {self.day:%B %Y}"
