@@ -385,3 +385,19 @@ def test_patient_section_and_dashboard_panel(rf, front_desk, practitioner, serie
     assert "Your appointments today" in panel(request)
     request.user = front_desk
     assert "Today's appointments" in panel(request)
+
+
+def test_patient_page_lists_upcoming_appointments_with_date_kind_practitioner_and_room(
+    client_as, front_desk, practitioner, monday, rooms
+):
+    """The rows are built in Python (patient_section._upcoming_rows); the markup is the template's."""
+    patient = patient_aged(40, monday, given_name="Rosa", family_name="Lima")
+    appointment = book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[1], starts_at=at(monday, 9, 30), by=front_desk
+    )
+    page = client_as(front_desk).get(patient.get_absolute_url()).content.decode()
+    name = practitioner.get_full_name() or practitioner.get_username()
+    assert (
+        f'<li><a href="/scheduling/appointments/{appointment.pk}/">'
+        f"{monday:%a} {monday.day} {monday:%b %Y}, 09:30</a> · Treatment session · {name} · Room 2</li>"
+    ) in page
