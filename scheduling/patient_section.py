@@ -3,8 +3,10 @@ and series, with links to plan a series or book an appointment. No clinical cont
 
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import dateformat, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from clinic.access import is_allowed
 
@@ -40,20 +42,17 @@ def _upcoming_rows(appointments) -> str:
     url = reverse("scheduling:appointment_detail", args=[0]).removesuffix("0/")
     kinds = dict(Appointment._meta.get_field("kind").flatchoices)
     states = dict(Appointment._meta.get_field("state").flatchoices)
-    return format_html_join(
-        "\n",
-        '<li><a href="{}{}/">{}</a> · {}{} · {} · {}{}</li>',
-        (
-            (
-                url,
-                a.pk,
-                dateformat.format(timezone.localtime(a.starts_at), "D j M Y, H:i"),
-                kinds.get(a.kind, a.kind),
-                format_html(" {}", a.sequence) if a.series_id else "",
-                a.practitioner.get_full_name() or a.practitioner.get_username(),
-                a.room,
-                "" if a.state == AppointmentState.BOOKED else format_html(" · {}", states[a.state]),
-            )
-            for a in appointments
-        ),
-    )
+    rows = []
+    for a in appointments:
+        local = timezone.localtime(a.starts_at)
+        sequence = f" {a.sequence}" if a.series_id else ""
+        state = "" if a.state == AppointmentState.BOOKED else f" · {states[a.state]}"
+        rows.append(
+            # dateformat's "D j M Y, H:i" (translated day and month names) without its parser.
+            f'<li><a href="{url}{a.pk}/">{WEEKDAYS_ABBR[local.weekday()]} {local.day} '
+            f"{MONTHS_3[local.month].title()} {local:%Y, %H:%M}</a> · "
+            f"{escape(kinds.get(a.kind, a.kind))}{escape(sequence)} · "
+            f"{escape(a.practitioner.get_full_name() or a.practitioner.get_username())} · "
+            f"{escape(a.room)}{escape(state)}</li>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value escaped above

@@ -42,6 +42,18 @@ def upcoming_for_patient(patient: Patient, *, limit: int = 20) -> QuerySet[Appoi
     return (
         Appointment.objects.filter(patient=patient, state__in=UPCOMING_STATES, ends_at__gte=timezone.now())
         .select_related("practitioner", "room")
+        # Only what the patient page's rows show (figure 2): not the users' passwords and flags.
+        .only(
+            "kind",
+            "starts_at",
+            "sequence",
+            "series_id",
+            "state",
+            "practitioner__first_name",
+            "practitioner__last_name",
+            "practitioner__username",
+            "room__name",
+        )
         .order_by("starts_at")[:limit]
     )
 
@@ -98,13 +110,6 @@ class Calendar:
     times: list[datetime.time]
     previous: datetime.date
     next: datetime.date
-
-    @property
-    def rows(self):
-        return [
-            (time, [(column, column.cells[i]) for column in self.columns])
-            for i, time in enumerate(self.times)
-        ]
 
     @property
     def title(self) -> str:

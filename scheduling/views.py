@@ -16,7 +16,7 @@ from clinic.models import ClinicSettings
 from patients.models import Patient
 from patients.selectors import patient_search
 
-from . import notifications, selectors, services
+from . import calendar_grid, notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
 from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, RowChoices, SessionRowFormSet
@@ -61,7 +61,7 @@ def calendar(request):
     cal = selectors.build_calendar(
         view=view, by=by, day=day, who_id=_parse_int(request.GET.get("who")), user=request.user
     )
-    context = {"cal": cal, "links": _calendar_links(cal)}
+    context = {"cal": cal, "links": _calendar_links(cal), "grid": calendar_grid.grid_rows(cal)}
     fragment = request.htmx and not request.htmx.history_restore_request
     template = "scheduling/_calendar.html" if fragment else "scheduling/calendar.html"
     response = render(request, template, context)

@@ -257,6 +257,35 @@ def test_calendar_marks_free_slots_with_a_booking_link(client_as, front_desk, pr
     assert "+ free" in page
 
 
+def test_calendar_cells_show_the_appointment_and_the_free_slot_markup(
+    client_as, front_desk, practitioner, monday, rooms
+):
+    """The grid is built in Python (calendar_grid); the cells keep the markup the template gave."""
+    patient = patient_aged(40, monday, given_name="Inês", family_name="D'Ávila")
+    appointment = book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[0], starts_at=at(monday, 9), by=front_desk
+    )
+    response = client_as(front_desk).get(
+        reverse("scheduling:calendar"),
+        {"view": "week", "by": "practitioner", "who": practitioner.pk, "date": monday.isoformat()},
+    )
+    page = response.content.decode()
+    assert (
+        f'<td class="bg-primary-subtle"><div class="small"><a class="text-decoration-none" '
+        f'href="/scheduling/appointments/{appointment.pk}/"><strong>09:00</strong> Treatment session</a> '
+        f'<a class="d-block" href="/patients/{patient.pk}/">Inês D&#x27;Ávila</a> '
+        f'<span class="d-block text-body-secondary">{rooms[0].name}</span></div></td>'
+    ) in page
+    name = practitioner.get_full_name() or practitioner.get_username()
+    tuesday = monday + datetime.timedelta(days=1)
+    assert (
+        f'<td class=""><a class="d-block small text-success-emphasis text-decoration-none slot-free" '
+        f'href="/scheduling/appointments/new/?date={tuesday.isoformat()}&amp;time=09:00&amp;'
+        f'practitioner={practitioner.pk}" aria-label="Book {tuesday:%a} {tuesday.day} {tuesday:%b} at 09:00 '
+        f'with {name}">+ free</a></td>'
+    ) in page
+
+
 def test_calendar_htmx_request_gets_only_the_fragment(client_as, front_desk, rooms, monday):
     response = client_as(front_desk).get(
         reverse("scheduling:calendar"), {"date": monday.isoformat()}, headers={"HX-Request": "true"}
@@ -356,3 +385,19 @@ def test_patient_section_and_dashboard_panel(rf, front_desk, practitioner, serie
     assert "Your appointments today" in panel(request)
     request.user = front_desk
     assert "Today's appointments" in panel(request)
+
+
+def test_patient_page_lists_upcoming_appointments_with_date_kind_practitioner_and_room(
+    client_as, front_desk, practitioner, monday, rooms
+):
+    """The rows are built in Python (patient_section._upcoming_rows); the markup is the template's."""
+    patient = patient_aged(40, monday, given_name="Rosa", family_name="Lima")
+    appointment = book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[1], starts_at=at(monday, 9, 30), by=front_desk
+    )
+    page = client_as(front_desk).get(patient.get_absolute_url()).content.decode()
+    name = practitioner.get_full_name() or practitioner.get_username()
+    assert (
+        f'<li><a href="/scheduling/appointments/{appointment.pk}/">'
+        f"{monday:%a} {monday.day} {monday:%b %Y}, 09:30</a> · Treatment session · {name} · Room 2</li>"
+    ) in page
