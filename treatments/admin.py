@@ -62,7 +62,9 @@ class IngredientAdmin(SimpleHistoryAdmin):
         return False
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
+class NoWrites:
+    """Clinical records are written through the app's services only; admin shows them."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -73,16 +75,13 @@ class ReadOnlyAdmin(SimpleHistoryAdmin):
         return False
 
 
-class ConsultationAnswerInline(admin.TabularInline):
+class ReadOnlyAdmin(NoWrites, SimpleHistoryAdmin):
+    pass
+
+
+class ConsultationAnswerInline(NoWrites, admin.TabularInline):
     model = ConsultationAnswer
     extra = 0
-    can_delete = False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Consultation)
@@ -96,7 +95,7 @@ class ConsultationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ConsultationAccessLog)
-class ConsultationAccessLogAdmin(admin.ModelAdmin):
+class ConsultationAccessLogAdmin(NoWrites, admin.ModelAdmin):
     list_display = ("accessed_at", "user", "consultation", "patient")
     list_filter = ("accessed_at", "user")
     search_fields = (
@@ -111,26 +110,10 @@ class ConsultationAccessLogAdmin(admin.ModelAdmin):
     def patient(self, obj):
         return obj.consultation.patient
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class FormulationLineInline(admin.TabularInline):
+class FormulationLineInline(NoWrites, admin.TabularInline):
     model = FormulationLine
     extra = 0
-    can_delete = False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Formulation)
