@@ -1,3 +1,6 @@
+from playwright.sync_api import expect
+
+
 def test_staff_member_logs_in_and_sees_their_role(page, login, front_desk):
     login(front_desk)
     assert page.get_by_role("heading", level=1).inner_text().startswith("Good ")
@@ -8,4 +11,4 @@ def test_staff_member_logs_in_and_sees_their_role(page, login, front_desk):
 def test_anonymous_visitor_is_sent_to_login(page):
     page.goto("/")
     assert "/accounts/login/" in page.url
-    assert page.get_by_role("heading", name="Log in").is_visible()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()

@@ -3,6 +3,7 @@
 import os
 
 from django.db import transaction
+from playwright.sync_api import expect
 
 from clinic import outbox
 from clinic.models import OutboxMessage
@@ -22,12 +23,12 @@ def test_admin_sends_a_test_message_and_sees_it_sent(page, login, clinic_admin, 
     page.get_by_label("Send a test message to").fill("me@example.com")
     page.get_by_role("button", name="Send test message").click()
     assert "Test message queued for me@example.com" in page.locator(".messages").inner_text()
-    assert page.get_by_text("Preview: what this message would say if it were sent now.").is_visible()
+    expect(page.get_by_text("Preview: what this message would say if it were sent now.")).to_be_visible()
     shot(page, "outbox-detail-pending")
 
     outbox.dispatch_due()
     page.reload()
-    assert page.get_by_text("As sent.").is_visible()
+    expect(page.get_by_text("As sent.")).to_be_visible()
     frame = page.frame_locator("iframe[title='HTML part of the message']")
     assert "Rua das Flores 12" in frame.locator("body").inner_text()
     shot(page, "outbox-detail-sent")

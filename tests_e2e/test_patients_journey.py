@@ -2,6 +2,8 @@
 
 import re
 
+from playwright.sync_api import expect
+
 from patients.models import Patient
 
 
@@ -11,7 +13,8 @@ def test_front_desk_registers_a_patient_and_finds_them_by_a_fragment_of_the_name
     page.get_by_role("link", name="Register patient").click()
 
     # The form opens on the given name, so staff can start typing at once.
-    assert page.evaluate("document.activeElement.name") == "given_name"
+    # expect() waits for the new page, so a slow navigation does not read the old page's focus.
+    expect(page.locator("input[name=given_name]")).to_be_focused()
     page.keyboard.type("Joaquim")
     page.get_by_label("Family name").fill("Gonçalves Simões")
     page.get_by_label("Date of birth").fill("1984-02-29")

@@ -2,6 +2,8 @@
 
 import re
 
+from playwright.sync_api import expect
+
 from patients.models import AllergenGroup
 from patients.services import screening_for
 from treatments.models import Consultation, Formulation
@@ -28,12 +30,12 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
     # The patient now says she is pregnant: "eligible" is refused until the practitioner reconsiders.
     page.locator("input[name=answer_pregnancy][value=yes]").check()
     page.get_by_role("button", name="Save draft").click()
-    assert page.get_by_text("“Eligible” is blocked").is_visible()
+    expect(page.get_by_text("“Eligible” is blocked")).to_be_visible()
     page.locator("input[name=answer_pregnancy][value=no]").check()
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url(re.compile(r"/treatments/consultations/\d+/$"))
     page.get_by_role("button", name="Sign consultation").click()
-    assert page.get_by_text("Consultation signed.").is_visible()
+    expect(page.get_by_text("Consultation signed.")).to_be_visible()
     consultation = Consultation.objects.get(patient=patient)
     assert consultation.signed_by == practitioner
 
@@ -47,7 +49,7 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
     rows.nth(1).locator("input[type=number]").fill("2")
     page.get_by_label("Total volume (mL)").fill("4")
     page.get_by_role("button", name="Save formulation").click()
-    assert page.get_by_text("the patient is allergic to Polynucleotides (fish DNA)").is_visible()
+    expect(page.get_by_text("the patient is allergic to Polynucleotides (fish DNA)")).to_be_visible()
     rows.nth(1).locator("select").select_option(str(ingredient(VITAMIN_C).pk))
     rows.nth(1).locator("input[type=number]").fill("100")
     # "Add a line" adds a keyboard-ready row.
@@ -56,8 +58,8 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
     assert rows.count() == before + 1
     page.get_by_role("button", name="Save formulation").click()
     page.wait_for_url(re.compile(r"/treatments/formulations/\d+/$"))
-    assert page.get_by_role("heading", name=re.compile("Formulation v1")).is_visible()
-    assert page.get_by_role("button", name="Print sheet").is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Formulation v1"))).to_be_visible()
+    expect(page.get_by_role("button", name="Print sheet")).to_be_visible()
     formulation = Formulation.objects.get(patient=patient)
     assert [line.ingredient.name for line in formulation.lines.all()] == [
         "Non-cross-linked hyaluronic acid 1.35%",
