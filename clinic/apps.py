@@ -6,6 +6,16 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from . import outbox_kinds
+        from .models import ClinicSettings
 
         outbox_kinds.register()
+        for signal in (post_save, post_delete):
+            signal.connect(
+                lambda **kwargs: ClinicSettings.forget_cached(),
+                sender=ClinicSettings,
+                weak=False,
+                dispatch_uid=f"clinic-settings-cache-{signal is post_save}",
+            )

@@ -1,7 +1,8 @@
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 
 def validate_lead_hours(value: str) -> None:
@@ -13,6 +14,11 @@ def validate_lead_hours(value: str) -> None:
         raise ValidationError("Each lead time must be between 1 and 336 hours.")
     if len(set(hours)) != len(hours):
         raise ValidationError("Each lead time may appear only once.")
+
+
+CACHE_KEY = "clinic-settings"
+# Bounds how long another process without a shared cache (no Redis) may show an old value.
+CACHE_SECONDS = 60
 
 
 class ClinicSettings(models.Model):
@@ -58,11 +64,22 @@ class ClinicSettings(models.Model):
 
     @classmethod
     def for_request(cls, request) -> "ClinicSettings":
-        """The settings row, read at most once per request."""
+        """The settings row, read at most once per request, from the cache (every page needs it for
+        the idle timeout and the layout; a save retires the cached copy, see clinic/apps.py)."""
         cached = getattr(request, "_clinic_settings", None)
         if cached is None:
-            cached = request._clinic_settings = cls.load()
+            try:
+                cached = cache.get_or_set(CACHE_KEY, cls.load, CACHE_SECONDS)
+            except Exception:  # the cache is never needed for a page to work
+                cached = cls.load()
+            request._clinic_settings = cached
         return cached
+
+    @staticmethod
+    def forget_cached() -> None:
+        """Called when the row is saved: now, and again once the change has committed."""
+        for when in (lambda f: f(), transaction.on_commit):
+            when(lambda: cache.delete(CACHE_KEY))
 
 
 class Counter(models.Model):

@@ -128,6 +128,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# ModelBackend that reads the user's roles in the same query as the user (clinic/auth.py).
+AUTHENTICATION_BACKENDS = ["clinic.auth.RoleModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "clinic:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -224,6 +226,34 @@ else:
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+
+# --- Cache ----------------------------------------------------------------------------------------
+# With Redis (production): one cache every process shares, holding the sessions (cached_db: read
+# from Redis, written through to the database, so a Redis restart logs nobody out) and the cached
+# parts of the patient page (clinic/fragments.py). Every entry has a timeout, so the cache can live
+# in the broker's Redis (noeviction) without filling it. CACHE_URL may point it at another Redis.
+# Without Redis (the embedded default): a per-process memory cache, database sessions, and no
+# cached fragments, because a memory cache is not shared between processes and a change made in
+# one (the worker, another web process) would not retire another's copy.
+CACHE_URL = env("CACHE_URL", REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "clinic.cache.RedisCache",  # Django's, reusing its redis-py client
+            "LOCATION": CACHE_URL,
+            # Per database: two deployments (or the tests and the bench) sharing a Redis never
+            # read each other's sessions or pages.
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", f"mesoclinic:{DATABASES['default']['NAME']}"),
+            "TIMEOUT": 300,
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 300}}
+# Seconds a cached fragment may be served (0: off). A change to what it shows retires it at once;
+# this bounds what no change event covers (a server killed between a commit and its cache update).
+FRAGMENT_CACHE_SECONDS = int(env("FRAGMENT_CACHE_SECONDS", "300" if CACHE_URL else "0"))
+
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 # Tasks report through the database (the outbox rows and their events), not a result backend.

@@ -63,7 +63,7 @@ def test_planner_proposes_the_band_and_books_all_sessions(client_as, front_desk,
 
 @pytest.mark.parametrize("sessions", [2, 8])
 def test_proposed_rows_share_the_practitioner_and_room_options(
-    client_as, front_desk, practitioner, rooms, monday, django_assert_num_queries, sessions
+    client_as, front_desk, practitioner, rooms, monday, django_assert_max_num_queries, sessions
 ):
     """Each row's selects list every practitioner and room, read once for all rows (figure 4)."""
     patient = patient_aged(33, monday)
@@ -78,7 +78,7 @@ def test_proposed_rows_share_the_practitioner_and_room_options(
         "action": "propose",
     }
     client.post(url, form)  # warm the session
-    with django_assert_num_queries(QUERIES_TO_PROPOSE):
+    with django_assert_max_num_queries(QUERIES_TO_PROPOSE):
         response = client.post(url, form)
     page = response.content.decode()
     assert len(response.context["formset"].forms) == sessions
@@ -88,7 +88,7 @@ def test_proposed_rows_share_the_practitioner_and_room_options(
     assert page.count(f'value="{practitioner.pk}" selected') == sessions
 
 
-QUERIES_TO_PROPOSE = 21  # the same for 2 and 8 rows
+QUERIES_TO_PROPOSE = 19  # the same for 2 and 8 rows (18 when sessions are in Redis)
 
 
 def test_a_moved_session_that_clashes_is_shown_and_nothing_is_booked(
