@@ -68,6 +68,20 @@ def _reseed_after_flush(request):
 
 
 @pytest.fixture(autouse=True)
+def _fragment_cache_on(settings):
+    """Every test runs with the patient page's fragment cache on (clinic/fragments.py), so a change
+    that failed to retire a cached page shows up as a stale page in the test that made it. A memory
+    cache starts empty for each test; Redis (the PostgreSQL run) is never flushed, because it holds
+    the Celery broker's queues too: its keys carry fresh random generations instead."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    settings.FRAGMENT_CACHE_SECONDS = 300
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+
+
+@pytest.fixture(autouse=True)
 def _no_outbox_kick(settings):
     """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker."""
     settings.OUTBOX_KICK_ON_COMMIT = False

@@ -4,13 +4,17 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
+from clinic import fragments
 from clinic.access import is_allowed
+from clinic.roles import user_roles
 
-from . import selectors, services
+from . import page_cache, selectors, services
 from .forms import PatientForm, ScreeningForm
 from .models import Patient
 from .sections import render_sections
@@ -119,6 +123,17 @@ def _may_read_screening(request) -> bool:
 
 def patient_detail(request, pk):
     patient = get_object_or_404(Patient.objects.select_related("created_by"), pk=pk)
+    # The page's content depends only on the patient's records, the reference data, the viewer's
+    # roles and the day; it is cached under those (figure 6) and retired by any change to them.
+    body = fragments.cached(
+        key=("patient-page", patient.pk, ",".join(sorted(user_roles(request.user))), timezone.localdate()),
+        scopes=(page_cache.scope(patient.pk), fragments.REFERENCE),
+        render=lambda: _detail_body(request, patient),
+    )
+    return render(request, "patients/detail.html", {"patient": patient, "body": body})
+
+
+def _detail_body(request, patient: Patient) -> str:
     context = {
         "patient": patient,
         "history": selectors.patient_history(patient),
@@ -136,7 +151,7 @@ def patient_detail(request, pk):
             screening_history=selectors.screening_history(screening),
             can_edit_screening=is_allowed(request.user, "patients:screening", "POST"),
         )
-    return render(request, "patients/detail.html", context)
+    return render_to_string("patients/_detail_body.html", context, request=request)
 
 
 @require_http_methods(["GET", "POST"])

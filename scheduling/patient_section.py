@@ -8,6 +8,7 @@ from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from clinic import fragments
 from clinic.access import is_allowed
 
 from . import selectors
@@ -22,13 +23,16 @@ def section(request, patient) -> str:
         return ""
     # The practitioner's plan, count and cadence only (what front desk books from, DESIGN.md).
     plan = series_plan_for(patient)
+    upcoming = list(selectors.upcoming_for_patient(patient))
+    if upcoming:  # the first to end leaves the list then: a cached page must not outlive it
+        fragments.expires_at(min(a.ends_at for a in upcoming))
     return render_to_string(
         "scheduling/_patient_section.html",
         {
             "patient": patient,
             "plan": plan,
             "plan_cadence": cadence_label(*cadence_for_interval(plan.interval_days)) if plan else "",
-            "upcoming": _upcoming_rows(selectors.upcoming_for_patient(patient)),
+            "upcoming": _upcoming_rows(upcoming),
             "series_list": list(selectors.series_for_patient(patient)),
         },
         request=request,

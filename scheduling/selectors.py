@@ -46,6 +46,7 @@ def upcoming_for_patient(patient: Patient, *, limit: int = 20) -> QuerySet[Appoi
         .only(
             "kind",
             "starts_at",
+            "ends_at",
             "sequence",
             "series_id",
             "state",

@@ -5,6 +5,27 @@ class TreatmentsConfig(AppConfig):
     name = "treatments"
 
     def ready(self) -> None:
+        from patients import page_cache
+
         from . import aftercare
+        from .models import (
+            Addendum,
+            Consultation,
+            ConsultationAnswer,
+            Formulation,
+            FormulationLine,
+            Ingredient,
+            SessionLot,
+            SessionRecord,
+        )
 
         aftercare.register()
+        # What the patient page's clinical section shows (its cache, clinic/fragments.py).
+        page_cache.track(Consultation)
+        page_cache.track(ConsultationAnswer, "consultation.patient_id")
+        page_cache.track(Addendum, "consultation.patient_id")
+        page_cache.track(Formulation)
+        page_cache.track(FormulationLine, "formulation.patient_id")
+        page_cache.track(SessionRecord)
+        page_cache.track(SessionLot, "session_record.patient_id")
+        page_cache.track_reference(Ingredient)
