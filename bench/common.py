@@ -30,8 +30,11 @@ def setup() -> None:
     from django.conf import settings
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        sys.exit("The benchmarks run on PostgreSQL: set DATABASE_URL (see README, Benchmarks).")
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        sys.exit(
+            "The benchmarks run on the production path, PostgreSQL and Redis: set DATABASE_URL and "
+            "REDIS_URL (see README, Benchmarks)."
+        )
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
     if not manifest.exists():  # DEBUG off serves hashed static names: collect them once
         from django.core.management import call_command

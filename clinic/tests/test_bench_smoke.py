@@ -48,6 +48,7 @@ def _run(args, database_url):
 
 
 @pytest.mark.postgres
+@pytest.mark.redis
 def test_bench_builder_and_every_figure_script_run_and_print_their_figures(throwaway_database):
     out = _run(
         ["bench/build_data.py", "--scale", "tiny", "--patients", "200", "--seed", "1"], throwaway_database
