@@ -557,10 +557,11 @@ _SENT_EVENT_SQL = f"""
     INSERT INTO "{_EVENTS}" (message_id, at, action, state, attempt, detail, user_id)
     VALUES (%(id)s, %(now)s, '{Action.SENT}', '{State.SENT}', %(attempts)s, %(detail)s, NULL)
 """
-# PostgreSQL: the three steps above in one statement (data-modifying CTEs), run in autocommit: one
-# round trip and one durable commit per message. Every CTE runs exactly once whether or not the
-# final SELECT reads it; the SELECT sees the rows as they were before the statement, which is why
-# a renewed lease is read from `renewed` rather than from the table.
+# PostgreSQL: both steps above in one statement (data-modifying CTEs) run in autocommit — one round
+# trip and one durable commit per message — which also answers whether we still hold the next row
+# with half a lease ahead (the `_HOLDS_SQL` check, made at the moment `_holds` would make it). When
+# it does not, the next send checks for itself and renews the lease if the row is still ours; that
+# renewal is rare (a batch running past half a lease), so it stays out of the hot statement.
 _MARK_SENT_AND_CHECK_NEXT_SQL = f"""
     WITH sent AS (
         {_MARK_SENT_SQL.strip()}
@@ -568,13 +569,8 @@ _MARK_SENT_AND_CHECK_NEXT_SQL = f"""
     ), event AS (
         INSERT INTO "{_EVENTS}" (message_id, at, action, state, attempt, detail, user_id)
         SELECT id, %(now)s, '{Action.SENT}', '{State.SENT}', %(attempts)s, %(detail)s, NULL FROM sent
-    ), renewed AS (
-        UPDATE "{_MESSAGES}" SET lease_until = %(lease_until)s, updated_at = %(now)s
-         WHERE id = %(next_id)s AND state = '{State.SENDING}' AND claim_token = %(token)s
-           AND lease_until <= %(half)s
-        RETURNING id
     )
-    SELECT EXISTS (SELECT 1 FROM renewed) OR EXISTS (
+    SELECT EXISTS (
         SELECT 1 FROM "{_MESSAGES}"
          WHERE id = %(next_id)s AND state = '{State.SENDING}' AND claim_token = %(token)s
            AND lease_until > %(half)s
@@ -608,9 +604,9 @@ def _mark_sent(message: OutboxMessage, email: EmailMessage, *, token: str, next_
     """Record that the mail server accepted `message` — state, what was sent, and its SENT event —
     in one committed transaction of its own, before anything else is sent.
 
-    Returns whether this run still holds row `next_id` with half a lease ahead (renewing the lease
-    if needed), checked in the same statement on PostgreSQL; elsewhere (SQLite) False, and the next
-    send checks for itself.
+    Returns whether this run still holds row `next_id` with half a lease ahead, checked in the same
+    statement on PostgreSQL; False elsewhere (SQLite) or when not sure, and the next send checks
+    for itself (`_holds`, which also renews a lease running short).
     """
     html = ""
     for content, mimetype in getattr(email, "alternatives", []) or []:
