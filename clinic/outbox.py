@@ -333,8 +333,10 @@ def _claim(batch_size: int | None = None, *, now: datetime | None = None) -> tup
     token = uuid.uuid4().hex
     lease_until = now + timedelta(seconds=lease_seconds())
     with transaction.atomic():
+        # `due_at <= now` holds for sending rows too (they were claimed when due, and only pending
+        # rows are rescheduled); said for both, it bounds the scan of the `outbox_due_idx` index.
         due = OutboxMessage.objects.filter(
-            Q(state=State.PENDING, due_at__lte=now) | Q(state=State.SENDING, lease_until__lt=now)
+            Q(state=State.PENDING) | Q(state=State.SENDING, lease_until__lt=now), due_at__lte=now
         ).order_by("due_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
