@@ -150,7 +150,15 @@ class OutboxMessage(models.Model):
     class Meta:
         ordering = ["-due_at", "-id"]
         indexes = [
-            # The dispatcher's claim: state = pending/sending and due_at/lease_until <= now.
+            # The dispatcher's claim: due rows in due order, among the few pending or sending ones.
+            # (With only the indexes below, PostgreSQL walked the list index through every row of a
+            # 1,000,000-row outbox when nothing was due: 2.5–3.5 s each minute.)
+            models.Index(
+                fields=["due_at", "id"],
+                condition=models.Q(state__in=["pending", "sending"]),
+                name="outbox_due_idx",
+            ),
+            # The Messages page filtered by state, the failed count.
             models.Index(fields=["state", "due_at"], name="outbox_claim_idx"),
             # The Messages page: newest first, filtered by kind or state.
             models.Index(fields=["-due_at", "-id"], name="outbox_list_idx"),

@@ -3,17 +3,29 @@
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from clinic import outbox
-from clinic.models import OutboxMessage
+from clinic.models import OutboxEvent, OutboxMessage
 from clinic.outbox_kinds import send_test_message
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
 VALID = {"yes"}
+
+# PostgreSQL marks a message sent (and checks the claim on the next one) in one statement; SQLite
+# takes the two-statement path. On PostgreSQL every test here runs both ways.
+MARKING = ["one statement", "two statements"] if settings.DB_IS_POSTGRES else ["two statements"]
+
+
+@pytest.fixture(autouse=True, params=MARKING)
+def marking(request, monkeypatch):
+    if request.param == "two statements":
+        monkeypatch.setattr(outbox, "_one_statement_marks", lambda: False)
+    return request.param
 
 
 @pytest.fixture(autouse=True)
@@ -202,7 +214,7 @@ def test_run_that_lost_its_lease_does_not_send(smtp_server):
     stale_token, _ = outbox.claim_due()
     OutboxMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert outbox.dispatch_due().sent == 1  # a new run takes it over and sends
-    assert outbox._send_one(message.pk, stale_token, None) == "skipped"  # the old run wakes up
+    assert outbox._Batch(stale_token, [message], smtp=object()).send(0) == "skipped"  # the old run wakes up
     assert len(smtp_server.messages) == 1
 
 
@@ -258,3 +270,59 @@ def test_unreachable_server_is_tried_once_per_batch_not_once_per_message(setting
     assert (result.claimed, result.retrying) == (3, 3)
     assert len(opened) == 1
     assert set(OutboxMessage.objects.values_list("state", "attempts")) == {("pending", 1)}
+
+
+def test_message_taken_over_in_mid_batch_is_not_sent(smtp_server):
+    """The claim on each row is checked before its send, also when the previous send's statement
+    did the check: here another run holds row 1 by the time row 0 has gone."""
+
+    def build(message):
+        if message.object_id == 0:
+            OutboxMessage.objects.filter(idempotency_key="thief:1").update(claim_token="another-run")
+        return EmailMultiAlternatives(subject=f"Thief {message.object_id}", body="Hi")
+
+    outbox.register_kind("thief", build)
+    queue(2, kind="thief")
+
+    result = outbox.dispatch_due()
+
+    assert (result.sent, result.skipped) == (1, 1)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Thief 0"]
+    taken = OutboxMessage.objects.get(idempotency_key="thief:1")
+    assert (taken.state, taken.claim_token, taken.attempts) == ("sending", "another-run", 0)
+
+
+def test_lease_running_short_is_renewed_before_the_send(smtp_server, settings):
+    settings.OUTBOX_LEASE_SECONDS = 300
+    lease_seen_by_builder = {}
+
+    def build(message):
+        row = OutboxMessage.objects.get(pk=message.pk)
+        if message.object_id == 0:  # row 1's lease has only 10 s left (a slow batch)
+            OutboxMessage.objects.filter(idempotency_key="slow:1").update(
+                lease_until=timezone.now() + timedelta(seconds=10)
+            )
+        lease_seen_by_builder[message.object_id] = row.lease_until
+        return EmailMultiAlternatives(subject="Slow", body="Hi")
+
+    outbox.register_kind("slow", build)
+    queue(2, kind="slow")
+    before = timezone.now()
+
+    assert outbox.dispatch_due().sent == 2
+    assert lease_seen_by_builder[1] > before + timedelta(seconds=290)
+
+
+def test_marking_sent_costs_one_statement_per_message_on_postgresql(
+    smtp_server, marking, django_assert_num_queries
+):
+    """Per batch: the claim (in a savepoint here: SELECT … FOR UPDATE and UPDATE) and the first row's
+    claim check. Per message on PostgreSQL: one statement that marks it sent, writes its SENT event
+    and checks the claim on the next row. Elsewhere: UPDATE and INSERT in a savepoint of their own,
+    then a separate check before each next send."""
+    queue(10)
+    claim, first_check = 4, 1
+    mark, next_check = (1, 0) if marking == "one statement" else (4, 1)
+    with django_assert_num_queries(claim + first_check + 10 * mark + 9 * next_check):
+        assert outbox.dispatch_due().sent == 10
+    assert OutboxEvent.objects.filter(action="sent").count() == 10
