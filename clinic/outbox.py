@@ -38,6 +38,7 @@ import logging
 import smtplib
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -461,8 +462,14 @@ class _Batch:
     its claim token, at least half a lease ahead — renewing the lease when less is left). After a
     successful send, the check for the *next* row rides in the same statement that marks this one
     sent (PostgreSQL, `_mark_sent`), so the usual message costs one round trip and one commit. It is
-    the same check at the same moment — after the previous row is done, before this one is built
-    and sent — only without a round trip of its own.
+    the same check at the same moment — after the previous row is done, before this one is sent —
+    only without a round trip of its own.
+
+    On PostgreSQL, outside any transaction (a worker's run, not a test's), that statement runs on a
+    second connection in a background thread while the next e-mail is built (`_Marker`, figure 5):
+    the durable commit no longer waits in line with the build. The next e-mail is still sent only
+    once that commit is done and the check it carries says the row is still ours; at worst an
+    e-mail built for a row another run took over is dropped unsent.
     """
 
     def __init__(self, token: str, rows: list[OutboxMessage], smtp=None):
@@ -470,20 +477,29 @@ class _Batch:
         self.rows = rows
         self.smtp = smtp if smtp is not None else get_connection()
         self._checked_id: int | None = None  # the row whose claim the last statement confirmed
+        self._marker = _Marker() if _marks_in_background() else None
 
     def send(self, position: int) -> str:
         """Send the row at `position`; returns the DispatchResult field to count it under."""
         message = self.rows[position]
         next_id = self.rows[position + 1].id if position + 1 < len(self.rows) else None
-        held = self._checked_id == message.id or _holds(message.id, self.token)
-        self._checked_id = None
-        if not held:
+        if self._marker is not None:
+            # Built while the previous row's mark commits on the other connection.
+            try:
+                email, build_error = build_email(message), None
+            except Exception as exc:
+                email, build_error = None, exc
+            self._wait_for_mark()
+        if not self._holds(message):
             return "skipped"  # another run took it after our lease ran out
-        try:
-            email = build_email(message)
-        except Exception as exc:  # a bug in a builder: keep the row, retry later, show the error
-            logger.exception("Building outbox message %s failed.", message.id)
-            return _record_failure(message, self.token, exc, permanent=False)
+        if self._marker is None:
+            try:
+                email, build_error = build_email(message), None
+            except Exception as exc:
+                email, build_error = None, exc
+        if build_error is not None:  # a bug in a builder: keep the row, retry later, show the error
+            logger.error("Building outbox message %s failed.", message.id, exc_info=build_error)
+            return _record_failure(message, self.token, build_error, permanent=False)
         if email is None:
             return _cancel_invalid(message, self.token)
         smtp = self.smtp
@@ -501,15 +517,68 @@ class _Batch:
             with contextlib.suppress(Exception):
                 smtp.close()
             return _record_failure(message, self.token, exc, permanent=is_permanent(exc))
-        if _mark_sent(message, email, token=self.token, next_id=next_id):
+        if self._marker is not None:
+            self._marker.start(message, email, token=self.token, next_id=next_id)
+        elif _mark_sent(message, email, token=self.token, next_id=next_id):
             self._checked_id = next_id
         return "sent"
 
+    def _holds(self, message: OutboxMessage) -> bool:
+        held = self._checked_id == message.id or _holds(message.id, self.token)
+        self._checked_id = None
+        return held
+
+    def _wait_for_mark(self) -> None:
+        """Until the previous row's mark has committed (re-raising its error: nothing more is sent)."""
+        if self._marker is not None and self._marker.pending and self._marker.wait():
+            self._checked_id = self._marker.next_id
+
     def close(self) -> None:
         try:
-            self.smtp.close()
-        except Exception:
-            logger.warning("Closing the SMTP connection failed.", exc_info=True)
+            self._wait_for_mark()
+        finally:
+            if self._marker is not None:
+                self._marker.shutdown()
+            try:
+                self.smtp.close()
+            except Exception:
+                logger.warning("Closing the SMTP connection failed.", exc_info=True)
+
+
+def _marks_in_background() -> bool:
+    return (
+        settings.OUTBOX_MARK_IN_BACKGROUND
+        and connection.vendor == "postgresql"
+        # Inside a transaction (a test's) the rows are not visible to a second connection.
+        and not connection.in_atomic_block
+    )
+
+
+class _Marker:
+    """`_mark_sent` for one row at a time, on a thread of its own with its own database connection."""
+
+    def __init__(self):
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-mark")
+        self._future = None
+        self.next_id: int | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self._future is not None
+
+    def start(self, message: OutboxMessage, email: EmailMessage, *, token: str, next_id: int | None) -> None:
+        assert self._future is None, "one mark at a time: wait for the previous one first"
+        self.next_id = next_id
+        self._future = self._executor.submit(_mark_sent, message, email, token=token, next_id=next_id)
+
+    def wait(self) -> bool:
+        """The mark's result (whether the next row is still ours); its exception if it failed."""
+        future, self._future = self._future, None
+        return future.result()
+
+    def shutdown(self) -> None:
+        self._executor.submit(connection.close)  # the thread's own connection
+        self._executor.shutdown(wait=True)
 
 
 def _cancel_invalid(message: OutboxMessage, token: str) -> str:

@@ -1,0 +1,138 @@
+"""A worker's run on PostgreSQL marks each sent message on a second connection while it builds the
+next one (clinic/outbox.py, _Batch and _Marker). These tests run outside any transaction, as a
+worker does (the rest of the dispatcher's tests run inside one, where marks are made inline)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from clinic import outbox
+from clinic.models import OutboxEvent, OutboxMessage
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def note_kind():
+    outbox.register_kind("note", lambda m: EmailMultiAlternatives(subject=f"Note {m.object_id}", body="Hi"))
+
+
+@pytest.fixture
+def markers(monkeypatch):
+    started = []
+    real_start = outbox._Marker.start
+
+    def start(self, message, *args, **kwargs):
+        started.append(message.object_id)
+        return real_start(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(outbox._Marker, "start", start)
+    return started
+
+
+def queue(n, kind="note"):
+    with transaction.atomic():
+        for i in range(n):
+            outbox.enqueue(
+                kind=kind,
+                key=f"{kind}:{i}",
+                recipient="ana@example.com",
+                due_at=timezone.now() - timedelta(seconds=1),
+                object_id=i,
+            )
+
+
+def test_a_worker_run_marks_in_the_background_and_sends_each_message_once(smtp_server, markers):
+    queue(5)
+    assert outbox.dispatch_due().sent == 5
+    assert markers == [0, 1, 2, 3, 4]
+    assert sorted(m["Subject"] for m in smtp_server.messages) == [f"Note {i}" for i in range(5)]
+    assert set(OutboxMessage.objects.values_list("state", "attempts")) == {("sent", 1)}
+    assert OutboxEvent.objects.filter(action="sent").count() == 5
+    assert outbox.dispatch_due().claimed == 0
+    assert len(smtp_server.messages) == 5
+
+
+def test_a_mark_that_fails_stops_the_batch_before_the_next_send(smtp_server, monkeypatch, markers):
+    """Message 1 went but could not be marked: nothing else is sent, and message 1 stays claimed
+    (sent again once its lease runs out — the one in flight, as after a crash)."""
+    real_mark = outbox._mark_sent
+
+    def mark(message, *args, **kwargs):
+        if message.object_id == 1:
+            raise RuntimeError("the database went away")
+        return real_mark(message, *args, **kwargs)
+
+    monkeypatch.setattr(outbox, "_mark_sent", mark)
+    queue(4)
+    with pytest.raises(RuntimeError, match="went away"):
+        outbox.dispatch_due()
+    assert [m["Subject"] for m in smtp_server.messages] == ["Note 0", "Note 1"]
+    states = dict(OutboxMessage.objects.values_list("object_id", "state"))
+    assert states == {0: "sent", 1: "sending", 2: "sending", 3: "sending"}
+
+
+def test_a_row_taken_over_while_the_previous_mark_runs_is_not_sent(smtp_server, markers):
+    def build(message):
+        if message.object_id == 0:
+            OutboxMessage.objects.filter(idempotency_key="thief:1").update(claim_token="another-run")
+        return EmailMultiAlternatives(subject=f"Thief {message.object_id}", body="Hi")
+
+    outbox.register_kind("thief", build)
+    queue(3, kind="thief")
+    result = outbox.dispatch_due()
+    assert (result.sent, result.skipped) == (2, 1)
+    assert sorted(m["Subject"] for m in smtp_server.messages) == ["Thief 0", "Thief 2"]
+    taken = OutboxMessage.objects.get(idempotency_key="thief:1")
+    assert (taken.state, taken.claim_token) == ("sending", "another-run")
+
+
+def test_a_builder_error_is_recorded_once_the_row_is_known_to_be_ours(smtp_server, markers):
+    def build(message):
+        if message.object_id == 1:
+            raise ValueError("a bug in a builder")
+        return EmailMultiAlternatives(subject=f"Buggy {message.object_id}", body="Hi")
+
+    outbox.register_kind("buggy", build)
+    queue(3, kind="buggy")
+    result = outbox.dispatch_due()
+    assert (result.sent, result.retrying) == (2, 1)
+    failed = OutboxMessage.objects.get(idempotency_key="buggy:1")
+    assert (failed.state, failed.attempts) == ("pending", 1)
+    assert "a bug in a builder" in failed.last_error
+
+
+def test_inside_a_transaction_the_marks_are_made_inline(smtp_server, markers):
+    queue(2)
+    with transaction.atomic():
+        assert outbox.dispatch_due().sent == 2
+    assert markers == []
+    assert OutboxEvent.objects.filter(action="sent").count() == 2
+
+
+def test_each_send_waits_until_the_previous_message_is_durably_marked(smtp_server, monkeypatch, markers):
+    """Even with a slow mark, no e-mail goes before the previous one is committed as sent."""
+    import time
+
+    from django.core.mail import EmailMessage
+
+    real_mark, real_send = outbox._mark_sent, EmailMessage.send
+    seen_at_send = []
+
+    def slow_mark(*args, **kwargs):
+        time.sleep(0.05)
+        return real_mark(*args, **kwargs)
+
+    def send(self, *args, **kwargs):
+        # Read in autocommit on this thread's connection: only committed rows are seen.
+        seen_at_send.append(OutboxMessage.objects.filter(state="sent").count())
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(outbox, "_mark_sent", slow_mark)
+    monkeypatch.setattr(EmailMessage, "send", send)
+    queue(4)
+    assert outbox.dispatch_due().sent == 4
+    assert seen_at_send == [0, 1, 2, 3]
