@@ -24,9 +24,13 @@ processes).
 
 import contextvars
 import datetime
+import functools
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,7 +44,23 @@ REFERENCE = "reference"  # names and labels many fragments show: staff, rooms, i
 _GENERATION = "fragment-generation:"
 _FRAGMENT = "fragment:"
 
+T = TypeVar("T")
+
 _expiry: contextvars.ContextVar = contextvars.ContextVar("fragment_expiry", default=None)
+
+
+@functools.cache
+def release() -> str:
+    """A fingerprint of the code and templates this process runs, part of every fragment's key: a
+    deploy that changes what a fragment holds (or how it is rendered) never meets the old copies."""
+    digest = hashlib.blake2b(digest_size=6)
+    root = Path(settings.BASE_DIR)
+    for folder in ("clinic", "patients", "treatments", "scheduling", "templates"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in {".py", ".html", ".txt"} and "tests" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def enabled() -> bool:
@@ -54,8 +74,9 @@ def expires_at(moment: datetime.datetime) -> None:
         _expiry.set(moment)
 
 
-def cached(key: Iterable, scopes: Iterable[str], render: Callable[[], str]) -> str:
-    """The HTML `render()` gives, from the cache while no scope in `scopes` has changed.
+def cached(key: Iterable, scopes: Iterable[str], render: Callable[[], T]) -> T:
+    """What `render()` gives (HTML, or a tuple of the parts of a page), from the cache while no
+    scope in `scopes` has changed. An exception from `render()` (Http404, say) is not cached.
 
     One cache round trip on a hit (the scopes' generations and the fragment together). Any cache
     error renders from the database instead: the cache is never needed for a page to work.
@@ -63,7 +84,7 @@ def cached(key: Iterable, scopes: Iterable[str], render: Callable[[], str]) -> s
     if not enabled():
         return render()
     scopes = list(scopes)
-    fragment_key = _FRAGMENT + ":".join(str(part) for part in key)
+    fragment_key = _FRAGMENT + ":".join([release(), *(str(part) for part in key)])
     generation_keys = [_GENERATION + scope for scope in scopes]
     try:
         found = cache.get_many([*generation_keys, fragment_key])

@@ -94,7 +94,7 @@ def test_a_fragment_whose_content_has_already_expired_is_not_stored():
         return "<p>past</p>"
 
     fragments.cached(("t", 4), ["scope:e"], render)
-    assert fragments.cache.get("fragment:t:4") is None
+    assert fragments.cache.get(f"fragment:{fragments.release()}:t:4") is None
 
 
 def test_expires_at_outside_a_cached_render_is_ignored():
@@ -143,3 +143,8 @@ def test_the_patient_page_renders_when_the_cache_is_down(client_as, front_desk, 
     response = client_as(front_desk).get(patient.get_absolute_url())
     assert response.status_code == 200
     assert patient.chart_number in response.content.decode()
+
+
+def test_the_release_fingerprint_is_stable_within_a_process():
+    assert fragments.release() == fragments.release()
+    assert len(fragments.release()) == 12

@@ -42,8 +42,9 @@ def _page(client, patient) -> str:
 def test_a_second_view_comes_from_the_cache(client_as, practitioner, world, django_assert_max_num_queries):
     client = client_as(practitioner)
     first = _page(client, world["patient"])
-    # The session (when not in Redis), the user with their roles, and the patient: nothing else.
-    with django_assert_max_num_queries(3):
+    # The session (when not in Redis) and the user with their roles: nothing else, not even the
+    # patient row (a cached copy proves the patient exists).
+    with django_assert_max_num_queries(2):
         second = _page(client, world["patient"])
     # Identical but for the CSRF token, which Django masks afresh on every response.
     assert _unmasked(second) == _unmasked(first)
@@ -51,6 +52,23 @@ def test_a_second_view_comes_from_the_cache(client_as, practitioner, world, djan
 
 def _unmasked(page: str) -> str:
     return re.sub(r'(X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", page)
+
+
+def test_an_unknown_patient_is_a_404_and_nothing_is_cached(client_as, practitioner, monkeypatch):
+    from clinic import fragments
+
+    stored = []
+    real_set = fragments.cache.set
+
+    def spy(key, *args, **kwargs):
+        stored.append(key)
+        return real_set(key, *args, **kwargs)
+
+    monkeypatch.setattr(fragments.cache, "set", spy)
+    client = client_as(practitioner)
+    assert client.get("/patients/999999/").status_code == 404
+    assert client.get("/patients/999999/").status_code == 404
+    assert [key for key in stored if key.startswith("fragment:")] == []
 
 
 def _rename_patient(practitioner, w):
