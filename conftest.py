@@ -83,8 +83,14 @@ def _fragment_cache_on(settings):
 
 @pytest.fixture(autouse=True)
 def _no_outbox_kick(settings):
-    """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker."""
+    """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker. After each
+    test, the dispatcher's marking thread (PostgreSQL, outside transactions) closes its connection,
+    so that no connection outlives the test database."""
     settings.OUTBOX_KICK_ON_COMMIT = False
+    yield
+    from clinic.outbox import _Marker
+
+    _Marker.stop()
 
 
 @pytest.fixture

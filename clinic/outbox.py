@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import os
 import smtplib
 import uuid
 from collections.abc import Callable
@@ -44,7 +45,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -555,10 +556,22 @@ def _marks_in_background() -> bool:
 
 
 class _Marker:
-    """`_mark_sent` for one row at a time, on a thread of its own with its own database connection."""
+    """`_mark_sent` for one row at a time, on the process's marking thread (its own connection).
+
+    The thread and its connection outlive the batch — a new connection per batch cost ~5 ms, about
+    2 % of figure 5 — and, like a request, each batch starts by closing that connection if it broke
+    or grew too old (`close_old_connections`), so a database restart costs one failed batch at most.
+    """
+
+    _executor: ThreadPoolExecutor | None = None
+    _pid: int | None = None
 
     def __init__(self):
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-mark")
+        if _Marker._executor is None or _Marker._pid != os.getpid():  # none yet, or forked since
+            _Marker._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-mark")
+            _Marker._pid = os.getpid()
+        self._executor = _Marker._executor
+        self._executor.submit(close_old_connections).result()
         self._future = None
         self.next_id: int | None = None
 
@@ -577,8 +590,19 @@ class _Marker:
         return future.result()
 
     def shutdown(self) -> None:
-        self._executor.submit(connection.close)  # the thread's own connection
-        self._executor.shutdown(wait=True)
+        """End of a batch: the thread and its connection stay for the next one."""
+
+    @classmethod
+    def stop(cls) -> None:
+        """Close the marking thread's connection and end the thread (tests; a process shutting down)."""
+        if cls._executor is not None and cls._pid == os.getpid():
+            cls._executor.submit(_close_this_threads_connection).result()
+            cls._executor.shutdown(wait=True)
+        cls._executor = cls._pid = None
+
+
+def _close_this_threads_connection() -> None:
+    connection.close()  # `connection` resolves to the calling thread's own connection
 
 
 def _cancel_invalid(message: OutboxMessage, token: str) -> str:

@@ -2,6 +2,7 @@
 next one (clinic/outbox.py, _Batch and _Marker). These tests run outside any transaction, as a
 worker does (the rest of the dispatcher's tests run inside one, where marks are made inline)."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -115,8 +116,6 @@ def test_inside_a_transaction_the_marks_are_made_inline(smtp_server, markers):
 
 def test_each_send_waits_until_the_previous_message_is_durably_marked(smtp_server, monkeypatch, markers):
     """Even with a slow mark, no e-mail goes before the previous one is committed as sent."""
-    import time
-
     from django.core.mail import EmailMessage
 
     real_mark, real_send = outbox._mark_sent, EmailMessage.send
@@ -136,3 +135,23 @@ def test_each_send_waits_until_the_previous_message_is_durably_marked(smtp_serve
     queue(4)
     assert outbox.dispatch_due().sent == 4
     assert seen_at_send == [0, 1, 2, 3]
+
+
+def test_the_marking_thread_keeps_its_connection_between_batches_and_closes_it_when_stopped(smtp_server):
+    from django.db import connection
+
+    def connections_here() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    before = connections_here()
+    queue(2)
+    outbox.dispatch_due()
+    assert connections_here() == before + 1  # the marking thread's, kept for the next batch
+    outbox._Marker.stop()
+    for _ in range(50):  # the server ends the closed session's backend a moment later
+        if connections_here() == before:
+            break
+        time.sleep(0.05)
+    assert connections_here() == before
