@@ -1,4 +1,5 @@
 import datetime
+import uuid
 
 import pytest
 from django.apps import apps
@@ -52,6 +53,10 @@ def test_the_exempt_list_names_real_models():
         apps.get_model(label)
 
 
+# Redis (the PostgreSQL run) is not emptied between runs: every key and scope here is new each run.
+RUN = uuid.uuid4().hex[:8]
+
+
 class Renderer:
     def __init__(self, html="<p>one</p>"):
         self.html = html
@@ -65,26 +70,26 @@ class Renderer:
 def test_a_fragment_is_rendered_once_until_its_scope_changes():
     render = Renderer()
     for _ in range(3):
-        assert fragments.cached(("t", 1), ["scope:a", "scope:b"], render) == "<p>one</p>"
+        assert fragments.cached((RUN, 1), [f"scope:{RUN}:a", f"scope:{RUN}:b"], render) == "<p>one</p>"
     assert render.calls == 1
-    fragments.renew(["scope:b"])
-    fragments.cached(("t", 1), ["scope:a", "scope:b"], render)
+    fragments.renew([f"scope:{RUN}:b"])
+    fragments.cached((RUN, 1), [f"scope:{RUN}:a", f"scope:{RUN}:b"], render)
     assert render.calls == 2
 
 
 def test_an_evicted_generation_retires_its_fragments():
     render = Renderer()
-    fragments.cached(("t", 2), ["scope:c"], render)
-    fragments.cache.delete("fragment-generation:scope:c")
-    fragments.cached(("t", 2), ["scope:c"], render)
+    fragments.cached((RUN, 2), [f"scope:{RUN}:c"], render)
+    fragments.cache.delete(f"fragment-generation:scope:{RUN}:c")
+    fragments.cached((RUN, 2), [f"scope:{RUN}:c"], render)
     assert render.calls == 2
 
 
 def test_off_means_always_rendered(settings):
     settings.FRAGMENT_CACHE_SECONDS = 0
     render = Renderer()
-    fragments.cached(("t", 3), ["scope:d"], render)
-    fragments.cached(("t", 3), ["scope:d"], render)
+    fragments.cached((RUN, 3), [f"scope:{RUN}:d"], render)
+    fragments.cached((RUN, 3), [f"scope:{RUN}:d"], render)
     assert render.calls == 2
 
 
@@ -93,8 +98,8 @@ def test_a_fragment_whose_content_has_already_expired_is_not_stored():
         fragments.expires_at(timezone.now() - datetime.timedelta(seconds=1))
         return "<p>past</p>"
 
-    fragments.cached(("t", 4), ["scope:e"], render)
-    assert fragments.cache.get(f"fragment:{fragments.release()}:t:4") is None
+    fragments.cached((RUN, 4), [f"scope:{RUN}:e"], render)
+    assert fragments.cache.get(f"fragment:{fragments.release()}:{RUN}:4") is None
 
 
 def test_expires_at_outside_a_cached_render_is_ignored():
@@ -107,7 +112,7 @@ def test_a_broken_cache_renders_from_the_database(monkeypatch):
 
     monkeypatch.setattr(fragments.cache, "get_many", broken)
     render = Renderer()
-    assert fragments.cached(("t", 5), ["scope:f"], render) == "<p>one</p>"
+    assert fragments.cached((RUN, 5), [f"scope:{RUN}:f"], render) == "<p>one</p>"
     assert render.calls == 1
 
 
@@ -116,7 +121,7 @@ def test_a_broken_cache_does_not_fail_the_write(monkeypatch, caplog):
         raise ConnectionError("Redis is down")
 
     monkeypatch.setattr(fragments.cache, "set_many", broken)
-    fragments.renew(["scope:g"])  # logged, not raised
+    fragments.renew([f"scope:{RUN}:g"])  # logged, not raised
     assert "Could not retire cached fragments" in caplog.text
 
 
@@ -126,10 +131,10 @@ def test_what_a_reader_cached_before_the_commit_is_retired_by_the_commit():
     the generation of that moment; the renewal after the commit retires it."""
     render_old = Renderer("<p>old</p>")
     with transaction.atomic():
-        fragments.renew(["scope:h"])  # the writer's change, not yet committed
-        fragments.cached(("t", 6), ["scope:h"], render_old)  # a reader, before the commit
-        assert fragments.cached(("t", 6), ["scope:h"], Renderer("<p>?</p>")) == "<p>old</p>"
-    assert fragments.cached(("t", 6), ["scope:h"], Renderer("<p>new</p>")) == "<p>new</p>"
+        fragments.renew([f"scope:{RUN}:h"])  # the writer's change, not yet committed
+        fragments.cached((RUN, 6), [f"scope:{RUN}:h"], render_old)  # a reader, before the commit
+        assert fragments.cached((RUN, 6), [f"scope:{RUN}:h"], Renderer("<p>?</p>")) == "<p>old</p>"
+    assert fragments.cached((RUN, 6), [f"scope:{RUN}:h"], Renderer("<p>new</p>")) == "<p>new</p>"
 
 
 def test_the_patient_page_renders_when_the_cache_is_down(client_as, front_desk, monkeypatch):
