@@ -69,8 +69,8 @@ def verdict(result: dict) -> tuple[str, str, str]:
         )
     if n == 5:
         shown = (
-            f"{result['worker_rate']:.0f} vs {result['ceiling_rate']:.0f} msg/s = {result['ratio']:.0%} "
-            f"(SMTP alone {result['smtp_only_rate']:.0f} msg/s)"
+            f"medians {result['worker_rate']:.0f} vs {result['ceiling_rate']:.0f} msg/s = "
+            f"{result['ratio']:.1%} (rounds {', '.join(f'{r:.0%}' for r in result.get('round_ratios', []))})"
         )
         return (
             shown,
