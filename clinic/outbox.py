@@ -485,19 +485,13 @@ class _Batch:
         message = self.rows[position]
         next_id = self.rows[position + 1].id if position + 1 < len(self.rows) else None
         if self._marker is not None:
-            # Built while the previous row's mark commits on the other connection.
-            try:
-                email, build_error = build_email(message), None
-            except Exception as exc:
-                email, build_error = None, exc
+            built = _build(message)  # while the previous row's mark commits on the other connection
             self._wait_for_mark()
         if not self._holds(message):
             return "skipped"  # another run took it after our lease ran out
         if self._marker is None:
-            try:
-                email, build_error = build_email(message), None
-            except Exception as exc:
-                email, build_error = None, exc
+            built = _build(message)
+        email, build_error = built
         if build_error is not None:  # a bug in a builder: keep the row, retry later, show the error
             logger.error("Building outbox message %s failed.", message.id, exc_info=build_error)
             return _record_failure(message, self.token, build_error, permanent=False)
@@ -538,12 +532,18 @@ class _Batch:
         try:
             self._wait_for_mark()
         finally:
-            if self._marker is not None:
-                self._marker.shutdown()
             try:
                 self.smtp.close()
             except Exception:
                 logger.warning("Closing the SMTP connection failed.", exc_info=True)
+
+
+def _build(message: OutboxMessage) -> tuple[EmailMessage | None, Exception | None]:
+    """(the e-mail or None if it should no longer go, None) or (None, the builder's error)."""
+    try:
+        return build_email(message), None
+    except Exception as exc:  # a bug in a builder: recorded on the row by the caller
+        return None, exc
 
 
 def _marks_in_background() -> bool:
@@ -588,9 +588,6 @@ class _Marker:
         """The mark's result (whether the next row is still ours); its exception if it failed."""
         future, self._future = self._future, None
         return future.result()
-
-    def shutdown(self) -> None:
-        """End of a batch: the thread and its connection stay for the next one."""
 
     @classmethod
     def stop(cls) -> None:
