@@ -78,8 +78,8 @@ class ClinicSettings(models.Model):
     @staticmethod
     def forget_cached() -> None:
         """Called when the row is saved: now, and again once the change has committed."""
-        for when in (lambda f: f(), transaction.on_commit):
-            when(lambda: cache.delete(CACHE_KEY))
+        cache.delete(CACHE_KEY)
+        transaction.on_commit(lambda: cache.delete(CACHE_KEY))
 
 
 class Counter(models.Model):
