@@ -9,6 +9,7 @@ not slow the timed ones.
 import argparse
 import json
 import os
+import socket
 import statistics
 import sys
 import time
@@ -40,6 +41,13 @@ def setup() -> None:
         from django.core.management import call_command
 
         call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for the SMTP sink, gunicorn)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def parser(description: str) -> argparse.ArgumentParser:

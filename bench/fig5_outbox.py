@@ -29,12 +29,6 @@ TARGET_RATIO = 0.70
 BATCH = 50
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_sink(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
@@ -74,7 +68,7 @@ def main(argv=None) -> int:
     admin = common.user("bench-admin")
     run = uuid.uuid4().hex[:12]
     prefix = f"{TEST_MESSAGE}:bench-fig5:{run}:"
-    port = free_port()
+    port = common.free_port()
     sink = start_sink(port)
     smtp = {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",

@@ -10,7 +10,6 @@ returning "ok", through the same middleware). Printed: requests per second of ea
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,12 +23,6 @@ TARGET_RATIO = 0.12
 WORKERS = 2
 CONNECTIONS = 16
 THREADS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, cookie: str = "") -> tuple[int, bytes]:
@@ -84,7 +77,7 @@ def main(argv=None) -> int:
     client = common.client_for("bench-prac-01")
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     patient = Patient.objects.get(chart_number="MC-000001")
-    port = free_port()
+    port = common.free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     server = subprocess.Popen(
