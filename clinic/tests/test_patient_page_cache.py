@@ -54,21 +54,28 @@ def _unmasked(page: str) -> str:
     return re.sub(r'(X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", page)
 
 
-def test_an_unknown_patient_is_a_404_and_nothing_is_cached(client_as, practitioner, monkeypatch):
+@pytest.fixture
+def fragment_writes(monkeypatch):
+    """{key: timeout} of every fragment stored in the cache during the test."""
     from clinic import fragments
 
-    stored = []
+    stored = {}
     real_set = fragments.cache.set
 
-    def spy(key, *args, **kwargs):
-        stored.append(key)
-        return real_set(key, *args, **kwargs)
+    def spy(key, value, timeout=None, **kwargs):
+        if key.startswith("fragment:"):
+            stored[key] = timeout
+        return real_set(key, value, timeout, **kwargs)
 
     monkeypatch.setattr(fragments.cache, "set", spy)
+    return stored
+
+
+def test_an_unknown_patient_is_a_404_and_nothing_is_cached(client_as, practitioner, fragment_writes):
     client = client_as(practitioner)
     assert client.get("/patients/999999/").status_code == 404
     assert client.get("/patients/999999/").status_code == 404
-    assert [key for key in stored if key.startswith("fragment:")] == []
+    assert fragment_writes == {}
 
 
 def _rename_patient(practitioner, w):
@@ -205,11 +212,9 @@ def test_each_role_gets_its_own_cached_page(client_as, practitioner, front_desk,
 
 
 def test_a_page_listing_an_appointment_is_not_cached_past_its_end(
-    client_as, practitioner, world, monkeypatch
+    client_as, practitioner, world, monkeypatch, fragment_writes
 ):
     """Upcoming appointments leave the page when they end, which no write announces."""
-    from clinic import fragments
-
     appointment = book_appointment(
         patient=world["patient"],
         practitioner=practitioner,
@@ -217,18 +222,9 @@ def test_a_page_listing_an_appointment_is_not_cached_past_its_end(
         starts_at=at(DAY, 10),
         by=practitioner,
     )
-    stored = {}
-    real_set = fragments.cache.set
-
-    def spy(key, value, timeout=None, **kwargs):
-        if key.startswith("fragment:"):
-            stored[key] = timeout
-        return real_set(key, value, timeout, **kwargs)
-
-    monkeypatch.setattr(fragments.cache, "set", spy)
     monkeypatch.setattr("django.conf.settings.FRAGMENT_CACHE_SECONDS", 10**9)
     _page(client_as(practitioner), world["patient"])
-    (timeout,) = stored.values()
+    (timeout,) = fragment_writes.values()
     from django.utils import timezone
 
     left = (appointment.ends_at - timezone.now()).total_seconds()
