@@ -62,13 +62,7 @@ def patient_create(request):
             family_name=data["family_name"],
             date_of_birth=data["date_of_birth"],
         )
-        if duplicates and not data["not_a_duplicate"]:
-            form.duplicates = duplicates
-            form.add_error(
-                "not_a_duplicate",
-                "Open the existing record above, or tick this box if this is a different person.",
-            )
-        else:
+        if not _ask_about_duplicates(form, duplicates):
             try:
                 patient = services.patient_create(by=request.user, **form.patient_fields())
             except ValidationError as error:
@@ -80,6 +74,19 @@ def patient_create(request):
                 return redirect("patients:detail", pk=patient.pk)
     form.focus_first_error()
     return render(request, "patients/form.html", {"form": form, "patient": None})
+
+
+def _ask_about_duplicates(form, duplicates) -> bool:
+    """Show the possible duplicates and ask to confirm, unless the user already has: True when the
+    form goes back to the user."""
+    if duplicates and not form.cleaned_data["not_a_duplicate"]:
+        form.duplicates = duplicates
+        form.add_error(
+            "not_a_duplicate",
+            "Open the existing record above, or tick this box if this is a different person.",
+        )
+        return True
+    return False
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,13 +106,7 @@ def patient_edit(request, pk):
                 date_of_birth=data["date_of_birth"],
                 exclude_pk=patient.pk,
             )
-        if duplicates and not data["not_a_duplicate"]:
-            form.duplicates = duplicates
-            form.add_error(
-                "not_a_duplicate",
-                "Open the existing record above, or tick this box if this is a different person.",
-            )
-        else:
+        if not _ask_about_duplicates(form, duplicates):
             try:
                 services.patient_update(patient=patient, by=request.user, **form.patient_fields())
             except ValidationError as error:
