@@ -259,32 +259,45 @@ def _context(appointment: Appointment) -> dict:
     }
 
 
-def _unsubscribe(email, patient) -> None:
-    link = email_links.unsubscribe_link(patient)
+def _unsubscribe(email, link: str) -> None:
     email.extra_headers["List-Unsubscribe"] = f"<{link}>"
     email.extra_headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
-def build_reminder(message: OutboxMessage):
-    """Q10, L5: date, local time, practitioner, address, what to expect, .ics, confirm/cancel links."""
+def _upcoming_appointment(message: OutboxMessage):
+    """The message's appointment if it is still ahead and the patient still wants e-mail, else None."""
     appointment = _appointment(message)
     if appointment is None or appointment.state not in UPCOMING_STATES:
         return None
     if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
         return None
+    return appointment
+
+
+def _context_with_links(appointment) -> dict:
+    """`_context` plus the signed cancel link, and confirm while it is only booked."""
     context = _context(appointment)
-    context["lead"] = message.idempotency_key.split(":")[2]
-    context["unsubscribe_url"] = email_links.unsubscribe_link(appointment.patient)
     context["cancel_url"] = email_links.appointment_link(appointment, email_links.CANCEL)
     if appointment.state == AppointmentState.BOOKED:
         context["confirm_url"] = email_links.appointment_link(appointment, email_links.CONFIRM)
+    return context
+
+
+def build_reminder(message: OutboxMessage):
+    """Q10, L5: date, local time, practitioner, address, what to expect, .ics, confirm/cancel links."""
+    appointment = _upcoming_appointment(message)
+    if appointment is None:
+        return None
+    context = _context_with_links(appointment)
+    context["lead"] = message.idempotency_key.split(":")[2]
+    context["unsubscribe_url"] = email_links.unsubscribe_link(appointment.patient)
     email = render_email(
         REMINDER,
         context,
         to=[appointment.patient.email],
         attachments=[ics.attachment([appointment])],
     )
-    _unsubscribe(email, appointment.patient)
+    _unsubscribe(email, context["unsubscribe_url"])
     return email
 
 
@@ -321,18 +334,12 @@ def build_series_booked(message: OutboxMessage):
 
 
 def build_appointment_moved(message: OutboxMessage):
-    appointment = _appointment(message)
-    if appointment is None or appointment.state not in UPCOMING_STATES:
+    appointment = _upcoming_appointment(message)
+    if appointment is None:
         return None
-    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
-        return None
-    context = _context(appointment)
-    context["cancel_url"] = email_links.appointment_link(appointment, email_links.CANCEL)
-    if appointment.state == AppointmentState.BOOKED:
-        context["confirm_url"] = email_links.appointment_link(appointment, email_links.CONFIRM)
     return render_email(
         APPOINTMENT_MOVED,
-        context,
+        _context_with_links(appointment),
         to=[appointment.patient.email],
         attachments=[ics.attachment([appointment])],
     )
