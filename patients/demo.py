@@ -7,6 +7,7 @@ screening for about half of them. The same seed always builds the same clinic.
 
 import datetime
 import random
+import re
 
 import phonenumbers
 from django.contrib.auth.models import User
@@ -59,6 +60,13 @@ def _phone(rng: random.Random, region: str) -> str:
     return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
 
 
+def email_address(*names: str, domain: str) -> str:
+    """A valid address made of people's names: "Hans-H." and "Stahr" give hans-h.stahr@domain
+    (accents folded; anything but letters and digits becomes a single hyphen)."""
+    parts = (re.sub(r"[^a-z0-9]+", "-", fold(name)).strip("-") for name in names)
+    return ".".join(part for part in parts if part) + f"@{domain}"
+
+
 def _birth_date(rng: random.Random, today: datetime.date) -> datetime.date:
     low, high, _ = rng.choices(AGE_SPREAD, weights=[w for *_, w in AGE_SPREAD])[0]
     age = rng.randint(low, high)
@@ -83,7 +91,7 @@ def build(*, stdout, seed: int) -> None:
         given = fake.first_name_female() if female else fake.first_name_male()
         family = fake.last_name()
         has_email = rng.random() < 0.9
-        email = f"{fold(given)}.{fold(family)}{number}@{domain}".replace(" ", "") if has_email else ""
+        email = email_address(given, f"{family}{number}", domain=domain) if has_email else ""
         patient = patient_create(
             by=front_desk,
             given_name=given,

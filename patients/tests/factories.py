@@ -4,7 +4,8 @@ import random
 import factory
 from faker import Faker
 
-from patients.models import Patient, fold
+from patients.demo import email_address
+from patients.models import Patient
 from patients.services import patient_create
 
 _faker = Faker(["pt_PT", "es_ES", "fr_FR", "en_GB", "de_DE"])
@@ -21,9 +22,7 @@ class PatientFactory(factory.Factory):
     date_of_birth = factory.LazyFunction(
         lambda: datetime.date.today() - datetime.timedelta(days=random.randint(29 * 365, 60 * 365))
     )
-    email = factory.LazyAttribute(
-        lambda p: fold(f"{p.given_name}.{p.family_name}@example.com").replace(" ", "")
-    )
+    email = factory.LazyAttribute(lambda p: email_address(p.given_name, p.family_name, domain="example.com"))
     email_consent = True
 
     @classmethod

@@ -4,6 +4,7 @@ import io
 import time
 
 import pytest
+from django.core.validators import validate_email
 from django.utils import timezone
 
 from clinic.tests.factories import UserFactory
@@ -58,3 +59,17 @@ def test_demo_is_the_same_for_the_same_seed(demo_staff):
     Patient.objects.all().delete()
     demo.build(stdout=io.StringIO(), seed=7)
     assert [row[1:6] for row in snapshot()] == first
+
+
+@pytest.mark.parametrize(
+    "names, expected",
+    [
+        (("Hans-H.", "Stahr"), "hans-h.stahr@example.de"),  # an initial's dot never doubles up
+        (("José Maria", "Sá Pereira12"), "jose-maria.sa-pereira12@example.de"),
+        (("D'Arcy", "O'Neill"), "d-arcy.o-neill@example.de"),
+    ],
+)
+def test_demo_addresses_are_valid_whatever_the_name(names, expected):
+    address = demo.email_address(*names, domain="example.de")
+    validate_email(address)
+    assert address == expected
