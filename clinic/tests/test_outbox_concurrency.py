@@ -39,6 +39,7 @@ def test_two_dispatchers_at_once_send_each_message_exactly_once(smtp_server):
             errors.append(exc)
         finally:
             connection.close()
+            outbox._Marker.stop()  # each thread marks on a connection of its own
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
