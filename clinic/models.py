@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -15,6 +17,8 @@ def validate_lead_hours(value: str) -> None:
     if len(set(hours)) != len(hours):
         raise ValidationError("Each lead time may appear only once.")
 
+
+logger = logging.getLogger(__name__)
 
 CACHE_KEY = "clinic-settings"
 # Bounds how long another process without a shared cache (no Redis) may show an old value.
@@ -78,8 +82,15 @@ class ClinicSettings(models.Model):
     @staticmethod
     def forget_cached() -> None:
         """Called when the row is saved: now, and again once the change has committed."""
+        _forget()
+        transaction.on_commit(_forget)
+
+
+def _forget() -> None:
+    try:
         cache.delete(CACHE_KEY)
-        transaction.on_commit(lambda: cache.delete(CACHE_KEY))
+    except Exception:  # the save stands; the cached copy expires within CACHE_SECONDS
+        logger.error("Could not retire the cached clinic settings.", exc_info=True)
 
 
 class Counter(models.Model):

@@ -248,9 +248,13 @@ if CACHE_URL:
             # read each other's sessions or pages.
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", f"mesoclinic:{DATABASES['default']['NAME']}"),
             "TIMEOUT": 300,
+            # A Redis that stops answering costs a page at most this long per cache call (seconds);
+            # pages work without the cache (sessions from the database, fragments rendered).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Django's cached_db, except that a failing cache is logged and skipped (clinic/sessions.py).
+    SESSION_ENGINE = "clinic.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 300}}
 # Seconds a cached fragment may be served (0: off). A change to what it shows retires it at once;
