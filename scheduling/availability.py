@@ -7,6 +7,7 @@ what "free" means. Everything here works in the clinic's local time (settings.TI
 """
 
 import datetime
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -168,11 +169,23 @@ class Availability:
                     # Microseconds since the epoch, not timestamps: Django's time-zone-aware timestamp
                     # loader parses text in Python, which cost more than the query for a month of
                     # a full clinic (figure 4); EPOCH + timedelta gives the same aware datetimes.
+                    # The rows come straight from the cursor, without the ORM's per-value
+                    # converters (a seventh of the planner's time).
                     rows = appointments.annotate(
                         starts_epoch=_epoch("starts_at"), ends_epoch=_epoch("ends_at")
                     ).values_list("starts_epoch", "ends_epoch", "practitioner_id", "room_id", "patient_id")
+                    # Pick the columns out by name, in the order above: the compiled SELECT lists
+                    # them as `query.selected` says (Django 5.2; older versions put model columns
+                    # before annotations and reordered each row in Python).
+                    query = rows.query
+                    columns = list(query.selected)
+                    in_order = operator.itemgetter(*(columns.index(name) for name in rows._fields))
+                    sql, params = query.sql_with_params()
+                    with connection.cursor() as cursor:
+                        cursor.execute(sql, params)
+                        fetched = map(in_order, cursor.fetchall())
                     us = datetime.timedelta(microseconds=1)
-                    for starts, ends, practitioner_id, room_id, patient_id in rows:
+                    for starts, ends, practitioner_id, room_id, patient_id in fetched:
                         busy = Busy(EPOCH + starts * us, EPOCH + ends * us)
                         self._hold(busy, practitioner_id, room_id, patient_id, tz)
                     return self
