@@ -309,11 +309,16 @@ def _no_overlap(field: str, name: str) -> PostgresExclusionConstraint:
 
 
 class Appointment(models.Model):
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="appointments")
-    practitioner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    # No single-column indexes on patient, practitioner and room: the (…, starts_at) indexes below
+    # lead with them. With both, PostgreSQL combined the window index with a whole practitioner's
+    # ~50,000 rows for a calendar week (2.1 ms) instead of one range of the composite (figure 3).
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="appointments", db_index=False
     )
-    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="appointments", db_index=False)
     kind = models.CharField(max_length=20, choices=AppointmentKind.choices, default=AppointmentKind.TREATMENT)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
