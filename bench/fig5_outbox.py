@@ -52,7 +52,7 @@ def main(argv=None) -> int:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, help="messages per side and round (default: 20 per request, 1000)")
     p.add_argument(
-        "--rounds", type=int, help="ceiling/worker rounds, back to back (default 5; 1 with --requests < 50)"
+        "--rounds", type=int, help="rounds, the sides taking turns (default 5; 1 with --requests < 50)"
     )
     args = p.parse_args(argv)
     common.setup()
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     # after the other, so a burst of load on this shared machine moves one round, not the figure.
     ratio = statistics.median(round_ratios)
     print("Figure 5: outbox dispatch to a local SMTP sink (one worker)")
-    print(f"  {rounds} round(s) of {count} messages each side, back to back; medians:")
+    print(f"  {rounds} round(s) of {count} messages each side, taking turns every {CHUNK}; medians:")
     print(f"  dispatch_due (batches of {BATCH}):  {worker_rate:8.1f} msg/s   rounds: " + _rates(worker_rates))
     print(f"  ceiling, build + send_messages:{ceiling_rate:8.1f} msg/s   rounds: " + _rates(ceiling_rates))
     print(

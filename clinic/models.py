@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models, transaction
 
+logger = logging.getLogger(__name__)
+
 
 def validate_lead_hours(value: str) -> None:
     try:
@@ -17,8 +19,6 @@ def validate_lead_hours(value: str) -> None:
     if len(set(hours)) != len(hours):
         raise ValidationError("Each lead time may appear only once.")
 
-
-logger = logging.getLogger(__name__)
 
 CACHE_KEY = "clinic-settings"
 # Bounds how long another process without a shared cache (no Redis) may show an old value.
