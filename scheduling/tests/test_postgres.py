@@ -7,7 +7,6 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from clinic.tests.factories import UserFactory
-from scheduling.availability import Availability
 from scheduling.errors import BookingClash
 from scheduling.models import Appointment
 from scheduling.services import book_appointment
@@ -88,31 +87,3 @@ def test_concurrent_bookings_of_one_slot_exactly_one_wins():
         assert message.startswith("The appointment (Mon 11 Jan 2027 at 10:00) cannot be booked: ")
         assert "Inês Moura already has" in message or "Room 1 is already taken by" in message
     assert Appointment.objects.filter(state="booked").count() == 1
-
-
-@pytest.mark.django_db
-def test_the_planners_interval_load_holds_the_same_times_as_the_full_load(practitioner):
-    """The planner reads microseconds since the epoch on PostgreSQL (figure 4); the busy times it
-    holds under each practitioner, room and patient and local day are the full load's, to the
-    microsecond, including one that crosses midnight in the clinic's zone."""
-    rooms = open_clinic(practitioner)
-    patient = patient_aged(33, DAY)
-    odd = at(DAY, 10) + datetime.timedelta(microseconds=123457)
-    for starts_at, ends_at, room in (
-        (at(DAY, 9), at(DAY, 9, 30), rooms[0]),
-        (odd, odd + datetime.timedelta(minutes=45), rooms[1]),
-        (at(DAY, 23, 30), at(DAY + datetime.timedelta(days=1), 0, 15), rooms[0]),
-    ):
-        Appointment.objects.create(
-            patient=patient, practitioner=practitioner, room=room, starts_at=starts_at, ends_at=ends_at
-        )
-    last = DAY + datetime.timedelta(days=1)
-    fast = Availability.load(DAY, last, intervals_only=True)
-    full = Availability.load(DAY, last)
-
-    def held(index):
-        return {key: [(b.starts_at, b.ends_at) for b in busy] for key, busy in index.items() if busy}
-
-    for index in ("by_practitioner", "by_room", "by_patient"):
-        assert held(getattr(fast, index)) == held(getattr(full, index))
-    assert len(held(fast.by_patient)[(patient.pk, DAY + datetime.timedelta(days=1))]) == 1
