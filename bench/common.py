@@ -2,8 +2,9 @@
 
 Every figure script prints a human table and, last, one line `RESULT {json}` that bench/run_all.py
 reads. Timings are wall-clock (time.perf_counter) around in-process requests made with Django's test
-Client; SQL queries are counted on separate requests (CaptureQueriesContext) so that capturing does
-not slow the timed ones.
+Client, in a process started as a web worker is (clinic/wsgi.py: start-up objects frozen out of the
+garbage collector's reach); SQL queries are counted on separate requests (CaptureQueriesContext) so
+that capturing does not slow the timed ones.
 """
 
 import argparse
@@ -41,6 +42,10 @@ def setup() -> None:
         from django.core.management import call_command
 
         call_command("collectstatic", interactive=False, verbosity=0)
+    # As a web worker starts (clinic/wsgi.py): the requests below are timed in this process.
+    from clinic.runtime import freeze_startup_objects
+
+    freeze_startup_objects()
 
 
 def free_port() -> int:
