@@ -4,13 +4,21 @@ import datetime
 
 from django import forms
 
+from clinic.widgets import QuickSelect
+
 from .availability import active_rooms, practitioners
 from .models import AppointmentKind, Cadence, Weekday, cadence_label
 
 
 class PractitionerChoiceField(forms.ModelChoiceField):
+    widget = QuickSelect  # the planner's page holds seven of these (figure 4)
+
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.get_username()
+
+
+class RoomChoiceField(forms.ModelChoiceField):
+    widget = QuickSelect
 
 
 def _date_input():
@@ -29,7 +37,7 @@ class PlanForm(forms.Form):
     )
     preferred_time = forms.TimeField(initial=datetime.time(10), widget=_time_input())
     practitioner = PractitionerChoiceField(queryset=None, required=False, empty_label="Any practitioner")
-    room = forms.ModelChoiceField(queryset=None, required=False, empty_label="Any room")
+    room = RoomChoiceField(queryset=None, required=False, empty_label="Any room")
     count = forms.IntegerField(
         label="Number of sessions",
         required=False,
@@ -37,7 +45,9 @@ class PlanForm(forms.Form):
         max_value=30,
         help_text="Empty: the band's maximum (Q4).",
     )
-    cadence = forms.ChoiceField(choices=[("", "From the protocol band"), *Cadence.choices], required=False)
+    cadence = forms.ChoiceField(
+        choices=[("", "From the protocol band"), *Cadence.choices], required=False, widget=QuickSelect
+    )
     weekdays = forms.TypedMultipleChoiceField(
         label="Weekdays (two sessions per week)",
         choices=[c for c in Weekday.choices if c[0] < 6],
@@ -78,7 +88,7 @@ class SessionRowForm(forms.Form):
     date = forms.DateField(widget=_date_input())
     time = forms.TimeField(widget=_time_input())
     practitioner = PractitionerChoiceField(queryset=None)
-    room = forms.ModelChoiceField(queryset=None)
+    room = RoomChoiceField(queryset=None)
 
     def __init__(self, *args, staff=None, rooms=None, choices: "RowChoices | None" = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -100,7 +110,7 @@ class RowChoices:
 
     def __init__(self):
         practitioner_field = PractitionerChoiceField(queryset=practitioners())
-        room_field = forms.ModelChoiceField(queryset=active_rooms())
+        room_field = RoomChoiceField(queryset=active_rooms())
         self.practitioners = list(practitioner_field.choices)
         self.rooms = list(room_field.choices)
 
@@ -116,7 +126,7 @@ class AppointmentForm(forms.Form):
     time = forms.TimeField(widget=_time_input())
     minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=240)
     practitioner = PractitionerChoiceField(queryset=None)
-    room = forms.ModelChoiceField(queryset=None)
+    room = RoomChoiceField(queryset=None)
     notes = forms.CharField(
         label="Booking notes",
         required=False,
@@ -135,7 +145,7 @@ class RescheduleForm(forms.Form):
     date = forms.DateField(widget=_date_input())
     time = forms.TimeField(widget=_time_input())
     practitioner = PractitionerChoiceField(queryset=None)
-    room = forms.ModelChoiceField(queryset=None)
+    room = RoomChoiceField(queryset=None)
     shift_rest = forms.BooleanField(
         label="Shift the rest of the series by the same amount (Q7)",
         required=False,

@@ -3,6 +3,7 @@
 from django import forms
 from django.forms import formset_factory
 
+from clinic.widgets import QuickSelect
 from patients.models import Answer, Contraindication
 
 from .models import Area, Concern, Consultation, Ingredient, Reaction, SessionRecord
@@ -79,6 +80,7 @@ class FormulationForm(forms.Form):
 class IngredientChoiceField(forms.ModelChoiceField):
     """Shows unit, typical and maximum dose; marks ingredients the patient is allergic to."""
 
+    widget = QuickSelect  # a formulation form holds a select of the whole catalogue per line
     allergies: frozenset = frozenset()
 
     def label_from_instance(self, obj):
