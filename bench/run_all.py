@@ -78,7 +78,10 @@ def verdict(result: dict) -> tuple[str, str, str]:
             "PASS" if result["ratio"] >= result["target_ratio"] else "MISS",
         )
     r = result["results"]
-    shown = f"{r['patient page']['rps']:.0f} vs {r['bare view']['rps']:.0f} req/s = {result['ratio']:.1%}"
+    shown = (
+        f"medians {r['patient page']['rps']:.0f} vs {r['bare view']['rps']:.0f} req/s = "
+        f"{result['ratio']:.1%} (rounds {', '.join(f'{x:.0%}' for x in result.get('round_ratios', []))})"
+    )
     return (
         shown,
         f">= {result['target_ratio']:.0%} of bare view",
