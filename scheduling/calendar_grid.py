@@ -52,14 +52,14 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
 
     def appointment_html(appointment) -> str:
         sequence = f" {appointment.sequence}" if appointment.sequence else ""
-        where = _person(appointment.practitioner) if by_room else str(appointment.room)
+        where = appointment.practitioner_name if by_room else appointment.room_name
         state = "" if appointment.state == AppointmentState.BOOKED else f" · {states[appointment.state]}"
         return (
             f'<div class="small"><a class="text-decoration-none" href="{detail_url}{appointment.pk}/">'
             f"<strong>{timezone.localtime(appointment.starts_at):%H:%M}</strong> "
             f"{escape(kinds[appointment.kind])}{escape(sequence)}</a> "
             f'<a class="d-block" href="{patient_url}{appointment.patient_id}/">'
-            f"{escape(appointment.patient.full_name)}</a> "
+            f"{escape(appointment.patient_name)}</a> "
             f'<span class="d-block text-body-secondary">{escape(where)}{escape(state)}</span></div>'
         )
 

@@ -79,7 +79,7 @@ def series_for_page(pk: int) -> SessionSeries:
 @dataclass
 class Cell:
     starts_at: datetime.datetime
-    appointments: list = field(default_factory=list)  # those starting in this slot
+    appointments: list = field(default_factory=list)  # those starting in this slot (availability.Shown)
     busy: bool = False  # covered by an appointment that started earlier
     free: bool = False  # bookable: open, working, nobody booked
     closed: bool = False
@@ -154,11 +154,11 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
     # Only the appointments the columns show: one practitioner's or one room's week, or one day of
     # every practitioner or room. Loading the whole clinic's week cost ~0.5 s at clinic-group scale.
     one_column_each_day = view == WEEK_VIEW
-    shown = ([who.pk] if who is not None else []) if one_column_each_day else [c.pk for c in choices]
+    shown_ids = ([who.pk] if who is not None else []) if one_column_each_day else [c.pk for c in choices]
     if by == BY_PRACTITIONER:
-        availability = Availability.load(first_day, last_day, practitioner_ids=shown)
+        availability = Availability.load(first_day, last_day, practitioner_ids=shown_ids, shown=True)
     else:
-        availability = Availability.load(first_day, last_day, room_ids=shown)
+        availability = Availability.load(first_day, last_day, room_ids=shown_ids, shown=True)
     times = _times(availability)
 
     columns = []

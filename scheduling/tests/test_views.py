@@ -286,6 +286,30 @@ def test_calendar_cells_show_the_appointment_and_the_free_slot_markup(
     ) in page
 
 
+def test_a_rooms_calendar_names_the_practitioner_or_their_username(
+    client_as, front_desk, practitioner, monday, rooms
+):
+    """The calendar reads names as values (availability.Shown): the same names the models give."""
+    nameless = practitioner_user(username="dr.nameless", first_name="", last_name="")
+    open_clinic(practitioner, nameless)
+    patient = patient_aged(40, monday, given_name=" Zoë", family_name="<Bell>")
+    for who, hour in ((practitioner, 9), (nameless, 11)):
+        book_appointment(
+            patient=patient, practitioner=who, room=rooms[0], starts_at=at(monday, hour), by=front_desk
+        )
+    page = (
+        client_as(front_desk)
+        .get(
+            reverse("scheduling:calendar"),
+            {"view": "week", "by": "room", "who": rooms[0].pk, "date": monday.isoformat()},
+        )
+        .content.decode()
+    )
+    assert f'<span class="d-block text-body-secondary">{practitioner.get_full_name()}</span>' in page
+    assert '<span class="d-block text-body-secondary">dr.nameless</span>' in page
+    assert f">{patient.full_name.replace('<', '&lt;').replace('>', '&gt;')}</a>" in page
+
+
 def test_calendar_htmx_request_gets_only_the_fragment(client_as, front_desk, rooms, monday):
     response = client_as(front_desk).get(
         reverse("scheduling:calendar"), {"date": monday.isoformat()}, headers={"HX-Request": "true"}
