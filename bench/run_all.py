@@ -5,13 +5,19 @@
 
 Each figure runs in its own process (bench/figN_*.py, under bench.settings: DEBUG off) and prints its
 own table; this script reads each one's RESULT line. Build the data first (bench/build_data.py).
+
+Figures 1-4 are absolute times, and this shared VM's pace has changed about 2x from one day to the
+next: the summary prints the time of a fixed pure-Python workload before and after the figures
+("host pace"), so that runs on different days can be compared.
 """
 
 import argparse
 import datetime
 import json
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,6 +29,20 @@ FIGURES = {
     5: "fig5_outbox.py",
     6: "fig6_throughput.py",
 }
+
+
+def host_pace() -> float:
+    """Milliseconds for a fixed pure-Python workload (one million loop steps of integer arithmetic,
+    a dict and a string), the median of five: lower is a faster host."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        seen, total = {}, 0
+        for i in range(1_000_000):
+            total += i * i % 7
+            seen[i & 1023] = str(i)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def run(number: int, requests: int) -> dict | None:
@@ -96,8 +116,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     numbers = [int(n) for n in args.only.split(",")] if args.only else list(FIGURES)
     started = datetime.datetime.now(datetime.UTC)
+    pace_before = host_pace()
     results = {n: run(n, args.requests) for n in numbers}
-    print(f"Summary ({started:%Y-%m-%d %H:%M} UTC, {args.requests} requests per row)")
+    pace_after = host_pace()
+    print(
+        f"Summary ({started:%Y-%m-%d %H:%M} UTC, {args.requests} requests per row; host pace "
+        f"{pace_before:.0f} ms before, {pace_after:.0f} ms after: a fixed Python workload, lower is faster)"
+    )
     print(f"  {'#':<2} {'figure':<28} {'measured':<78} {'target':<22} result")
     failed = 0
     for n in numbers:
