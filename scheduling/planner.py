@@ -20,7 +20,7 @@ from .availability import (
     practitioners,
 )
 from .errors import SchedulingError
-from .models import ProtocolBand
+from .models import ProtocolBand, cadence_label
 
 MINIMUM_SERIES_AGE = 18
 SLOT_STEP_MINUTES = 15
@@ -100,6 +100,10 @@ class SeriesPlan:
     @property
     def cadence_code(self) -> str:
         return f"{self.sessions_per_period}/{self.period_days}"
+
+    @property
+    def cadence_display(self) -> str:
+        return cadence_label(self.sessions_per_period, self.period_days)
 
 
 def plan_for(

@@ -61,6 +61,39 @@ def test_planner_proposes_the_band_and_books_all_sessions(client_as, front_desk,
     assert series.appointments.count() == 4 and series.created_by == front_desk
 
 
+@pytest.mark.parametrize(
+    ("age", "options", "heading"),
+    [
+        (33, {}, "Proposal: 4 sessions, Ages 30–35: one session every two weeks</h2>"),
+        (
+            33,
+            {"count": "6", "cadence": "2/7", "override_reason": "Asked for a faster course."},
+            "Proposal: 6 sessions, two sessions per week "
+            "(the band: Ages 30–35: one session every two weeks)</h2>",
+        ),
+        (
+            42,
+            {"count": "5", "cadence": "1/7", "override_reason": "No band: weekly."},
+            "Proposal: 5 sessions, one session every week, "
+            "no protocol for this age — practitioner's plan</h2>",
+        ),
+    ],
+)
+def test_the_proposals_heading_says_the_cadence_it_follows(
+    client_as, front_desk, practitioner, rooms, monday, age, options, heading
+):
+    """A cadence other than the band's is the one named first; the band's label, which carries its
+    own cadence, follows in brackets (it read as if the proposal followed it)."""
+    patient = patient_aged(age, monday)
+    form = {"first_date": monday.isoformat(), "preferred_time": "11:00", "action": "propose", **options}
+    page = (
+        client_as(front_desk)
+        .post(f"{reverse('scheduling:plan')}?patient={patient.pk}", form)
+        .content.decode()
+    )
+    assert heading in page
+
+
 @pytest.mark.parametrize("sessions", [2, 8])
 def test_proposed_rows_share_the_practitioner_and_room_options(
     client_as, front_desk, practitioner, rooms, monday, django_assert_max_num_queries, sessions
