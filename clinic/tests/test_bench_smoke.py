@@ -12,6 +12,8 @@ import dj_database_url
 import psycopg
 import pytest
 
+from bench import run_all
+
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ["fig1_search", "fig2_patient", "fig3_calendar", "fig4_planner", "fig5_outbox", "fig6_throughput"]
 
@@ -75,3 +77,8 @@ def test_bench_builder_and_every_figure_script_run_and_print_their_figures(throw
         else:
             assert result["results"]["patient page"]["non_2xx"] == 0
             assert result["results"]["bare view"]["rps"] > 0
+            assert len(result["round_ratios"]) == result["rounds"] == 1
+        # What bench/run_all.py's summary makes of it: a measured value, the target, a verdict.
+        shown, target, outcome = run_all.verdict(result)
+        assert shown and target and outcome in ("PASS", "MISS"), (shown, target, outcome)
+    assert run_all.host_pace() > 0
