@@ -588,7 +588,7 @@ class _Marker:
             local.conn, local.pid = None, os.getpid()
         if not _usable(local.conn):
             _Marker.stop()
-            local.conn, local.pid = self._connect(), os.getpid()
+            local.conn = self._connect()
         self._pgconn = local.conn.pgconn
         self.pending = False
         self.next_id: int | None = None

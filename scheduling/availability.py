@@ -42,6 +42,7 @@ def _epoch(field_name: str) -> Func:
 
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def clinic_tz() -> ZoneInfo:
@@ -214,7 +215,6 @@ class Availability:
                 .exclude(pk__in=exclude_ids)
             )
             if intervals_only:
-                us = datetime.timedelta(microseconds=1)
                 if connection.vendor == "postgresql":
                     # Microseconds since the epoch, not timestamps: Django's time-zone-aware timestamp
                     # loader parses text in Python, which cost more than the query for a month of
@@ -238,7 +238,7 @@ class Availability:
                         fetched = map(in_order, cursor.fetchall())
                 else:
                     fetched = (
-                        ((starts_at - EPOCH) // us, (ends_at - EPOCH) // us, *ids)
+                        ((starts_at - EPOCH) // MICROSECOND, (ends_at - EPOCH) // MICROSECOND, *ids)
                         for starts_at, ends_at, *ids in appointments.values_list(
                             "starts_at", "ends_at", "practitioner_id", "room_id", "patient_id"
                         )
@@ -272,12 +272,11 @@ class Availability:
         first microseconds, not by converting two datetimes to the clinic's zone per row, and the
         planner's month of a full clinic holds ~5,000 times once, not three times with a list per
         patient and day for thousands of patients (figure 4: most of its Python time and garbage)."""
-        us = datetime.timedelta(microseconds=1)
         days = [
             self.first_day + datetime.timedelta(days=i)
             for i in range(-2, (self.last_day - self.first_day).days + 4)
         ]
-        bounds = [(local_datetime(day, datetime.time.min) - EPOCH) // us for day in days]
+        bounds = [(local_datetime(day, datetime.time.min) - EPOCH) // MICROSECOND for day in days]
         indexes = [
             (index, None if ids is None else set(ids), position)
             for index, ids, position in (
@@ -294,13 +293,13 @@ class Availability:
             ]
             if not held:
                 continue
-            busy = Busy(EPOCH + row[0] * us, EPOCH + row[1] * us)
+            busy = Busy(EPOCH + row[0] * MICROSECOND, EPOCH + row[1] * MICROSECOND)
             for day in days[bisect.bisect_right(bounds, row[0]) - 1 : bisect.bisect_right(bounds, row[1])]:
                 for index, key in held:
                     index[(key, day)].append(busy)
 
-    def _hold(self, busy: Busy, practitioner_id, room_id, patient_id, tz: ZoneInfo | None = None) -> None:
-        tz = tz or clinic_tz()
+    def _hold(self, busy: Busy, practitioner_id, room_id, patient_id) -> None:
+        tz = clinic_tz()
         day, last = busy.starts_at.astimezone(tz).date(), busy.ends_at.astimezone(tz).date()
         while day <= last:
             self.by_practitioner[(practitioner_id, day)].append(busy)

@@ -10,6 +10,7 @@ from django.utils import dateformat, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .availability import person
 from .models import AppointmentKind, AppointmentState
 from .selectors import BY_ROOM, Calendar
 
@@ -34,10 +35,6 @@ class GridRow:
         return mark_safe(  # noqa: S308 - css is one of our constants, html escaped in grid_rows
             "".join(f'<td class="{cell.css}">{cell.html}</td>' for cell in self.cells)
         )
-
-
-def _person(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def grid_rows(cal: Calendar) -> list[GridRow]:
@@ -69,7 +66,7 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
         query, label = "", ""
         if column.practitioner:
             query += f"&amp;practitioner={column.practitioner.pk}"
-            label += f" with {escape(_person(column.practitioner))}"
+            label += f" with {escape(person(column.practitioner))}"
         if column.room:
             query += f"&amp;room={column.room.pk}"
             label += f" in {escape(str(column.room))}"
