@@ -124,19 +124,25 @@ class SmtpRecorder:
 
     `fail_next(n, "451 4.3.0 Try later")` answers the next n DATA commands with that reply;
     `refuse(address, "550 5.1.1 No such user")` refuses that recipient; `delay` (seconds) slows
-    every DATA answer, so a test can kill a sender in the middle of a batch.
+    every DATA answer, so a test can kill a sender in the middle of a batch; `drop_next(n)` hangs up
+    instead of answering the next n DATA commands (the sender cannot know whether they arrived).
     """
 
     def __init__(self):
         self.envelopes = []
         self.delay = 0.0
         self._fail_replies: list[str] = []
+        self._drops = 0
         self._refused: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def fail_next(self, count: int, reply: str = "451 4.3.0 Temporary failure, try again later") -> None:
         with self._lock:
             self._fail_replies.extend([reply] * count)
+
+    def drop_next(self, count: int) -> None:
+        with self._lock:
+            self._drops += count
 
     def refuse(self, address: str, reply: str = "550 5.1.1 Mailbox unavailable") -> None:
         self._refused[address.lower()] = reply
@@ -152,6 +158,10 @@ class SmtpRecorder:
         if self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:
+            if self._drops:
+                self._drops -= 1
+                server.transport.close()
+                return "421 4.3.0 Closing"  # never reaches the sender: the line is down
             if self._fail_replies:
                 return self._fail_replies.pop(0)
             self.envelopes.append(envelope)

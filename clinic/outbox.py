@@ -13,8 +13,9 @@ Guarantees:
   before each send the claimer checks it still holds the row (claim token) with at least half its
   lease ahead, renewing the lease when less is left;
 - each sent message is marked sent, with its SENT event and what was sent, in a committed
-  transaction of its own before the next send, so a crash repeats at most the one in flight (on
-  PostgreSQL that one statement also checks the claim on the next row: one round trip per message);
+  transaction of its own once the server has accepted it and before the next message's data goes
+  (`clinic.smtp_split`), so a crash repeats at most the one in flight (on PostgreSQL that one
+  statement also checks the claim on the next row: one round trip per message);
 - every message carries a Message-ID derived from its key, so the one send that can repeat (a
   crash between the SMTP server's accept and our database write) is recognisably the same message.
 
@@ -53,6 +54,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg import postgres, pq
 
+from . import smtp_split
 from .models import OutboxEvent, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -425,33 +427,29 @@ class DispatchResult:
 def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
     """Claim one batch of due messages and send them over one SMTP connection.
 
-    Each row is marked sent in its own small transaction right after its send (and before the next
-    send), so a crash loses at most the one message in flight (which then goes again with the same
-    Message-ID).
+    Each row is marked sent in its own small transaction right after the server accepted it (and
+    before the next message's data goes), so a crash loses at most the one message in flight (which
+    then goes again with the same Message-ID).
     """
     # The marking connection first: if it cannot be had, nothing is claimed (and left for a lease).
     marker = _Marker() if _marks_in_background() else None
     token, rows = _claim(batch_size)
-    result = DispatchResult(claimed=len(rows))
     if not rows:
-        return result
+        return DispatchResult()
     batch = _Batch(token, rows, marker=marker)
     try:
         for position in range(len(rows)):
             try:
-                outcome = batch.send(position)
+                batch.send(position)
             except _ServerUnreachable as unreachable:
                 # No point waiting for the same connect timeout once per message: the rest of the
                 # batch backs off too, and the next run tries again.
-                result.retrying += 1
                 for rest in rows[position + 1 :]:
-                    outcome = _record_failure(rest, token, unreachable.error, permanent=False)
-                    setattr(result, outcome, getattr(result, outcome) + 1)
+                    batch.count(_record_failure(rest, token, unreachable.error, permanent=False))
                 break
-            setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
         batch.close()
-    return result
+    return batch.result
 
 
 class _ServerUnreachable(Exception):
@@ -463,7 +461,7 @@ class _ServerUnreachable(Exception):
 
 
 class _Batch:
-    """One run's claimed rows, sent in order over one SMTP connection.
+    """One run's claimed rows, sent in order over one SMTP connection; `result` counts them.
 
     Before each send the run checks, in the database, that it still holds the row (state sending,
     its claim token, at least half a lease ahead — renewing the lease when less is left). After a
@@ -473,61 +471,126 @@ class _Batch:
     only without a round trip of its own.
 
     On PostgreSQL, outside any transaction (a worker's run, not a test's), that statement is sent on
-    a second connection and PostgreSQL runs it while the next e-mail is built (`_Marker`, figure 5):
-    the durable commit no longer waits in line with the build. The next e-mail is still sent only
-    once that commit is done and the check it carries says the row is still ours; at worst an
-    e-mail built for a row another run took over is dropped unsent.
+    a second connection and PostgreSQL runs it while the run goes on (`_Marker`, figure 5): the
+    durable commit no longer waits in line with the rest.
+
+    With Django's SMTP backend each e-mail goes in steps (`clinic.smtp_split.Delivery`), and the
+    run uses the server's waits: it builds the next e-mail while the server takes in this one's
+    data, and it opens the next one's envelope (MAIL FROM, RCPT TO: nothing delivered yet) while
+    this one's mark commits. The next e-mail's data still goes only once that commit is done and
+    the check it carries says the row is still ours; at worst an e-mail built for a row another
+    run took over is dropped unsent (RSET). Other backends get each e-mail through `send()`.
     """
 
     def __init__(self, token: str, rows: list[OutboxMessage], smtp=None, marker: _Marker | None = None):
         self.token = token
         self.rows = rows
         self.smtp = smtp if smtp is not None else get_connection()
+        self.result = DispatchResult(claimed=len(rows))
+        self._split = smtp_split.supports(self.smtp)
         self._checked_id: int | None = None  # the row whose claim the last statement confirmed
         self._marker = marker  # None: each mark is made inline, on this thread's Django connection
+        # (row, e-mail, Delivery, next row's id): its data has gone, the server has not answered yet
+        self._in_flight: tuple | None = None
 
-    def send(self, position: int) -> str:
-        """Send the row at `position`; returns the DispatchResult field to count it under."""
+    def count(self, outcome: str) -> None:
+        setattr(self.result, outcome, getattr(self.result, outcome) + 1)
+
+    def send(self, position: int) -> None:
+        """Send the row at `position` (the previous row's e-mail is accepted and marked first)."""
         message = self.rows[position]
         next_id = self.rows[position + 1].id if position + 1 < len(self.rows) else None
-        if self._marker is not None:
-            built = _build(message)  # while the previous row's mark commits on the other connection
-            self._wait_for_mark()
-        if not self._holds(message):
-            return "skipped"  # another run took it after our lease ran out
-        if self._marker is None:
+        # Something to build it beside: the server's answer to the previous e-mail, or its mark.
+        built = _build(message) if self._in_flight is not None or self._marker is not None else None
+        self._settle()  # the previous e-mail: the server's answer, then its mark
+        held = None  # not asked yet
+        if built is None:
+            held = self._confirm(message)
+            if not held:
+                return self.count("skipped")
             built = _build(message)
         email, build_error = built
+        delivery = None
+        if self._split and email is not None and build_error is None:
+            self._open(message)
+            try:
+                delivery = smtp_split.Delivery(self.smtp, email)
+                delivery.envelope()  # while the previous row's mark commits
+            except (smtplib.SMTPException, OSError) as exc:
+                self._close_smtp()
+                if held or self._confirm(message):
+                    self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
+                else:
+                    self.count("skipped")
+                return None
+        if not (held or self._confirm(message)):
+            if delivery is not None:
+                try:
+                    delivery.abort()
+                except (smtplib.SMTPException, OSError):
+                    self._close_smtp()
+            return self.count("skipped")  # another run took it after our lease ran out
         if build_error is not None:  # a bug in a builder: keep the row, retry later, show the error
             logger.error("Building outbox message %s failed.", message.id, exc_info=build_error)
-            return _record_failure(message, self.token, build_error, permanent=False)
+            return self.count(_record_failure(message, self.token, build_error, permanent=False))
         if email is None:
-            return _cancel_invalid(message, self.token)
-        smtp = self.smtp
-        email.connection = smtp
-        if getattr(smtp, "connection", True) is None:
-            try:
-                smtp.open()  # opened here, it stays open for the rest of the batch (send() would close it)
-            except (smtplib.SMTPException, OSError) as exc:
-                _record_failure(message, self.token, exc, permanent=False)
-                raise _ServerUnreachable(exc) from exc
+            return self.count(_cancel_invalid(message, self.token))
         try:
-            email.send(fail_silently=False)
+            if delivery is not None:
+                delivery.send_data()
+            else:
+                self._open(message)
+                email.connection = self.smtp
+                email.send(fail_silently=False)
         except (smtplib.SMTPException, OSError) as exc:  # TimeoutError and ConnectionError are OSErrors
-            # The connection may be unusable now; the next message opens a fresh one.
-            with contextlib.suppress(Exception):
-                smtp.close()
-            return _record_failure(message, self.token, exc, permanent=is_permanent(exc))
+            self._close_smtp()  # it may be unusable now; the next message opens a fresh one
+            return self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
+        if delivery is not None:
+            self._in_flight = (message, email, delivery, next_id)
+        else:
+            self._mark(message, email, next_id)
+        return None
+
+    def _settle(self) -> None:
+        """The e-mail whose data went last: wait for the server's answer, then mark it."""
+        if self._in_flight is None:
+            return
+        message, email, delivery, next_id = self._in_flight
+        self._in_flight = None
+        try:
+            delivery.finish()
+        except (smtplib.SMTPException, OSError) as exc:
+            self._close_smtp()
+            self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
+            return
+        self._mark(message, email, next_id)
+
+    def _mark(self, message: OutboxMessage, email: EmailMessage, next_id: int | None) -> None:
         if self._marker is not None:
             self._marker.start(message, email, token=self.token, next_id=next_id)
         elif _mark_sent(message, email, token=self.token, next_id=next_id):
             self._checked_id = next_id
-        return "sent"
+        self.count("sent")
 
-    def _holds(self, message: OutboxMessage) -> bool:
+    def _confirm(self, message: OutboxMessage) -> bool:
+        """Once the previous row's mark has committed: whether this run still holds `message`."""
+        self._wait_for_mark()
         held = self._checked_id == message.id or _holds(message.id, self.token)
         self._checked_id = None
         return held
+
+    def _open(self, message: OutboxMessage) -> None:
+        """Open the SMTP connection if it is not (it then stays open for the rest of the batch)."""
+        if getattr(self.smtp, "connection", True) is None:
+            try:
+                self.smtp.open()
+            except (smtplib.SMTPException, OSError) as exc:
+                self.count(_record_failure(message, self.token, exc, permanent=False))
+                raise _ServerUnreachable(exc) from exc
+
+    def _close_smtp(self) -> None:
+        with contextlib.suppress(Exception):
+            self.smtp.close()
 
     def _wait_for_mark(self) -> None:
         """Until the previous row's mark has committed (re-raising its error: nothing more is sent)."""
@@ -536,7 +599,10 @@ class _Batch:
 
     def close(self) -> None:
         try:
-            self._wait_for_mark()
+            try:
+                self._settle()
+            finally:
+                self._wait_for_mark()
         finally:
             try:
                 self.smtp.close()

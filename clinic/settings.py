@@ -195,8 +195,8 @@ OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
 OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "60"))
 OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
-# PostgreSQL: mark each sent message on a second connection while the next one is built (the mark
-# still commits before the next send; clinic/outbox.py, _Batch).
+# PostgreSQL: mark each sent message on a second connection while the next one's envelope goes (the
+# mark still commits before the next message's data; clinic/outbox.py, _Batch).
 OUTBOX_MARK_IN_BACKGROUND = env_bool("OUTBOX_MARK_IN_BACKGROUND", True)
 # Message-IDs are <hash of the idempotency key>@this domain (default: DEFAULT_FROM_EMAIL's domain).
 OUTBOX_MESSAGE_ID_DOMAIN = env("OUTBOX_MESSAGE_ID_DOMAIN")

@@ -10,10 +10,11 @@ from datetime import timedelta
 import psycopg
 import pytest
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.backends.smtp import EmailBackend
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from clinic import outbox
+from clinic import outbox, smtp_split
 from clinic.models import OutboxEvent, OutboxMessage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -194,23 +195,40 @@ def slow_marks(seconds: float):
             cursor.execute("DROP FUNCTION test_slow_mark()")
 
 
-def test_each_send_waits_until_the_previous_message_is_durably_marked(smtp_server, monkeypatch, markers):
-    """Even with a slow mark, no e-mail goes before the previous one is committed as sent."""
+class WholeSMTPBackend(EmailBackend):
+    """Django's SMTP backend, but one that the dispatcher cannot send in steps (its own `_send`)."""
+
+    def _send(self, email_message):
+        return super()._send(email_message)
+
+
+@pytest.mark.parametrize("in_steps", [True, False], ids=["in steps", "whole"])
+def test_each_send_waits_until_the_previous_message_is_durably_marked(
+    smtp_server, monkeypatch, markers, settings, in_steps
+):
+    """Even with a slow mark, no e-mail goes before the previous one is committed as sent — whether
+    it goes in steps (Django's SMTP backend) or whole (`EmailMessage.send()`, any other backend)."""
     from django.core.mail import EmailMessage
 
-    real_send = EmailMessage.send
+    if not in_steps:
+        settings.EMAIL_BACKEND = f"{__name__}.WholeSMTPBackend"
     seen_at_send = []
 
-    def send(self, *args, **kwargs):
-        # Read in autocommit on this thread's connection: only committed rows are seen.
-        seen_at_send.append(OutboxMessage.objects.filter(state="sent").count())
-        return real_send(self, *args, **kwargs)
+    def spy(real):
+        def send(self, *args, **kwargs):
+            # Read in autocommit on this thread's connection: only committed rows are seen.
+            seen_at_send.append(OutboxMessage.objects.filter(state="sent").count())
+            return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(EmailMessage, "send", send)
+        return send
+
+    monkeypatch.setattr(EmailMessage, "send", spy(EmailMessage.send))
+    monkeypatch.setattr(smtp_split.Delivery, "send_data", spy(smtp_split.Delivery.send_data))
     queue(4)
     with slow_marks(0.05):
         assert outbox.dispatch_due().sent == 4
     assert seen_at_send == [0, 1, 2, 3]
+    assert len(smtp_server.messages) == 4
 
 
 def test_the_marking_connection_is_kept_between_batches_and_closed_when_stopped(smtp_server):

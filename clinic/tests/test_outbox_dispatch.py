@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
-from clinic import outbox
+from clinic import outbox, smtp_split
 from clinic.models import OutboxEvent, OutboxMessage
 from clinic.outbox_kinds import send_test_message
 from patients.tests.factories import PatientFactory
@@ -214,7 +214,9 @@ def test_run_that_lost_its_lease_does_not_send(smtp_server):
     stale_token, _ = outbox.claim_due()
     OutboxMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert outbox.dispatch_due().sent == 1  # a new run takes it over and sends
-    assert outbox._Batch(stale_token, [message], smtp=object()).send(0) == "skipped"  # the old run wakes up
+    stale = outbox._Batch(stale_token, [message], smtp=object())
+    stale.send(0)  # the old run wakes up
+    assert stale.result.skipped == 1 and stale.result.sent == 0
     assert len(smtp_server.messages) == 1
 
 
@@ -292,25 +294,32 @@ def test_message_taken_over_in_mid_batch_is_not_sent(smtp_server):
     assert (taken.state, taken.claim_token, taken.attempts) == ("sending", "another-run", 0)
 
 
-def test_lease_running_short_is_renewed_before_the_send(smtp_server, settings):
+def test_lease_running_short_is_renewed_before_the_send(smtp_server, settings, monkeypatch):
     settings.OUTBOX_LEASE_SECONDS = 300
-    lease_seen_by_builder = {}
+    leases_at_send = []
 
     def build(message):
-        row = OutboxMessage.objects.get(pk=message.pk)
         if message.object_id == 0:  # row 1's lease has only 10 s left (a slow batch)
             OutboxMessage.objects.filter(idempotency_key="slow:1").update(
                 lease_until=timezone.now() + timedelta(seconds=10)
             )
-        lease_seen_by_builder[message.object_id] = row.lease_until
-        return EmailMultiAlternatives(subject="Slow", body="Hi")
+        return EmailMultiAlternatives(subject=f"Slow {message.object_id}", body="Hi")
 
+    real_send_data = smtp_split.Delivery.send_data
+
+    def send_data(delivery):
+        leases_at_send.append(OutboxMessage.objects.get(idempotency_key="slow:1").lease_until)
+        return real_send_data(delivery)
+
+    monkeypatch.setattr(smtp_split.Delivery, "send_data", send_data)
     outbox.register_kind("slow", build)
     queue(2, kind="slow")
     before = timezone.now()
 
     assert outbox.dispatch_due().sent == 2
-    assert lease_seen_by_builder[1] > before + timedelta(seconds=290)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Slow 0", "Slow 1"]
+    assert leases_at_send[0] < before + timedelta(seconds=20)  # cut short while row 0 was built
+    assert leases_at_send[1] > before + timedelta(seconds=290)  # renewed before row 1's data went
 
 
 def test_marking_sent_costs_one_statement_per_message_on_postgresql(
@@ -326,3 +335,46 @@ def test_marking_sent_costs_one_statement_per_message_on_postgresql(
     with django_assert_num_queries(claim + first_check + 10 * mark + 9 * next_check):
         assert outbox.dispatch_due().sent == 10
     assert OutboxEvent.objects.filter(action="sent").count() == 10
+
+
+# --- Sent in steps (clinic/smtp_split.py): the next e-mail is built while the server answers ------
+
+
+def test_a_message_refused_at_the_end_of_its_data_does_not_hold_up_the_next(smtp_server):
+    """Message 0's data is refused after message 1 was built: 0 fails, 1 and 2 go."""
+    queue(3)
+    smtp_server.fail_next(1, "554 5.6.0 Message rejected")
+    result = outbox.dispatch_due()
+    assert (result.failed, result.sent) == (1, 2)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Note 1", "Note 2"]
+    states = dict(OutboxMessage.objects.values_list("object_id", "state"))
+    assert states == {0: "failed", 1: "sent", 2: "sent"}
+    assert OutboxMessage.objects.get(object_id=0).last_error == "SMTP 554 5.6.0 Message rejected"
+
+
+def test_a_server_that_hangs_up_before_answering_the_data_is_tried_again_later(smtp_server):
+    """Whether message 0 arrived is unknown: it is retried later (with the same Message-ID), and the
+    rest of the batch goes over a new connection."""
+    queue(3)
+    smtp_server.drop_next(1)
+    result = outbox.dispatch_due()
+    assert (result.retrying, result.sent) == (1, 2)
+    assert [m["Subject"] for m in smtp_server.messages] == ["Note 1", "Note 2"]
+    dropped = OutboxMessage.objects.get(object_id=0)
+    assert (dropped.state, dropped.attempts) == ("pending", 1)
+    assert dropped.last_error.startswith("SMTPServerDisconnected")
+    OutboxMessage.objects.filter(pk=dropped.pk).update(due_at=timezone.now())
+    assert outbox.dispatch_due().sent == 1
+    assert [m["Subject"] for m in smtp_server.messages] == ["Note 1", "Note 2", "Note 0"]
+
+
+def test_the_last_message_of_a_batch_is_accepted_and_marked_before_the_run_ends(smtp_server):
+    queue(2)
+    assert outbox.dispatch_due(batch_size=2).sent == 2
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"sent"}
+    assert OutboxEvent.objects.filter(action="sent").count() == 2
+    [last] = queue(1, kind="checked")
+    smtp_server.fail_next(1, "451 4.3.0 Try later")
+    assert outbox.dispatch_due().retrying == 1  # refused at the very end, once the loop is over
+    last.refresh_from_db()
+    assert (last.state, last.attempts, last.last_error) == ("pending", 1, "SMTP 451 4.3.0 Try later")
