@@ -2,7 +2,8 @@
 
 No double booking (DESIGN.md): on PostgreSQL the exclusion constraints on Appointment refuse an
 overlapping active appointment of the same practitioner, room or patient, whatever two requests do at
-once; the IntegrityError is turned into the same readable BookingClash the checks below raise. On
+once; the IntegrityError is turned into the same readable BookingClash the checks below raise (two
+bookings that deadlock in that check are handled too: `_save_in_savepoint`). On
 SQLite the settings open every transaction with BEGIN IMMEDIATE (`transaction_mode`), so the
 outermost `transaction.atomic()` takes the database's write lock before the clash check reads: two
 bookings cannot interleave their check and insert. The checks here run on both databases, so the
@@ -14,7 +15,7 @@ must follow such an event in the same transaction (reminders in the outbox) belo
 
 import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from .models import (
 )
 from .planner import SeriesPlan
 
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 OVERLAP_CONSTRAINTS = {
     "appointment_no_practitioner_overlap",
     "appointment_no_room_overlap",
@@ -62,6 +64,29 @@ TRANSITIONS = {
 def _is_overlap_violation(exc: IntegrityError) -> bool:
     diag = getattr(exc.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None) in OVERLAP_CONSTRAINTS
+
+
+def _is_deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+
+
+def _save_in_savepoint(appointment: Appointment) -> None:
+    """Save in a savepoint; after a deadlock, once more.
+
+    Two bookings of the same time at the same moment can each find the other's row, not yet
+    committed, in PostgreSQL's check of an exclusion constraint, and each wait for the other.
+    PostgreSQL ends one of them with a deadlock error (after `deadlock_timeout`, 1 s) and only its
+    savepoint is lost. Tried again, the loser now waits for the winner and then meets its committed
+    row: the usual overlap error, with a message that names the clash. A second deadlock raises.
+    """
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except OperationalError as exc:
+        if not _is_deadlock(exc):
+            raise
+        with transaction.atomic():
+            appointment.save()
 
 
 def slot_problem_for(
@@ -107,8 +132,17 @@ def _save_checked(appointment: Appointment, label: str, availability: Availabili
     if problem:
         raise BookingClash(f"{label} ({when(appointment.starts_at)}) cannot be {action}: {problem}.")
     try:
-        with transaction.atomic():
-            appointment.save()
+        _save_in_savepoint(appointment)
+    except OperationalError as exc:
+        if not _is_deadlock(exc):
+            raise
+        # The same again: this booking holds rows the other one waits for (earlier sessions of its
+        # series). Nothing is saved (the caller's transaction rolls back); the person may try again.
+        raise BookingClash(
+            f"{label} ({when(appointment.starts_at)}) cannot be {action}: someone else was booking "
+            "the same time at that very moment. Nothing was saved; please check the calendar and "
+            "try again."
+        ) from exc
     except IntegrityError as exc:
         if not _is_overlap_violation(exc):
             raise

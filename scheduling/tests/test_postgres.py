@@ -2,6 +2,7 @@
 
 import datetime
 import threading
+import time
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
@@ -85,5 +86,76 @@ def test_concurrent_bookings_of_one_slot_exactly_one_wins():
     assert len(refusals) == len(patients) - 1
     for message in refusals:
         assert message.startswith("The appointment (Mon 11 Jan 2027 at 10:00) cannot be booked: ")
-        assert "Inês Moura already has" in message or "Room 1 is already taken by" in message
+        # Bookings racing for one slot can deadlock in PostgreSQL's exclusion check (see the test
+        # below); a loser that deadlocks twice is refused with a message that says so.
+        assert (
+            "Inês Moura already has" in message
+            or "Room 1 is already taken by" in message
+            or "someone else was booking the same time at that very moment" in message
+        ), message
     assert Appointment.objects.filter(state="booked").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_bookings_that_deadlock_in_the_exclusion_check_end_in_a_readable_refusal():
+    """A real deadlock, made on purpose. Another transaction (a series being booked, say) holds
+    Inês at 10:00 and waits for Rui's 12:00, which this booking holds; this booking then asks for
+    Inês at 10:00 and waits for it. PostgreSQL ends this booking's statement (its deadlock_timeout
+    is the shorter); it is tried once more and deadlocks again, since it still holds Rui's 12:00.
+    The person gets a readable refusal, nothing of theirs is saved, and the other one goes through."""
+    import psycopg
+
+    ines = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
+    rui = UserFactory(username="rui", first_name="Rui", last_name="Sá", role="practitioner")
+    room_1, room_2 = open_clinic(ines, rui)
+    front_desk = UserFactory(username="frontdesk", role="front_desk")
+    mine, mine_too, theirs = (patient_aged(30 + i, DAY) for i in range(3))
+    table = Appointment._meta.db_table
+    insert = (
+        f"INSERT INTO {table} (patient_id, practitioner_id, room_id, kind, starts_at, ends_at, state,"
+        " notes, cancel_reason, created_at, updated_at)"
+        " VALUES (%s, %s, %s, 'treatment', %s, %s, 'booked', '', '', now(), now())"
+    )
+    params = connection.get_connection_params()
+    params.pop("context", None)
+    params.pop("cursor_factory", None)
+    other = psycopg.connect(**params)  # not in autocommit: one transaction
+    other.execute("SET deadlock_timeout = '60s'")  # so that PostgreSQL ends this test's booking
+    other.execute(insert, [theirs.pk, ines.pk, room_1.pk, at(DAY, 10), at(DAY, 11)])
+    waiting = threading.Event()
+    errors = []
+
+    def other_books_rui_at_noon():
+        try:
+            waiting.set()
+            other.execute(insert, [theirs.pk, rui.pk, room_2.pk, at(DAY, 12), at(DAY, 13)])
+            other.commit()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+            other.rollback()
+
+    thread = threading.Thread(target=other_books_rui_at_noon)
+    with pytest.raises(BookingClash) as refused, transaction.atomic():
+        book_appointment(patient=mine, practitioner=rui, room=room_1, starts_at=at(DAY, 12), by=front_desk)
+        thread.start()
+        waiting.wait(10)
+        with connection.cursor() as cursor:
+            for _ in range(500):  # until the other transaction waits for ours
+                cursor.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [other.info.backend_pid]
+                )
+                if cursor.fetchone()[0] == "Lock":
+                    break
+                time.sleep(0.01)
+            cursor.execute("SET LOCAL deadlock_timeout = '100ms'")
+        book_appointment(
+            patient=mine_too, practitioner=ines, room=room_2, starts_at=at(DAY, 10), by=front_desk
+        )
+    thread.join(30)
+    other.close()
+    assert errors == []
+    assert refused.value.message.startswith(
+        "The appointment (Mon 11 Jan 2027 at 10:00) cannot be booked: someone else was booking the same time"
+    )
+    assert set(Appointment.objects.values_list("patient_id", flat=True)) == {theirs.pk}
+    assert Appointment.objects.count() == 2

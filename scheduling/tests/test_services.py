@@ -294,3 +294,61 @@ def test_no_show_after_the_start(rooms, practitioner, front_desk, patient):
         ends_at=timezone.now() - datetime.timedelta(hours=1),
     )
     assert mark_no_show(appointment=appointment, by=front_desk).state == AppointmentState.NO_SHOW
+
+
+def _deadlock():
+    """What Django raises when PostgreSQL ends a statement to break a deadlock."""
+    import psycopg
+    from django.db import OperationalError
+
+    error = OperationalError("deadlock detected")
+    error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    return error
+
+
+@pytest.mark.parametrize("deadlocks", [1, 2])
+def test_a_booking_that_deadlocks_tries_once_more_then_says_so(
+    patient, rooms, practitioner, front_desk, monkeypatch, deadlocks
+):
+    """PostgreSQL can end one of two bookings of the same time with a deadlock error (see
+    `_save_in_savepoint`; test_postgres.py makes a real one): the first is tried again, a second
+    becomes a readable refusal, never an error page."""
+    real_save = Appointment.save
+    calls = []
+
+    def save(self, *args, **kwargs):
+        calls.append(self.starts_at)
+        if len(calls) <= deadlocks:
+            raise _deadlock()
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Appointment, "save", save)
+    book = {"patient": patient, "practitioner": practitioner, "room": rooms[0], "starts_at": at(MONDAY, 10)}
+    if deadlocks == 1:
+        appointment = book_appointment(**book, by=front_desk)
+        assert len(calls) == 2 and appointment.pk
+        assert Appointment.objects.filter(state="booked").count() == 1
+    else:
+        with pytest.raises(BookingClash) as refused:
+            book_appointment(**book, by=front_desk)
+        assert len(calls) == 2
+        assert refused.value.message == (
+            "The appointment (Mon 11 Jan 2027 at 10:00) cannot be booked: someone else was booking the "
+            "same time at that very moment. Nothing was saved; please check the calendar and try again."
+        )
+        assert not Appointment.objects.exists()
+
+
+def test_other_database_errors_are_not_taken_for_a_deadlock(
+    patient, rooms, practitioner, front_desk, monkeypatch
+):
+    from django.db import OperationalError
+
+    def save(self, *args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(Appointment, "save", save)
+    with pytest.raises(OperationalError, match="locked"):
+        book_appointment(
+            patient=patient, practitioner=practitioner, room=rooms[0], starts_at=at(MONDAY, 10), by=front_desk
+        )
