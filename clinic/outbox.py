@@ -373,9 +373,8 @@ def _claim(batch_size: int | None = None, *, now: datetime | None = None) -> tup
 def is_permanent(exc: BaseException) -> bool:
     """A 5xx answer (recipient refused, message rejected) will not change on retry; 4xx answers,
     dropped connections and timeouts may."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # none at all (no address) is permanent too
+        return all(500 <= code < 600 for code, _ in exc.recipients.values())
     if isinstance(exc, smtplib.SMTPResponseException):
         return 500 <= exc.smtp_code < 600
     return False
@@ -384,7 +383,7 @@ def is_permanent(exc: BaseException) -> bool:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         parts = [f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items()]
-        return "Recipient refused — " + "; ".join(parts)
+        return "Recipient refused — " + "; ".join(parts) if parts else "The e-mail has no recipient address."
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
     return f"{type(exc).__name__}: {exc}"

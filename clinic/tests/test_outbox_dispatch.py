@@ -378,3 +378,16 @@ def test_the_last_message_of_a_batch_is_accepted_and_marked_before_the_run_ends(
     assert outbox.dispatch_due().retrying == 1  # refused at the very end, once the loop is over
     last.refresh_from_db()
     assert (last.state, last.attempts, last.last_error) == ("pending", 1, "SMTP 451 4.3.0 Try later")
+
+
+def test_smtp_refusals_are_told_apart_and_described():
+    import smtplib
+
+    refused = smtplib.SMTPRecipientsRefused({"ana@example.com": (550, b"5.1.1 No such user")})
+    later = smtplib.SMTPRecipientsRefused({"ana@example.com": (450, b"4.2.0 Mailbox busy")})
+    nobody = smtplib.SMTPRecipientsRefused({})  # what sendmail() and smtp_split raise for no address
+    assert outbox.is_permanent(refused) and not outbox.is_permanent(later) and outbox.is_permanent(nobody)
+    assert outbox._describe(refused) == "Recipient refused — ana@example.com: 550 5.1.1 No such user"
+    assert outbox._describe(nobody) == "The e-mail has no recipient address."
+    assert outbox.is_permanent(smtplib.SMTPDataError(554, b"Rejected"))
+    assert not outbox.is_permanent(smtplib.SMTPServerDisconnected("gone"))
