@@ -631,7 +631,8 @@ class _Marker:
 
     `start()` sends the mark statement (`_MARK_SENT_AND_CHECK_NEXT_SQL`, prepared once per
     connection) through libpq's asynchronous interface and returns at once: PostgreSQL runs and
-    commits it while this thread builds the next e-mail. `wait()` reads its answer — whether the
+    commits it while this thread goes on (it sends the next e-mail's envelope, or builds the next
+    e-mail with a backend that sends whole; `_Batch`). `wait()` reads its answer — whether the
     next row is still ours — or raises its error. No second thread: an earlier version marked on a
     thread of its own, and the two threads' contention for the GIL slowed every build (figure 5).
 

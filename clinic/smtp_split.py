@@ -9,9 +9,10 @@ three steps over the backend's open connection:
 2. `send_data()`: DATA and the message, without waiting for the server's answer.
 3. `finish()`: the server's answer. Only a 250 here means the message was accepted.
 
-Between 2 and 3 the outbox builds the next e-mail, and between 1 and 2 it waits for the previous
-row's mark to commit (clinic/outbox.py, `_Batch`): each wait the server makes is used for work the
-outbox must do anyway (figure 5), and no e-mail is accepted before the previous one is marked.
+Between 2 and 3 the outbox builds the next e-mail; the previous row's mark commits while 1 runs,
+and the outbox waits for that commit before 2 (clinic/outbox.py, `_Batch`). Each wait the server
+makes is used for work the outbox must do anyway (figure 5), and no e-mail's data goes before the
+previous one is durably marked sent.
 """
 
 from __future__ import annotations
