@@ -516,12 +516,10 @@ class _Batch:
                 delivery = smtp_split.Delivery(self.smtp, email)
                 delivery.envelope()  # while the previous row's mark commits
             except (smtplib.SMTPException, OSError) as exc:
-                self._close_smtp()
                 if held or self._confirm(message):
-                    self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
-                else:
-                    self.count("skipped")
-                return None
+                    return self._failed(message, exc)
+                self._close_smtp()
+                return self.count("skipped")
         if not (held or self._confirm(message)):
             if delivery is not None:
                 try:
@@ -542,8 +540,7 @@ class _Batch:
                 email.connection = self.smtp
                 email.send(fail_silently=False)
         except (smtplib.SMTPException, OSError) as exc:  # TimeoutError and ConnectionError are OSErrors
-            self._close_smtp()  # it may be unusable now; the next message opens a fresh one
-            return self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
+            return self._failed(message, exc)
         if delivery is not None:
             self._in_flight = (message, email, delivery, next_id)
         else:
@@ -559,10 +556,15 @@ class _Batch:
         try:
             delivery.finish()
         except (smtplib.SMTPException, OSError) as exc:
-            self._close_smtp()
-            self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
-            return
+            return self._failed(message, exc)
         self._mark(message, email, next_id)
+        return None
+
+    def _failed(self, message: OutboxMessage, exc: BaseException) -> None:
+        """The server refused `message` or the connection failed: record it (to retry, or failed for
+        good on a 5xx), and close the connection, which may be unusable; the next message opens one."""
+        self._close_smtp()
+        self.count(_record_failure(message, self.token, exc, permanent=is_permanent(exc)))
 
     def _mark(self, message: OutboxMessage, email: EmailMessage, next_id: int | None) -> None:
         if self._marker is not None:
