@@ -35,7 +35,7 @@ def setup() -> None:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         sys.exit(
             "The benchmarks run on the production path, PostgreSQL and Redis: set DATABASE_URL and "
-            "REDIS_URL (see README, Benchmarks)."
+            "REDIS_URL (see bench/RESULTS.md, How to run)."
         )
     manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
     if not manifest.exists():  # DEBUG off serves hashed static names: collect them once

@@ -206,7 +206,7 @@ OUTBOX_KICK_ON_COMMIT = env_bool("OUTBOX_KICK_ON_COMMIT", True)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # No REDIS_URL: kombu's filesystem transport, so `make run` needs no broker server.
-# Production Redis: append-only persistence and maxmemory-policy noeviction (DESIGN.md).
+# Production Redis: append-only persistence and maxmemory-policy noeviction (docs/design.md).
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
@@ -266,7 +266,7 @@ CELERY_ENABLE_UTC = True
 # Tasks report through the database (the outbox rows and their events), not a result backend.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
-# Safety first (see DESIGN.md, "E-mail goes through an outbox"); every task is safe to run twice:
+# Safety first (see docs/design.md, "The outbox"); every task is safe to run twice:
 # - acks late: a task is acknowledged after it ran, so a worker that dies mid-task does not lose it;
 CELERY_TASK_ACKS_LATE = True
 # - reject on worker lost: if the child process is killed (OOM, SIGKILL) the task goes back to the

@@ -19,7 +19,8 @@ def settings_edit(request):
         with transaction.atomic():
             form.save()
             if "reminder_lead_hours" in form.changed_data:
-                # Pending reminders follow the new lead times (Q10), in the same transaction.
+                # Pending reminders follow the new lead times (rule `reminder-lead-times`,
+                # docs/clinical-rules.md), in the same transaction.
                 from scheduling.notifications import resync_all_reminders
 
                 resync_all_reminders()

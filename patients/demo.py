@@ -1,8 +1,9 @@
 """Demo patients: 200 synthetic people from six European locales, registered through the services.
 
-Ages spread across and outside the protocol bands of L10 (Q3: under 18, 18–27, 40–44 and over 65 have
-no band), phones valid for each person's country, most with e-mail consent, a few archived, and a
-screening for about half of them. The same seed always builds the same clinic.
+Ages spread across and outside the protocol bands (rules `age-banded-schedule`, `no-band-no-default`
+in docs/clinical-rules.md: under 18, 18–27, 40–44 and over 65 have no band), phones valid for each person's
+country, most with e-mail consent, a few archived, and a screening for about half of them. The same seed
+always builds the same clinic.
 """
 
 import datetime

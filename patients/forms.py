@@ -159,7 +159,7 @@ class PatientForm(forms.ModelForm):
 
 class ScreeningForm(forms.ModelForm):
     """The practitioner's screening: allergies, medications, skin type, and one yes/no/unknown answer
-    with its date for each contraindication of Q8."""
+    with its date for each contraindication (rule `screening-blocks-eligibility`, docs/clinical-rules.md)."""
 
     allergen_groups = forms.ModelMultipleChoiceField(
         queryset=AllergenGroup.objects.all(),

@@ -14,7 +14,8 @@ def fold(text: str) -> str:
 
 
 def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
-    """Age in whole years on `day` (Q2: the age that counts is the one on the first session)."""
+    """Age in whole years on `day` (rule `age-on-first-session`, docs/clinical-rules.md: the age that
+    counts is the one on the first session)."""
     before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
     return day.year - date_of_birth.year - before_birthday
 
@@ -172,7 +173,8 @@ class Screening(models.Model):
 
 
 class Contraindication(models.TextChoices):
-    """The usual contraindications screened at consultation (Q8)."""
+    """The usual contraindications screened at consultation (rule `screening-blocks-eligibility`,
+    docs/clinical-rules.md)."""
 
     PREGNANCY = "pregnancy", "Pregnant or breastfeeding"
     ANTICOAGULANTS = "anticoagulants", "Taking anticoagulants"

@@ -126,7 +126,8 @@ def screening_detail(patient: Patient) -> Screening | None:
 
 
 def answers_by_item(screening: Screening | None) -> list[tuple[str, ScreeningAnswer | None]]:
-    """(label, answer or None) for every contraindication of Q8, in the order of the list."""
+    """(label, answer or None) for every contraindication screened (rule `screening-blocks-eligibility`,
+    docs/clinical-rules.md), in the order of the list."""
     answers = {a.item: a for a in screening.answers.all()} if screening else {}
     return [(label, answers.get(item)) for item, label in Contraindication.choices]
 

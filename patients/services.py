@@ -37,7 +37,8 @@ def patient_create(*, by, **fields) -> Patient:
 @transaction.atomic
 def patient_update(*, patient: Patient, by, **fields) -> Patient:
     """Change identity or contact details; a change of e-mail consent is time-stamped, and pending
-    reminders follow the consent and the address in the same transaction (Q10)."""
+    reminders follow the consent and the address in the same transaction (rule `email-needs-consent`,
+    docs/clinical-rules.md)."""
     before = Patient.objects.select_for_update().get(pk=patient.pk)
     for name, value in fields.items():
         setattr(patient, name, value)
@@ -48,7 +49,8 @@ def patient_update(*, patient: Patient, by, **fields) -> Patient:
     patient.full_clean()
     patient.save()
     if (patient.email_consent, patient.email) != (before.email_consent, before.email):
-        # Withdrawn consent cancels pending reminders; a new address or consent re-queues them (Q10).
+        # Withdrawn consent cancels pending reminders; a new address or consent re-queues them
+        # (rule `email-needs-consent`).
         from scheduling.notifications import sync_patient_reminders
 
         sync_patient_reminders(patient=patient)
@@ -105,9 +107,9 @@ def screening_update(
     fitzpatrick_type: str,
     answers: dict[str, tuple[str, datetime.date | None]],
 ) -> Screening:
-    """Save the practitioner's screening (Q8): fields, allergen groups, and each contraindication's
-    answer. A yes or no needs the date it was asked; "unknown" keeps no date. Only what changed is
-    written, so the history shows real changes."""
+    """Save the practitioner's screening (rule `screening-blocks-eligibility`, docs/clinical-rules.md):
+    fields, allergen groups, and each contraindication's answer. A yes or no needs the date it was asked;
+    "unknown" keeps no date. Only what changed is written, so the history shows real changes."""
     screening = screening_for(patient)
     screening = Screening.objects.select_for_update().get(pk=screening.pk)
     for item, (answer, answered_on) in answers.items():

@@ -1,7 +1,8 @@
 """Access rules for the scheduling pages (merged into the one table in clinic/access.py).
 
 Front desk runs the appointment book; practitioners plan and book too (they confirm count and
-cadence, L9); clinic admin can do everything. Nothing here shows clinical notes.
+cadence, rule `band-proposes-practitioner-decides` in docs/clinical-rules.md); clinic admin can do
+everything. Nothing here shows clinical notes.
 """
 
 from clinic.access import ALL_STAFF, PUBLIC, READ, rule

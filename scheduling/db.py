@@ -1,6 +1,6 @@
 """PostgreSQL-only pieces of the schema that must stay harmless on the embedded SQLite default.
 
-The exclusion constraints that forbid double booking (DESIGN.md, "No double booking") exist only on
+The exclusion constraints that forbid double booking (docs/design.md, "No double booking") exist only on
 PostgreSQL. They are declared in Appointment.Meta.constraints so that the migration state matches the
 models (`makemigrations --check` stays clean); these classes make sure SQLite never sees their SQL —
 neither when the migration adds them nor when a later migration rebuilds the table (SQLite's

@@ -180,8 +180,9 @@ def build(*, stdout, seed: int) -> None:
     rng.shuffle(patients)
     practitioners = list(staff.values())
 
-    # Series starting over the next two weeks, as the flow goes (DESIGN.md step 4): only for patients
-    # whose practitioner found them eligible and planned count and cadence at a signed consultation.
+    # Series starting over the next two weeks, as the flow goes (docs/design.md, the flow of a patient, step
+    # 4): only for patients whose practitioner found them eligible and planned count and cadence at a signed
+    # consultation.
     series_count = 0
     for patient in patients:
         if series_count >= 9:

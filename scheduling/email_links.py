@@ -1,4 +1,4 @@
-"""Signed links in patients' e-mails: confirm, cancel, unsubscribe (DESIGN.md, "Links in e-mails").
+"""Signed links in patients' e-mails: confirm, cancel, unsubscribe (docs/design.md, "Links in e-mails").
 
 A token holds no patient data: the appointment id, a fingerprint of the appointment's time and
 practitioner when the e-mail was built, and when the link expires (the appointment's start). The

@@ -30,7 +30,9 @@ def _time_input():
 
 
 class PlanForm(forms.Form):
-    """What the series planner needs besides the patient (L9, L10, Q3–Q5)."""
+    """What the series planner needs besides the patient (rules `band-proposes-practitioner-decides`,
+    `age-banded-schedule`, `no-band-no-default`, `course-count-range`, `twice-weekly-spacing`;
+    docs/clinical-rules.md)."""
 
     first_date = forms.DateField(
         required=False, widget=_date_input(), help_text="Leave empty for the earliest available day."

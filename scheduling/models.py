@@ -1,6 +1,7 @@
 """Clinic resources (rooms, hours, leave, closures), protocol bands, session series and appointments.
 
 All times are stored in UTC and scheduled in the clinic's local time zone (settings.TIME_ZONE).
+A rule cited as rule `name` is in docs/clinical-rules.md.
 """
 
 import datetime
@@ -127,11 +128,13 @@ class Closure(models.Model):
 
 
 class ProtocolBand(models.Model):
-    """A row of the leaflet's age-banded schedule (L10), as data the clinic admin can edit.
+    """A row of the leaflet's age-banded schedule (rule `age-banded-schedule`, docs/clinical-rules.md),
+    as data the clinic admin can edit.
 
-    Ages are whole years on the first session's date (Q2); the band is [min_age, max_age) or, with
-    max_inclusive, [min_age, max_age] (Q1). A cadence is `sessions_per_period` sessions every
-    `period_days` days: 1 every 21, 1 every 14, or 2 every 7 (twice weekly, Q5).
+    Ages are whole years on the first session's date (rule `age-on-first-session`); the band is
+    [min_age, max_age) or, with max_inclusive, [min_age, max_age] (rule `band-edges`). A cadence is
+    `sessions_per_period` sessions every `period_days` days: 1 every 21, 1 every 14, or 2 every 7
+    (twice weekly, rule `twice-weekly-spacing`).
     """
 
     label = models.CharField(max_length=80)
@@ -218,7 +221,8 @@ def cadence_label(sessions_per_period: int, period_days: int) -> str:
 
 
 class Cadence(models.TextChoices):
-    """The cadences the planner knows (Q5, Q6). Stored on the series as per-period and period days."""
+    """The cadences the planner knows (rules `twice-weekly-spacing`, `move-within-tolerance`). Stored on the
+    series as per-period and period days."""
 
     EVERY_3_WEEKS = "1/21", "One session every three weeks"
     EVERY_2_WEEKS = "1/14", "One session every two weeks"
@@ -227,10 +231,12 @@ class Cadence(models.TextChoices):
 
 
 class SessionSeries(models.Model):
-    """A planned course of treatment sessions for one patient (L9, L10).
+    """A planned course of treatment sessions for one patient (rules `band-proposes-practitioner-decides`,
+    `age-banded-schedule`).
 
     Either follows a protocol band, or carries the practitioner's override and the reason for it
-    (Q3, Q4): no band for the age, or a count/cadence outside the band.
+    (rules `no-band-no-default`, `course-count-range`): no band for the age, or a count/cadence
+    outside the band.
     """
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="session_series")

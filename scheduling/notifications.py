@@ -1,4 +1,6 @@
-"""What patients receive about their appointments, through the outbox (clinic/outbox.py; Q10, L5).
+"""What patients receive about their appointments, through the outbox (clinic/outbox.py; rules
+`reminder-lead-times`, `reminders-follow-the-appointment`, `email-needs-consent`,
+`session-about-an-hour`). A rule cited as rule `name` is in docs/clinical-rules.md.
 
 Kinds and keys:
 - `reminder`: `reminder:<appointment>:<lead>h` per clinic lead time (ClinicSettings.lead_hours), due
@@ -13,7 +15,7 @@ the appointment, the patient and the consent just before sending and return None
 no longer applies (cancelled, moved away, past, consent or address gone).
 
 Consent: reminders, series confirmations and change notices go only to patients with an e-mail
-address and e-mail consent (Q10). A patient who withdraws consent gets nothing further.
+address and e-mail consent (rule `email-needs-consent`). A patient who withdraws consent gets nothing further.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ def clinic_zone() -> ZoneInfo:
 
 
 def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.datetime:
-    """`lead_hours` before `starts_at` on the clinic's wall clock (Q10): 48 h before 10:00 is 10:00
-    two days earlier, whatever summer time did in between.
+    """`lead_hours` before `starts_at` on the clinic's wall clock (rule `reminder-lead-times`): 48 h before
+    10:00 is 10:00 two days earlier, whatever summer time did in between.
 
     A wall-clock time that does not exist (the hour skipped in spring) or exists twice (the hour
     repeated in autumn) resolves to the earlier instant, so a reminder never goes later than promised.
@@ -62,7 +64,8 @@ def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.d
 
 
 def wants_email(patient) -> bool:
-    """Q10: only patients who accepted e-mail and gave an address (and are not archived)."""
+    """Only patients who accepted e-mail and gave an address, and are not archived (rule
+    `email-needs-consent`)."""
     return bool(patient.email and patient.email_consent and patient.archived_at is None)
 
 
@@ -153,7 +156,8 @@ def _version(appointment: Appointment) -> int:
 def on_moved(
     appointment: Appointment, *, before_start: datetime.datetime, before_practitioner_id: int
 ) -> None:
-    """Reminders follow the appointment (Q10); the patient is told the new time."""
+    """Reminders follow the appointment (rule `reminders-follow-the-appointment`); the patient is told
+    the new time."""
     sync_reminders(appointment)
     if appointment.starts_at == before_start and appointment.practitioner_id == before_practitioner_id:
         return  # only the room changed: nothing the patient needs to know
@@ -210,7 +214,8 @@ def sync_patient_reminders(*, patient) -> None:
 @transaction.atomic
 def resync_all_reminders() -> int:
     """After the clinic changed its lead times: every upcoming appointment's pending reminders follow
-    the new ones (Q10). A rare admin action; one pass over the upcoming appointments."""
+    the new ones (rule `reminder-lead-times`). A rare admin action; one pass over the upcoming
+    appointments."""
     upcoming = Appointment.objects.filter(
         state__in=UPCOMING_STATES, starts_at__gt=timezone.now()
     ).select_related("patient")
@@ -284,7 +289,8 @@ def _context_with_links(appointment) -> dict:
 
 
 def build_reminder(message: OutboxMessage):
-    """Q10, L5: date, local time, practitioner, address, what to expect, .ics, confirm/cancel links."""
+    """Date, local time, practitioner, address, what to expect, .ics, confirm/cancel links (rules
+    `reminder-lead-times`, `session-about-an-hour`)."""
     appointment = _upcoming_appointment(message)
     if appointment is None:
         return None

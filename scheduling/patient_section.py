@@ -21,7 +21,7 @@ def section(request, patient) -> str:
 
     if not is_allowed(request.user, "scheduling:calendar"):
         return ""
-    # The practitioner's plan, count and cadence only (what front desk books from, DESIGN.md).
+    # The practitioner's plan, count and cadence only (what front desk books from: docs/design.md, roles).
     plan = series_plan_for(patient)
     upcoming = list(selectors.upcoming_for_patient(patient))
     if upcoming:  # the first to end leaves the list then: a cached page must not outlive it

@@ -1,4 +1,8 @@
-"""The series planner: from a patient's age band to one proposed slot per session (L9, L10, Q1–Q6).
+"""The series planner: from a patient's age band to one proposed slot per session.
+
+A rule cited as rule `name` is in docs/clinical-rules.md: `band-proposes-practitioner-decides`,
+`age-banded-schedule`, `band-edges`, `age-on-first-session`, `no-band-no-default`,
+`no-series-under-18`, `course-count-range`, `twice-weekly-spacing`, `move-within-tolerance`.
 
 `band_for_age` answers which band applies (or explicitly none). `plan_for` settles count and cadence
 (band defaults, or the practitioner's override with a reason). `propose_series` places each session
@@ -25,11 +29,12 @@ from .models import ProtocolBand, cadence_label
 MINIMUM_SERIES_AGE = 18
 SLOT_STEP_MINUTES = 15
 EARLIEST_SEARCH_DAYS = 90
-DEFAULT_TWICE_WEEKLY_DAYS = (0, 3)  # Monday and Thursday (Q5)
+DEFAULT_TWICE_WEEKLY_DAYS = (0, 3)  # Monday and Thursday (rule `twice-weekly-spacing`)
 
 
 def band_for_age(age: int) -> ProtocolBand | None:
-    """The protocol band for an age in whole years, or None: "no protocol for this age" (Q1, Q3).
+    """The protocol band for an age in whole years, or None: "no protocol for this age" (rules
+    `band-edges`, `no-band-no-default`).
 
     Never a silent default: the caller must show that there is no band and ask for an explicit plan.
     """
@@ -40,8 +45,9 @@ def band_for_age(age: int) -> ProtocolBand | None:
 
 
 def band_deviation(band: ProtocolBand, *, count: int, cadence: tuple[int, int]) -> str:
-    """How a count and cadence depart from the band (L9, Q4): "" when they follow it, else a sentence
-    saying what differs. A departure needs the practitioner's written reason."""
+    """How a count and cadence depart from the band (rules `band-proposes-practitioner-decides`,
+    `course-count-range`): "" when they follow it, else a sentence saying what differs. A departure needs the
+    practitioner's written reason."""
     what = []
     if not (band.min_sessions <= count <= band.max_sessions):
         what.append(f"{count} sessions is outside the band's {band.course_display}")
@@ -50,9 +56,9 @@ def band_deviation(band: ProtocolBand, *, count: int, cadence: tuple[int, int]) 
     return "; ".join(what).capitalize()
 
 
-# A consultation's plan stores the cadence as days between sessions. Two sessions per week (Q5) are
-# 3 or 4 days apart (Monday, Thursday, Monday): the plan writes it as 3, and reads 3 or 4 back as two
-# per week. Any other interval N is one session every N days.
+# A consultation's plan stores the cadence as days between sessions. Two sessions per week (rule
+# `twice-weekly-spacing`) are 3 or 4 days apart (Monday, Thursday, Monday): the plan writes it as 3,
+# and reads 3 or 4 back as two per week. Any other interval N is one session every N days.
 TWICE_WEEKLY_INTERVALS = (3, 4)
 
 
@@ -71,7 +77,7 @@ def interval_for_cadence(sessions_per_period: int, period_days: int) -> int:
 
 
 def tolerance_days(sessions_per_period: int, period_days: int) -> int:
-    """How far the planner may move a session from its target date (Q6)."""
+    """How far the planner may move a session from its target date (rule `move-within-tolerance`)."""
     if sessions_per_period > 1 or period_days < 14:
         return 1
     return 2
@@ -114,11 +120,13 @@ def plan_for(
     weekdays: tuple[int, ...] | None = None,
     override_reason: str = "",
 ) -> SeriesPlan:
-    """Settle count and cadence for a patient of `age` on the first session date (Q2).
+    """Settle count and cadence for a patient of `age` on the first session date (rule
+    `age-on-first-session`).
 
-    Under 18 is refused. With a band, the count defaults to its maximum (Q4) and the cadence to the
-    band's; a count outside [min, max] or another cadence needs a reason. Without a band (Q3) the count
-    and cadence must be chosen explicitly, with a reason.
+    Under 18 is refused (rule `no-series-under-18`). With a band, the count defaults to its maximum
+    (rule `course-count-range`) and the cadence to the band's; a count outside [min, max] or another
+    cadence needs a reason. Without a band (rule `no-band-no-default`) the count and cadence must be
+    chosen explicitly, with a reason.
     """
     override_reason = (override_reason or "").strip()
     if age < MINIMUM_SERIES_AGE:
@@ -227,7 +235,7 @@ def _target_dates(plan: SeriesPlan, first: datetime.date) -> list[datetime.date]
 
 
 def _around(target: datetime.date, tolerance: int) -> list[datetime.date]:
-    """Target first, then the nearest days, later before earlier (Q6)."""
+    """Target first, then the nearest days, later before earlier (rule `move-within-tolerance`)."""
     days = [target]
     for offset in range(1, tolerance + 1):
         days += [target + datetime.timedelta(days=offset), target - datetime.timedelta(days=offset)]
@@ -322,10 +330,11 @@ def propose_series(
     """Propose a slot for every session of `plan`, or say which session cannot be placed and why.
 
     Respects opening hours, closures, working hours, leave, the active appointments of the
-    practitioner, the room and the patient, and the cadence's tolerance (Q6), keeping the sessions in
-    order. Twice weekly (Q5): two sessions per calendar week on the chosen weekdays, 2–5 days apart.
-    Without `first_date` the first session goes to the earliest available day. Reads one window
-    of data (a fixed number of queries); everything else is computed in Python.
+    practitioner, the room and the patient, and the cadence's tolerance (rule `move-within-tolerance`),
+    keeping the sessions in order. Twice weekly (rule `twice-weekly-spacing`): two sessions per calendar week
+    on the chosen weekdays, 2–5 days apart. Without `first_date` the first session goes to the earliest
+    available day. Reads one window of data (a fixed number of queries); everything else is computed in
+    Python.
     """
     from clinic.models import ClinicSettings
 
@@ -437,7 +446,8 @@ def plan_and_propose(
     preferred_time: datetime.time = datetime.time(10, 0),
     now: datetime.datetime | None = None,
 ) -> Proposal:
-    """Plan and propose with the age that counts: the one on the first session's date (Q2).
+    """Plan and propose with the age that counts: the one on the first session's date (rule
+    `age-on-first-session`).
 
     With "earliest available" the first date is only known once placed; if the patient's age on that
     date is another band's, the series is planned again from that date.
@@ -458,7 +468,8 @@ def plan_and_propose(
 def check_slots(
     *, patient, plan: SeriesPlan, slots: list[tuple[datetime.datetime, object, object]], minutes: int
 ) -> list[str]:
-    """Re-check sessions moved by hand: one problem (or "") per slot, in session order (Q6).
+    """Re-check sessions moved by hand: one problem (or "") per slot, in session order (rule
+    `move-within-tolerance`).
 
     The same rules as booking: opening hours, closures, working hours, leave, the appointments of the
     practitioner, the room and the patient, and the order of the sessions.

@@ -1,6 +1,6 @@
 """Writes to the appointment book: booking, series, rescheduling, cancelling and state changes.
 
-No double booking (DESIGN.md): on PostgreSQL the exclusion constraints on Appointment refuse an
+No double booking (docs/design.md): on PostgreSQL the exclusion constraints on Appointment refuse an
 overlapping active appointment of the same practitioner, room or patient, whatever two requests do at
 once; the IntegrityError is turned into the same readable BookingClash the checks below raise (two
 bookings that deadlock in that check are handled too: `_save_in_savepoint`). On
@@ -8,6 +8,8 @@ SQLite the settings open every transaction with BEGIN IMMEDIATE (`transaction_mo
 outermost `transaction.atomic()` takes the database's write lock before the clash check reads: two
 bookings cannot interleave their check and insert. The checks here run on both databases, so the
 person at the desk always gets a message naming the session, the time and who or what is taken.
+
+A rule cited as rule `name` is in docs/clinical-rules.md.
 
 Each service is the one place for its event (booked, moved, cancelled, state changed): anything that
 must follow such an event in the same transaction (reminders in the outbox) belongs in that service.
@@ -210,7 +212,8 @@ def book_appointment(
     notes: str = "",
     by,
 ) -> Appointment:
-    """Book one appointment (L5: default length from the clinic settings), refusing any clash."""
+    """Book one appointment (rule `session-about-an-hour`: default length from the clinic settings),
+    refusing any clash."""
     if starts_at <= timezone.now():
         raise SchedulingError("That time is in the past: choose a later time.")
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
@@ -239,7 +242,8 @@ def book_series(
     minutes: int | None = None,
     by,
 ) -> SessionSeries:
-    """Book every session of a series in one transaction, or none (DESIGN.md, Q2–Q6).
+    """Book every session of a series in one transaction, or none (docs/design.md, "No double booking";
+    rules `age-on-first-session`, `no-series-under-18`, `move-within-tolerance`).
 
     `slots` are (starts_at, practitioner, room) in session order. The first refusal names the
     session, its time and what clashed; the whole series is then rolled back.
@@ -340,7 +344,8 @@ def reschedule_appointment(
 
 
 def _check_series_order(appointment: Appointment, starts_at: datetime.datetime) -> None:
-    """A single move must keep the series in order (Q6); to move later sessions too, use the shift."""
+    """A single move must keep the series in order (rule `move-within-tolerance`); to move later sessions too,
+    use the shift."""
     if not appointment.series_id:
         return
     neighbours = Appointment.objects.filter(series_id=appointment.series_id).exclude(pk=appointment.pk)
@@ -369,7 +374,7 @@ def _wall_clock_shift(moment: datetime.datetime, offset: datetime.timedelta) -> 
 @transaction.atomic
 def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.datetime, by) -> list[Appointment]:
     """Move this session to `starts_at` and every later upcoming session of its series by the same
-    amount of wall-clock time, in one action, all or nothing (Q7)."""
+    amount of wall-clock time, in one action, all or nothing (rule `shift-rest-of-series`)."""
     appointment = _lock(appointment)
     if not appointment.series_id:
         raise SchedulingError("This appointment is not part of a series.")
@@ -461,7 +466,8 @@ def mark_completed(*, appointment: Appointment, by) -> Appointment:
 
 @transaction.atomic
 def mark_no_show(*, appointment: Appointment, by) -> Appointment:
-    """The patient did not come (Q7: the rest of a series can then be shifted). Frees the slot."""
+    """The patient did not come (rule `shift-rest-of-series`: the rest of a series can then be
+    shifted). Frees the slot."""
     appointment = _lock(appointment)
     if appointment.starts_at > timezone.now():
         raise SchedulingError(
@@ -481,7 +487,8 @@ def cancel_appointment(*, appointment: Appointment, reason: str, by) -> Appointm
 
 @transaction.atomic
 def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[Appointment]:
-    """Cancel this session and every later upcoming session of its series (Q7), with the reason."""
+    """Cancel this session and every later upcoming session of its series (rule `shift-rest-of-series`),
+    with the reason."""
     reason = (reason or "").strip()
     if not reason:
         raise SchedulingError("Give the reason for the cancellation.")

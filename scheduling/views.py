@@ -122,7 +122,9 @@ def _slots_from(formset) -> list[tuple]:
 
 
 def plan_series(request):
-    """Pick a patient, see the proposal, move sessions, book them all in one action (Q2–Q6)."""
+    """Pick a patient, see the proposal, move sessions, book them all in one action (rules
+    `age-on-first-session`, `no-series-under-18`, `twice-weekly-spacing`, `move-within-tolerance`;
+    docs/clinical-rules.md)."""
     patient = _patient_or_none(request)
     if patient is None:
         query = request.GET.get("q", "").strip()
@@ -215,9 +217,10 @@ def plan_series(request):
 
 
 def _practitioners_plan(patient) -> tuple[object, dict]:
-    """DESIGN.md flow step 4: the practitioner confirmed count and cadence at the consultation, so the
-    planner starts from that plan (count and cadence only: front desk sees nothing else of it), and
-    from the age band when there is none. The plan is the reason for leaving the band, if it does."""
+    """docs/design.md, the flow of a patient, step 4: the practitioner confirmed count and cadence at the
+    consultation, so the planner starts from that plan (count and cadence only: front desk sees nothing else
+    of it), and from the age band when there is none. The plan is the reason for leaving the band, if it
+    does."""
     from treatments.selectors import series_plan_for
 
     plan = series_plan_for(patient)

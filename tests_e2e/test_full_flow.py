@@ -1,4 +1,4 @@
-"""The flow of a patient (DESIGN.md) across the three apps, in a real browser: front desk registers a
+"""The flow of a patient (docs/design.md) across the three apps, in a real browser: front desk registers a
 patient of about 50; the practitioner consults (plan pre-filled from the 45–65 band: 6 sessions, two
 per week), signs and formulates; front desk plans the series from that plan and books it; on the day,
 the practitioner records session 1 from its appointment and marks it done, which completes the

@@ -1,10 +1,12 @@
-"""The aftercare e-mail (L8, Q9): sent once per session marked done, through the outbox.
+"""The aftercare e-mail (rules `aftercare-instructions`, `aftercare-once`, docs/clinical-rules.md):
+sent once per session marked done, through the outbox.
 
 Content: the leaflet's five instructions, the practitioner's own instructions for this patient (the
 session record's aftercare field) and the date of the patient's next session, looked up when the
 e-mail goes. Aftercare is care information, but the patient's e-mail consent is the only say they
 have over e-mails from the clinic, so it goes only to patients with an address and consent (the
-same rule as reminders, Q10); the practitioner hands the same instructions over in person (L8).
+same rule as reminders, `email-needs-consent`); the practitioner hands the same instructions over
+in person (rule `aftercare-instructions`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from clinic.models import OutboxMessage
 from .models import SessionRecord
 
 AFTERCARE = "aftercare"
-# Aftercare is for "right after" the session (Q9). If it could not go out within this time (mail
-# server down for days, or a session record backdated), it is cancelled rather than sent late.
+# Aftercare is for "right after" the session (rule `aftercare-once`). If it could not go out within this time
+# (mail server down for days, or a session record backdated), it is cancelled rather than sent late.
 AFTERCARE_TOO_LATE = timedelta(hours=48)
 
 

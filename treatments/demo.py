@@ -118,8 +118,9 @@ def build(*, stdout, seed: int) -> None:
             continue
         if eligible >= ELIGIBLE_TARGET:
             continue
-        # The course the band proposes for the age on the consultation date (L9, Q4); without a band,
-        # the practitioner's own choice with its reason (Q3).
+        # The course the band proposes for the age on the consultation date (rules
+        # `band-proposes-practitioner-decides`, `course-count-range`); without a band, the
+        # practitioner's own choice with its reason (rule `no-band-no-default`, docs/clinical-rules.md).
         _, band = services.plan_protocol(patient, day)
         if band is not None:
             count = rng.randint(band.min_sessions, band.max_sessions)

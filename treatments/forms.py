@@ -13,7 +13,8 @@ CHECKBOXES = forms.CheckboxSelectMultiple
 
 
 class ConsultationForm(forms.ModelForm):
-    """The consultation note, with one yes/no/unknown field per contraindication for this visit (Q8)."""
+    """The consultation note, with one yes/no/unknown field per contraindication for this visit (rule
+    `screening-blocks-eligibility`, docs/clinical-rules.md)."""
 
     concerns = forms.MultipleChoiceField(choices=Concern.choices, widget=CHECKBOXES, required=False)
     plan_areas = forms.MultipleChoiceField(

@@ -1,5 +1,6 @@
-"""Clinical records: consultations (L1, L2, Q8), the ingredient catalogue, per-patient formulations
-(L3, versioned) and session records (L5–L8). Practitioners write them; clinic admin reads them."""
+"""Clinical records: consultations, the ingredient catalogue, per-patient formulations (versioned)
+and session records. Practitioners write them; clinic admin reads them. A rule cited as rule
+`name` is in docs/clinical-rules.md."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from patients.models import AllergenGroup, Answer, Contraindication, Patient
 
 
 class Concern(models.TextChoices):
-    """The four concerns the leaflet names (L4), plus "other" (with text)."""
+    """The four concerns the leaflet names (rule `four-concerns`), plus "other" (with text)."""
 
     TEXTURE_TONE = "texture_tone", "Texture and tone"
     FINE_LINES = "fine_lines", "Fine lines and wrinkles"
@@ -36,7 +37,7 @@ def labels(choices: type[models.TextChoices], values: list[str]) -> list[str]:
 
 
 class Decision(models.TextChoices):
-    """The practitioner's decision on whether mesotherapy suits this case (L2)."""
+    """The practitioner's decision on whether mesotherapy suits this case (rule `eligibility-decision`)."""
 
     ELIGIBLE = "eligible", "Eligible"
     NOT_ELIGIBLE = "not_eligible", "Not eligible"
@@ -44,7 +45,8 @@ class Decision(models.TextChoices):
 
 
 class Consultation(models.Model):
-    """One consultation note (L1): concerns, goals, assessment, screening for this visit, decision, plan.
+    """One consultation note (rule `consultation-first`): concerns, goals, assessment, screening for this
+    visit, decision, plan.
 
     A draft can be edited; once signed it is locked and corrections are addenda."""
 
@@ -116,7 +118,8 @@ class Consultation(models.Model):
 
 
 class ConsultationAnswer(models.Model):
-    """A contraindication as confirmed at this visit (Q8), pre-filled from the patient's screening."""
+    """A contraindication as confirmed at this visit (rule `screening-blocks-eligibility`), pre-filled
+    from the patient's screening."""
 
     consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="answers")
     item = models.CharField(max_length=30, choices=Contraindication.choices)
@@ -193,7 +196,8 @@ class IngredientQuerySet(models.QuerySet):
 
 
 class Ingredient(models.Model):
-    """A catalogue substance: dosing unit, typical and maximum amount per session, allergen group (L3)."""
+    """A catalogue substance: dosing unit, typical and maximum amount per session, allergen group (rule
+    `per-patient-formulation`)."""
 
     name = models.CharField(max_length=100, unique=True)
     category = models.CharField(max_length=20, choices=Category.choices)
@@ -242,8 +246,8 @@ class LockedRecord(Exception):
 
 
 class Formulation(models.Model):
-    """One version of a patient's cocktail (L3). A change makes a new version; a version used in a
-    session record never changes (the model refuses, as does the service)."""
+    """One version of a patient's cocktail (rule `per-patient-formulation`). A change makes a new version; a
+    version used in a session record never changes (the model refuses, as does the service)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="formulations")
     consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="formulations")
@@ -343,7 +347,7 @@ class NeedleGauge(models.TextChoices):
 
 
 class Reaction(models.TextChoices):
-    """Immediate reactions (L7: redness or swelling are normal and short-lived)."""
+    """Immediate reactions (rule `immediate-reactions`: redness or swelling are normal and short-lived)."""
 
     REDNESS = "redness", "Redness"
     SWELLING = "swelling", "Swelling"
@@ -352,7 +356,8 @@ class Reaction(models.TextChoices):
 
 
 class SessionRecord(models.Model):
-    """What was done at one session (L5–L8). "Mark done" locks it and queues the aftercare e-mail (Q9)."""
+    """What was done at one session (rules `session-about-an-hour`, `technique-recorded`,
+    `immediate-reactions`). "Mark done" locks it and queues the aftercare e-mail (rule `aftercare-once`)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="session_records")
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -413,7 +418,8 @@ class SessionRecord(models.Model):
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    # Set once, in the transaction that marks the session done: the aftercare e-mail is due (Q9).
+    # Set once, in the transaction that marks the session done: the aftercare e-mail is due (rule
+    # `aftercare-once`).
     aftercare_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

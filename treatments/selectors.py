@@ -187,7 +187,7 @@ def session_states(appointment_ids) -> dict[int, SessionRecord]:
 
 class SeriesPlanDefaults(NamedTuple):
     """The count and cadence of a practitioner's plan, and whose plan of which day: the one part of a
-    consultation front desk may see (DESIGN.md, roles)."""
+    consultation front desk may see (docs/design.md, roles)."""
 
     count: int
     interval_days: int
@@ -196,8 +196,8 @@ class SeriesPlanDefaults(NamedTuple):
 
 
 def series_plan_for(patient: Patient) -> SeriesPlanDefaults | None:
-    """The plan the series planner starts from (DESIGN.md, flow step 4): the count and interval of the
-    patient's latest signed consultation, when it found the patient eligible and has a plan.
+    """The plan the series planner starts from (docs/design.md, the flow of a patient, step 4): the count and
+    interval of the patient's latest signed consultation, when it found the patient eligible and has a plan.
 
     A later signed "not eligible" or "deferred" decision withdraws the earlier plan, so only the latest
     signed consultation counts. Reads only the plan's fields, never notes, reasons or screening.

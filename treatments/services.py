@@ -1,5 +1,6 @@
 """Writes to clinical records. Each function runs in one transaction, validates, and raises
-ClinicalError with a message a person can act on; views show it on the form."""
+ClinicalError with a message a person can act on; views show it on the form. A rule cited
+as rule `name` is in docs/clinical-rules.md."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,7 +40,8 @@ class ClinicalError(Exception):
         self.field = field
 
 
-# ---------------------------------------------------------------- consultations (L1, L2, Q8)
+# ---------------------------------------------------------------- consultations
+# (rules `consultation-first`, `eligibility-decision`, `screening-blocks-eligibility`)
 
 CONSULTATION_FIELDS = (
     "date",
@@ -60,7 +62,8 @@ CONSULTATION_FIELDS = (
 
 
 def screening_answers(patient: Patient) -> dict[str, str]:
-    """The patient's current screening answers by contraindication, to pre-fill a visit (Q8)."""
+    """The patient's current screening answers by contraindication, to pre-fill a visit (rule
+    `screening-blocks-eligibility`)."""
     screening = screening_for(patient)
     answers = dict.fromkeys(Contraindication.values, Answer.UNKNOWN)
     answers.update({a.item: a.answer for a in screening.answers.all()})
@@ -68,8 +71,9 @@ def screening_answers(patient: Patient) -> dict[str, str]:
 
 
 def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None:
-    """Q8: any contraindication answered "yes" blocks "eligible" unless a written override reason is given.
-    L2: not eligible / deferred need a reason. "Other" concern needs its text."""
+    """Any contraindication answered "yes" blocks "eligible" unless a written override reason is given
+    (rule `screening-blocks-eligibility`). Not eligible / deferred need a reason (rule
+    `eligibility-decision`). "Other" concern needs its text (rule `four-concerns`)."""
     if consultation.date and consultation.date > timezone.localdate():
         raise ClinicalError("The consultation date cannot be in the future.", "date")
     if "other" in (consultation.concerns or []) and not consultation.concern_other.strip():
@@ -91,13 +95,15 @@ def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None
 
 
 def plan_protocol(patient: Patient, day) -> tuple[int, ProtocolBand | None]:
-    """The patient's age on the consultation date and the protocol band for it, or None (L10, Q1, Q3)."""
+    """The patient's age on the consultation date and the protocol band for it, or None (rules
+    `age-banded-schedule`, `band-edges`, `no-band-no-default`)."""
     age = patient.age_on(day)
     return age, band_for_age(age)
 
 
 def _check_plan(consultation: Consultation) -> None:
-    """L9, Q3, Q4: the band for the patient's age on the consultation date proposes the course; a count
+    """The band for the patient's age on the consultation date proposes the course (rules
+    `band-proposes-practitioner-decides`, `no-band-no-default`, `course-count-range`); a count
     outside its minimum–maximum or another cadence needs the practitioner's reason, and so does any
     course for an age without a band. The comparison is scheduling's own (`band_deviation`)."""
     count, interval = consultation.plan_session_count, consultation.plan_interval_days
@@ -142,7 +148,8 @@ _NULLABLE = {"plan_session_count", "plan_interval_days", "date"}
 def consultation_create(
     *, patient: Patient, by, answers: dict[str, str] | None = None, **fields
 ) -> Consultation:
-    """Open a draft consultation (L1). Contraindication answers default to the patient's screening (Q8)."""
+    """Open a draft consultation (rule `consultation-first`). Contraindication answers default to the
+    patient's screening (rule `screening-blocks-eligibility`)."""
     fields.setdefault("date", timezone.localdate())
     consultation = Consultation(patient=patient, practitioner=by)
     _apply(consultation, fields)
@@ -231,7 +238,8 @@ def log_consultation_read(*, consultation: Consultation, user) -> ConsultationAc
     return ConsultationAccessLog.objects.create(consultation=consultation, user=user)
 
 
-# ---------------------------------------------------------------- formulations (L3, Q8)
+# ---------------------------------------------------------------- formulations
+# (rules `per-patient-formulation`, `no-allergen-in-formulation`)
 
 
 @dataclass
@@ -243,8 +251,9 @@ class LineInput:
 
 
 def _check_lines(patient: Patient, lines: list[LineInput]) -> None:
-    """L3/Q8: positive amounts in the ingredient's unit, not above its maximum without a written reason,
-    no retired ingredient, never an ingredient the patient is allergic to (no override)."""
+    """Rules `per-patient-formulation`, `no-allergen-in-formulation`: positive amounts in the ingredient's
+    unit, not above its maximum without a written reason, no retired ingredient, never an ingredient the
+    patient is allergic to (no override)."""
     if not lines:
         raise ClinicalError("Add at least one ingredient.")
     allergies = {g.pk: g.name for g in screening_for(patient).allergen_groups.all()}
@@ -290,7 +299,8 @@ def formulation_create(
     notes: str = "",
     previous: Formulation | None = None,
 ) -> Formulation:
-    """Make the next version of the patient's cocktail (L3), from an eligible signed consultation.
+    """Make the next version of the patient's cocktail (rule `per-patient-formulation`), from an
+    eligible signed consultation.
     Versions are never rewritten: a change is always a new version."""
     patient = Patient.objects.select_for_update().get(pk=consultation.patient_id)
     if not (consultation.is_signed and consultation.is_eligible):
@@ -398,7 +408,9 @@ def formulation_diff(old: Formulation, new: Formulation) -> dict:
     }
 
 
-# ---------------------------------------------------------------- session records (L5–L8, Q9)
+# ---------------------------------------------------------------- session records
+# (rules `session-about-an-hour`, `technique-recorded`, `immediate-reactions`,
+# `aftercare-instructions`, `aftercare-once`)
 
 
 def _already_recorded(appointment: Appointment) -> str:
@@ -525,7 +537,8 @@ def session_record_create(
     appointment: Appointment | None = None,
     **fields,
 ) -> SessionRecord:
-    """Start the record of a session with a formulation version of this patient (L5–L8), linked to
+    """Start the record of a session with a formulation version of this patient (rules
+    `session-about-an-hour`, `technique-recorded`, `immediate-reactions`), linked to
     the treatment appointment it took place in when there is one (one record per appointment)."""
     fields.setdefault("performed_at", timezone.now())
     record = SessionRecord(patient_id=formulation.patient_id, practitioner=by, formulation=formulation)
@@ -575,7 +588,7 @@ def session_record_update(
 @transaction.atomic
 def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
     """Finish the session: the record is locked, and the aftercare e-mail is queued in the same
-    transaction (L8, Q9)."""
+    transaction (rules `aftercare-instructions`, `aftercare-once`)."""
     current = _open_record(session_record)
     if current.volume_ml is None:
         raise ClinicalError("Record the volume given before marking the session done.", "volume_ml")
@@ -592,7 +605,8 @@ def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
 
 @transaction.atomic
 def queue_aftercare(*, session_record: SessionRecord) -> bool:
-    """Queue the aftercare e-mail for a session marked done, at most once per session (L8, Q9).
+    """Queue the aftercare e-mail for a session marked done, at most once per session (rule
+    `aftercare-once`).
 
     THE one place the aftercare e-mail is queued: an outbox row (key `aftercare:<record>`) in the
     caller's transaction, so it commits with "done" and is sent right after (treatments/aftercare.py

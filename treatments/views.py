@@ -78,8 +78,10 @@ def timeline(request, patient_id: int):
 
 
 def _protocol(patient, day, consultation=None) -> tuple[dict, dict]:
-    """The band for the patient's age on the consultation date (L9, L10, Q1, Q3), and the plan fields it
-    pre-fills when the practitioner has not chosen them yet: the band's maximum count and its cadence."""
+    """The band for the patient's age on the consultation date (rules `band-proposes-practitioner-decides`,
+    `age-banded-schedule`, `band-edges`, `no-band-no-default` in docs/clinical-rules.md), and the plan
+    fields it pre-fills when the practitioner has not chosen them yet: the band's maximum count and its
+    cadence."""
     age, band = services.plan_protocol(patient, day)
     initial = {}
     if band is not None:

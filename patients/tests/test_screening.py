@@ -1,4 +1,5 @@
-"""Practitioners fill in the screening (Q8): each contraindication yes/no/unknown with a date."""
+"""Practitioners fill in the screening (rule `screening-blocks-eligibility`, docs/clinical-rules.md): each
+contraindication yes/no/unknown with a date."""
 
 import datetime
 

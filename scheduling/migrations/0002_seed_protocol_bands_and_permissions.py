@@ -1,4 +1,5 @@
-"""The leaflet's four protocol bands (L10) exactly as Q1 decides, and each role's model permissions."""
+"""The leaflet's four protocol bands (rule `age-banded-schedule`) with the edges of rule `band-edges`
+(docs/clinical-rules.md), and each role's model permissions."""
 
 from django.db import migrations
 

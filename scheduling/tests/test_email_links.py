@@ -1,5 +1,5 @@
 """The confirm, cancel and unsubscribe links in patients' e-mails: one button on GET, act on POST,
-once; expired, tampered and outdated links get a clear page (DESIGN.md, "Links in e-mails")."""
+once; expired, tampered and outdated links get a clear page (docs/design.md, "Links in e-mails")."""
 
 import datetime
 import re

@@ -1,5 +1,7 @@
-"""The series planner starts from the practitioner's plan (DESIGN.md, flow step 4), showing front desk
-only its count and cadence; without a plan it falls back to the age band (L9, L10, Q2–Q5)."""
+"""The series planner starts from the practitioner's plan (docs/design.md, the flow of a patient,
+step 4), showing front desk only its count and cadence; without a plan it falls back to the age band
+(rules `band-proposes-practitioner-decides`, `age-banded-schedule`, `age-on-first-session`,
+`no-band-no-default`, `course-count-range`, `twice-weekly-spacing`; docs/clinical-rules.md)."""
 
 import datetime
 
@@ -57,7 +59,7 @@ def propose(client, patient, monday, **fields):
     )
 
 
-# ---------------------------------------------------------------- the cadence of a plan (Q5)
+# ------------------------------------------- the cadence of a plan (rule `twice-weekly-spacing`)
 
 
 @pytest.mark.parametrize(

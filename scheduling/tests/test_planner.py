@@ -1,4 +1,6 @@
-"""The series planner: bands at every boundary age (Q1, Q3), Q2 age, Q5 twice weekly, Q6 tolerance."""
+"""The series planner: bands at every boundary age, the age that counts, twice weekly, the tolerance
+(rules `band-edges`, `no-band-no-default`, `age-on-first-session`, `twice-weekly-spacing`,
+`move-within-tolerance`; docs/clinical-rules.md)."""
 
 import datetime
 import time
@@ -116,7 +118,7 @@ def test_planner_at_every_boundary_age(rooms, practitioner, planning_now, age):
     assert all(s.time == datetime.time(10) for s in proposal.sessions)
     if per == 1:
         assert dates == [MONDAY + datetime.timedelta(days=days * i) for i in range(count)]
-    else:  # twice weekly, Monday and Thursday by default (Q5)
+    else:  # twice weekly, Monday and Thursday by default (rule `twice-weekly-spacing`)
         assert [d.strftime("%a %d") for d in dates] == [
             "Mon 11",
             "Thu 14",
@@ -144,7 +146,8 @@ def test_band_default_count_is_the_maximum_and_the_minimum_needs_no_reason(db):
 
 
 def test_a_birthday_during_the_series_keeps_the_band_of_the_first_session(rooms, planning_now):
-    # 29 on the first session, 30 three weeks later: the series stays "every three weeks" (Q2).
+    # 29 on the first session, 30 three weeks later: the series stays "every three weeks"
+    # (rule `age-on-first-session`).
     patient = patient_aged(30, MONDAY + datetime.timedelta(days=10))
     age = patient.age_on(MONDAY)
     assert age == 29

@@ -1,5 +1,7 @@
-"""Appointment reminders through the outbox (Q10, L5): when they are due (wall clock, DST), which
-rows the booking services write, move and cancel, and what arrives at a real SMTP server."""
+"""Appointment reminders through the outbox (rules `reminder-lead-times`,
+`reminders-follow-the-appointment`, `email-needs-consent`, docs/clinical-rules.md): when they are due (wall
+clock, DST), which rows the booking services write, move and cancel, and what arrives at a real SMTP
+server."""
 
 import datetime
 import email.utils

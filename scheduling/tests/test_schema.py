@@ -1,4 +1,4 @@
-"""The no-double-booking constraints exist on PostgreSQL and stay invisible to SQLite (DESIGN.md)."""
+"""The no-double-booking constraints exist on PostgreSQL and stay invisible to SQLite (docs/design.md)."""
 
 import pytest
 from django.db import connection

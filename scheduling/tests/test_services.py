@@ -1,4 +1,5 @@
-"""Booking, series atomicity, rescheduling, the Q7 shift, cancelling and state changes."""
+"""Booking, series atomicity, rescheduling, the shift of the rest of a series (rule
+`shift-rest-of-series`, docs/clinical-rules.md), cancelling and state changes."""
 
 import datetime
 

@@ -26,7 +26,7 @@ _count = itertools.count(1)
 def patient(**fields):
     """A patient with an e-mail that is always valid (names from Faker may carry accents or apostrophes),
     33 on the factories' consultation date: the band [30, 35) is four sessions every two weeks, the plan
-    of ELIGIBLE_PLAN, so it needs no reason (Q4)."""
+    of ELIGIBLE_PLAN, so it needs no reason (rule `course-count-range`, docs/clinical-rules.md)."""
     fields.setdefault("email", f"patient{next(_count)}@example.com")
     fields.setdefault("date_of_birth", datetime.date(1992, 6, 1))
     return PatientFactory(**fields)

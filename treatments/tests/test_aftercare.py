@@ -1,5 +1,6 @@
-"""The aftercare e-mail (L8, Q9): queued with "mark done", once per session, sent to a real SMTP
-server with the leaflet's five instructions, the practitioner's own, and the next session."""
+"""The aftercare e-mail (rules `aftercare-instructions`, `aftercare-once`, docs/clinical-rules.md): queued
+with "mark done", once per session, sent to a real SMTP server with the leaflet's five instructions, the
+practitioner's own, and the next session."""
 
 import datetime
 

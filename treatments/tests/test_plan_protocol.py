@@ -1,4 +1,6 @@
-"""The consultation's plan starts from the protocol band for the patient's age (L9, L10, Q1–Q5)."""
+"""The consultation's plan starts from the protocol band for the patient's age (rules
+`band-proposes-practitioner-decides`, `age-banded-schedule`, `band-edges`, `no-band-no-default`,
+`course-count-range`, `twice-weekly-spacing`; docs/clinical-rules.md)."""
 
 import datetime
 
@@ -34,7 +36,8 @@ def test_a_course_inside_the_band_needs_no_reason(practitioner):
 
 
 def test_four_days_apart_is_also_two_sessions_per_week(practitioner):
-    """Q5: Monday–Thursday is 3 days, Thursday–Monday 4; both read as the band's cadence."""
+    """Rule `twice-weekly-spacing`: Monday–Thursday is 3 days, Thursday–Monday 4; both read as the
+    band's cadence."""
     eligible(practitioner, aged(50), plan_session_count=6, plan_interval_days=4)
     assert Consultation.objects.count() == 1
 
@@ -61,7 +64,7 @@ def test_another_cadence_needs_a_reason(practitioner):
 
 
 def test_the_age_on_the_consultation_date_chooses_the_band(practitioner):
-    """Q1: 30 is in [30, 35), every two weeks, not in [28, 30), every three weeks."""
+    """Rule `band-edges`: 30 is in [30, 35), every two weeks, not in [28, 30), every three weeks."""
     eligible(practitioner, aged(30), plan_session_count=4, plan_interval_days=14)
     with pytest.raises(ClinicalError, match="The band's cadence is one session every two weeks"):
         eligible(practitioner, aged(30), plan_session_count=4, plan_interval_days=21)
