@@ -5,6 +5,8 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABAS
 """
 
 import os
+import re
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -338,6 +340,16 @@ else:
 # Seconds a cached fragment may be served (0: off). A change to what it shows retires it at once;
 # this bounds what no change event covers (a server killed between a commit and its cache update).
 FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 300 if CACHE_URL else 0)
+# The deployed version (a git commit, an image tag), set by the deploy. Cached fragments are keyed by
+# it, so a deploy never serves a page the previous code rendered. Unset, it is this process's start
+# time: never stale either, but every process (each web worker, after each restart) starts with
+# none of the cached pages, so a deploy should set it.
+RELEASE = env("RELEASE").strip() or f"started-{time.time_ns()}"
+if not re.fullmatch(r"[\w.+-]{1,64}", RELEASE, flags=re.ASCII):
+    raise ImproperlyConfigured(
+        "RELEASE is not understood: use at most 64 letters, digits and . _ + - (the git commit, say), "
+        "or leave it empty for this process's start time."
+    )
 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True

@@ -160,3 +160,30 @@ def test_a_database_url_not_understood_stops_start_up_without_repeating_it():
     assert result.returncode != 0
     assert "ImproperlyConfigured: DATABASE_URL is not understood" in result.stderr
     assert "s3cret" not in result.stderr
+
+
+def _release(**env) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "RELEASE"} | env
+    return subprocess.run(
+        [sys.executable, "-c", "import clinic.settings as s; print(s.RELEASE)"],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_the_release_is_what_the_deploy_sets():
+    assert _release(RELEASE="4f1c2e9a").stdout.strip() == "4f1c2e9a"
+
+
+def test_without_a_release_each_process_gets_its_own_so_none_serves_another_codes_pages():
+    first, second = _release().stdout.strip(), _release().stdout.strip()
+    assert first.startswith("started-") and second.startswith("started-")
+    assert first != second
+
+
+def test_a_release_not_understood_stops_start_up():
+    result = _release(RELEASE="v1.2 (hotfix)")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: RELEASE is not understood" in result.stderr
