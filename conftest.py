@@ -8,13 +8,16 @@ import os
 import socket
 import threading
 from email import policy
-from importlib import import_module
 
 import pytest
 from django.conf import settings
 
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
+from clinic.seeds import seed_roles_and_clinic_defaults
 from clinic.tests.factories import UserFactory
+from patients.seeds import seed_allergen_groups_and_permissions
+from scheduling.seeds import seed_protocol_bands_and_permissions
+from treatments.seeds import seed_ingredient_catalogue_and_permissions
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,13 +42,19 @@ def _is_transactional(item) -> bool:
     )
 
 
-# The data migrations' seeding functions (idempotent), in migration order.
+# What the data migrations seed (each app's seeds.py), in migration order; a transactional test's
+# flush empties those tables too.
 SEEDS = (
-    ("clinic.migrations.0002_roles_and_defaults", "forwards"),
-    ("patients.migrations.0002_search_index_allergens_permissions", "seed"),
-    ("treatments.migrations.0002_seed_ingredient_catalogue_and_permissions", "seed"),
-    ("scheduling.migrations.0002_seed_protocol_bands_and_permissions", "seed"),
+    seed_roles_and_clinic_defaults,
+    seed_allergen_groups_and_permissions,
+    seed_ingredient_catalogue_and_permissions,
+    seed_protocol_bands_and_permissions,
 )
+
+
+def reseed(apps) -> None:
+    for seed in SEEDS:
+        seed(apps)
 
 
 @pytest.fixture(autouse=True)
@@ -59,12 +68,7 @@ def _reseed_after_flush(request):
     request.getfixturevalue("transactional_db")
     from django.apps import apps
 
-    for module, function in SEEDS:
-        try:
-            seed = getattr(import_module(module), function)
-        except ModuleNotFoundError:
-            continue
-        seed(apps, None)
+    reseed(apps)
 
 
 @pytest.fixture(autouse=True)

@@ -24,12 +24,9 @@ processes).
 
 import contextvars
 import datetime
-import functools
-import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TypeVar
 
 from django.conf import settings
@@ -47,20 +44,6 @@ _FRAGMENT = "fragment:"
 T = TypeVar("T")
 
 _expiry: contextvars.ContextVar = contextvars.ContextVar("fragment_expiry", default=None)
-
-
-@functools.cache
-def release() -> str:
-    """A fingerprint of the code and templates this process runs, part of every fragment's key: a
-    deploy that changes what a fragment holds (or how it is rendered) never meets the old copies."""
-    digest = hashlib.blake2b(digest_size=6)
-    root = Path(settings.BASE_DIR)
-    for folder in ("clinic", "patients", "treatments", "scheduling", "templates"):
-        for path in sorted((root / folder).rglob("*")):
-            if path.suffix in {".py", ".html", ".txt"} and "tests" not in path.parts:
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def enabled() -> bool:
@@ -84,7 +67,9 @@ def cached(key: Iterable, scopes: Iterable[str], render: Callable[[], T]) -> T:
     if not enabled():
         return render()
     scopes = list(scopes)
-    fragment_key = _FRAGMENT + ":".join([release(), *(str(part) for part in key)])
+    # The deployed version: a deploy that changes what a fragment holds, or how it is rendered,
+    # never meets the copies the previous code stored (settings.RELEASE says where it comes from).
+    fragment_key = _FRAGMENT + ":".join([settings.RELEASE, *(str(part) for part in key)])
     generation_keys = [_GENERATION + scope for scope in scopes]
     try:
         found = cache.get_many([*generation_keys, fragment_key])

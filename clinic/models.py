@@ -2,22 +2,12 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models, transaction
 
+from clinic.validators import validate_lead_hours
+
 logger = logging.getLogger(__name__)
-
-
-def validate_lead_hours(value: str) -> None:
-    try:
-        hours = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise ValidationError("Give whole hours separated by commas, for example 48,24.") from None
-    if not hours or any(h <= 0 or h > 24 * 14 for h in hours):
-        raise ValidationError("Each lead time must be between 1 and 336 hours.")
-    if len(set(hours)) != len(hours):
-        raise ValidationError("Each lead time may appear only once.")
 
 
 CACHE_KEY = "clinic-settings"

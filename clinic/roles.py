@@ -31,26 +31,3 @@ def remember_roles(user: AbstractBaseUser, group_names) -> frozenset[str]:
         names.add(CLINIC_ADMIN)
     user._mesoclinic_roles = frozenset(names)
     return user._mesoclinic_roles
-
-
-def grant_permissions(apps, schema_editor, app_label: str, grants: dict[str, list[str]]) -> None:
-    """Give each role group the model permissions of `app_label` listed in `grants`.
-
-    For data migrations: `grants` maps a role to codenames such as "view_patient". Permissions of
-    models created earlier in the same `migrate` run do not exist until post_migrate, so they are
-    created here first from the historical app registry.
-    """
-    from django.contrib.auth.management import create_permissions
-
-    app_config = apps.get_app_config(app_label)
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in grants.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        perms = list(Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
-        missing = set(codenames) - {p.codename for p in perms}
-        if missing:
-            raise RuntimeError(f"Unknown permissions for {app_label}: {sorted(missing)}")
-        group.permissions.add(*perms)

@@ -5,7 +5,10 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABAS
 """
 
 import os
+import re
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -20,11 +23,82 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+# Each env_* helper refuses a value it does not understand, naming the variable and what it accepts
+# (unset or empty means the default): a typo in a deployment's environment stops the process at
+# start-up instead of quietly becoming "no" (EMAIL_USE_TLS=ture was a plain-text connection).
+# URLs are not repeated in the message: they may carry a password.
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not understood: use one of {', '.join(_TRUE)} "
+        f"or {', '.join(_FALSE)} (any case), or leave it empty for the default ({int(default)})."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        bounds = f"from {minimum}" + (f" to {maximum}" if maximum is not None else " up")
+        raise ImproperlyConfigured(
+            f"{name}={os.environ[name]!r} is not understood: use a whole number {bounds}, "
+            f"or leave it empty for the default ({default})."
+        )
+    return number
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds, fractions allowed."""
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise ImproperlyConfigured(
+            f"{name}={os.environ[name]!r} is not understood: use a number of seconds above 0, "
+            f"or leave it empty for the default ({default:g})."
+        )
+    return number
+
+
+def env_url(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    """A URL with one of `schemes` and a host (a socket path for unix://)."""
+    value = os.environ.get(name, "").strip() or default
+    if not value:
+        return value
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in schemes
+        or not (parts.path if parts.scheme == "unix" else parts.netloc)
+    ):
+        raise ImproperlyConfigured(
+            f"{name} is not understood: use a URL that starts with "
+            f"{' or '.join(s + '://' for s in schemes)} and names a host, or leave it empty for the default."
+        )
+    return value
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -102,9 +176,15 @@ TEMPLATES = [
 # No DATABASE_URL: an SQLite file (the embedded default). Writers are serialised with
 # BEGIN IMMEDIATE so that check-then-insert services (bookings) cannot interleave; WAL lets the web
 # server, the worker and beat read while one of them writes.
-DATABASE_URL = env("DATABASE_URL")
+DATABASE_URL = env("DATABASE_URL").strip()
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    except ValueError as error:  # dj_database_url's UnknownSchemeError and ParseError
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not understood ({error}): use, for example, "
+            "postgres://user:password@host:5432/name, or leave it empty for the embedded SQLite file."
+        ) from None
 else:
     DATABASES = {
         "default": {
@@ -136,7 +216,7 @@ LOGOUT_REDIRECT_URL = "login"
 # Sessions end after a period of inactivity: the clinic setting session_idle_minutes is applied by
 # RoleAccessMiddleware, which renews the session at most once a minute (not a write per request);
 # this is the fallback for the very first request.
-SESSION_COOKIE_AGE = int(env("CLINIC_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_COOKIE_AGE = env_int("CLINIC_SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 SESSION_SAVE_EVERY_REQUEST = False
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -176,25 +256,25 @@ EMAIL_BACKEND = env(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
-EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "20"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Mesoclinic <no-reply@mesoclinic.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails (confirm/cancel/unsubscribe) are built on this.
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", ("https", "http")).rstrip("/")
 
 # --- Outbox (clinic/outbox.py) ---------------------------------------------------------------------
 # A claimed message belongs to its dispatcher run for this long; a run whose worker died is swept
 # again after it. Renewed before each send, so it only has to outlast one SMTP send (EMAIL_TIMEOUT).
-OUTBOX_LEASE_SECONDS = int(env("OUTBOX_LEASE_SECONDS", "300"))
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300, minimum=1)
 # Temporary failures retry after 1, 2, 4, 8, 16 minutes; the 6th failure marks the message failed.
-OUTBOX_MAX_ATTEMPTS = int(env("OUTBOX_MAX_ATTEMPTS", "6"))
-OUTBOX_RETRY_BASE_SECONDS = int(env("OUTBOX_RETRY_BASE_SECONDS", "60"))
-OUTBOX_BATCH_SIZE = int(env("OUTBOX_BATCH_SIZE", "50"))
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60, minimum=1)
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50, minimum=1)
 # PostgreSQL: mark each sent message on a second connection while the next one's envelope goes (the
 # mark still commits before the next message's data; clinic/outbox.py, _Batch).
 OUTBOX_MARK_IN_BACKGROUND = env_bool("OUTBOX_MARK_IN_BACKGROUND", True)
@@ -207,7 +287,7 @@ OUTBOX_KICK_ON_COMMIT = env_bool("OUTBOX_KICK_ON_COMMIT", True)
 # --- Celery ---------------------------------------------------------------------------------------
 # No REDIS_URL: kombu's filesystem transport, so `make run` needs no broker server.
 # Production Redis: append-only persistence and maxmemory-policy noeviction (docs/design.md).
-REDIS_URL = env("REDIS_URL")
+REDIS_URL = env_url("REDIS_URL", "", ("redis", "rediss", "unix"))
 CELERY_BROKER_DIR = VAR_DIR / "celery-broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -238,7 +318,7 @@ else:
 # Without Redis (the embedded default): a per-process memory cache, database sessions, and no
 # cached fragments, because a memory cache is not shared between processes and a change made in
 # one (the worker, another web process) would not retire another's copy.
-CACHE_URL = env("CACHE_URL", REDIS_URL)
+CACHE_URL = env_url("CACHE_URL", REDIS_URL, ("redis", "rediss", "unix"))
 if CACHE_URL:
     CACHES = {
         "default": {
@@ -259,7 +339,17 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 300}}
 # Seconds a cached fragment may be served (0: off). A change to what it shows retires it at once;
 # this bounds what no change event covers (a server killed between a commit and its cache update).
-FRAGMENT_CACHE_SECONDS = int(env("FRAGMENT_CACHE_SECONDS", "300" if CACHE_URL else "0"))
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 300 if CACHE_URL else 0)
+# The deployed version (a git commit, an image tag), set by the deploy. Cached fragments are keyed by
+# it, so a deploy never serves a page the previous code rendered. Unset, it is this process's start
+# time: never stale either, but every process (each web worker, after each restart) starts with
+# none of the cached pages, so a deploy should set it.
+RELEASE = env("RELEASE").strip() or f"started-{time.time_ns()}"
+if not re.fullmatch(r"[\w.+-]{1,64}", RELEASE, flags=re.ASCII):
+    raise ImproperlyConfigured(
+        "RELEASE is not understood: use at most 64 letters, digits and . _ + - (the git commit, say), "
+        "or leave it empty for this process's start time."
+    )
 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
@@ -287,7 +377,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Exactly one beat process runs. DatabaseScheduler copies the entries below into django_celery_beat's
 # tables when beat starts (edit the interval there, or here and restart beat).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-OUTBOX_DISPATCH_EVERY_SECONDS = float(env("OUTBOX_DISPATCH_EVERY_SECONDS", "60"))
+OUTBOX_DISPATCH_EVERY_SECONDS = env_seconds("OUTBOX_DISPATCH_EVERY_SECONDS", 60.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-dispatch": {
         "task": "clinic.tasks.dispatch_outbox",
@@ -306,7 +396,7 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 

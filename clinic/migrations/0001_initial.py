@@ -3,7 +3,7 @@
 import django.core.validators
 from django.db import migrations, models
 
-import clinic.models
+import clinic.validators
 
 
 class Migration(migrations.Migration):
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                         default="48,24",
                         help_text="Hours before an appointment at which reminders go, e.g. 48,24 (Q10).",
                         max_length=40,
-                        validators=[clinic.models.validate_lead_hours],
+                        validators=[clinic.validators.validate_lead_hours],
                     ),
                 ),
                 (

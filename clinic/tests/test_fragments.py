@@ -93,13 +93,13 @@ def test_off_means_always_rendered(settings):
     assert render.calls == 2
 
 
-def test_a_fragment_whose_content_has_already_expired_is_not_stored():
+def test_a_fragment_whose_content_has_already_expired_is_not_stored(settings):
     def render():
         fragments.expires_at(timezone.now() - datetime.timedelta(seconds=1))
         return "<p>past</p>"
 
     fragments.cached((RUN, 4), [f"scope:{RUN}:e"], render)
-    assert fragments.cache.get(f"fragment:{fragments.release()}:{RUN}:4") is None
+    assert fragments.cache.get(f"fragment:{settings.RELEASE}:{RUN}:4") is None
 
 
 def test_expires_at_outside_a_cached_render_is_ignored():
@@ -150,6 +150,12 @@ def test_the_patient_page_renders_when_the_cache_is_down(client_as, front_desk, 
     assert patient.chart_number in response.content.decode()
 
 
-def test_the_release_fingerprint_is_stable_within_a_process():
-    assert fragments.release() == fragments.release()
-    assert len(fragments.release()) == 12
+def test_a_new_release_never_meets_the_fragments_of_the_previous_one(settings):
+    settings.RELEASE = f"{RUN}-before"
+    before = Renderer("<p>rendered by the previous code</p>")
+    fragments.cached((RUN, 7), [f"scope:{RUN}:i"], before)
+    assert fragments.cached((RUN, 7), [f"scope:{RUN}:i"], before) == "<p>rendered by the previous code</p>"
+    assert before.calls == 1
+    settings.RELEASE = f"{RUN}-after"  # deployed: nothing the page shows has changed, the code has
+    after = Renderer("<p>rendered by the new code</p>")
+    assert fragments.cached((RUN, 7), [f"scope:{RUN}:i"], after) == "<p>rendered by the new code</p>"
