@@ -11,10 +11,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from clinic.extensions import render_from
 from clinic.models import ClinicSettings
 from patients.models import Patient
 from patients.selectors import patient_search
+from treatments import appointment_section
 
 from . import calendar_grid, notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
@@ -308,14 +308,14 @@ def appointment_detail(request, pk: int):
             "appointment": appointment,
             "changes": changes,
             "actions": _actions(appointment),
-            "sections": render_from(SECTION_MODULES, lambda module: module.section(request, appointment)),
+            "sections": [html for section in SECTIONS if (html := section(request, appointment))],
             "messages_about": notifications.messages_about(appointment),
         },
     )
 
 
 # Other apps' parts of the appointment page: the session record of a treatment session (treatments).
-SECTION_MODULES = ("treatments.appointment_section",)
+SECTIONS = (appointment_section.section,)
 
 STATE_ACTIONS = {
     "confirm": ("Confirmed", services.confirm_appointment),
