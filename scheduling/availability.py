@@ -388,6 +388,17 @@ class Availability:
                 return f"the patient already has {describe(busy.appointment, with_patient=False)}"
         return None
 
+    def slot_problem(self, *, patient, practitioner, room, starts_at, ends_at) -> str | None:
+        """Why this slot cannot be booked: outside hours, leave, closure, an inactive room, or a clash."""
+        problem = self.practitioner_problem(practitioner, starts_at, ends_at)
+        if problem:
+            return problem
+        if not room.active:
+            return f"{room} is not in use"
+        return self.clash(
+            starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
+        )
+
     def is_free(self, busy_list, starts_at, ends_at) -> bool:
         return not any(b.overlaps(starts_at, ends_at) for b in busy_list)
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from clinic.models import ClinicSettings
+
 from .availability import (
     Availability,
     active_rooms,
@@ -327,8 +329,6 @@ def propose_series(
     Without `first_date` the first session goes to the earliest available day. Reads one window
     of data (a fixed number of queries); everything else is computed in Python.
     """
-    from clinic.models import ClinicSettings
-
     now = now or timezone.now()
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
     today = now.astimezone(clinic_tz()).date()
@@ -463,8 +463,6 @@ def check_slots(
     The same rules as booking: opening hours, closures, working hours, leave, the appointments of the
     practitioner, the room and the patient, and the order of the sessions.
     """
-    from .services import slot_problem_for
-
     if not slots:
         return []
     length = datetime.timedelta(minutes=minutes)
@@ -492,8 +490,7 @@ def check_slots(
             )
         else:
             problem = (
-                slot_problem_for(
-                    availability,
+                availability.slot_problem(
                     patient=patient,
                     practitioner=practitioner,
                     room=room,

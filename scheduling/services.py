@@ -89,23 +89,8 @@ def _save_in_savepoint(appointment: Appointment) -> None:
             appointment.save()
 
 
-def slot_problem_for(
-    availability: Availability, *, patient, practitioner, room, starts_at, ends_at
-) -> str | None:
-    """Why this slot cannot be booked: outside hours, leave, closure, an inactive room, or a clash."""
-    problem = availability.practitioner_problem(practitioner, starts_at, ends_at)
-    if problem:
-        return problem
-    if not room.active:
-        return f"{room} is not in use"
-    return availability.clash(
-        starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
-    )
-
-
 def _slot_problem(availability: Availability, appointment: Appointment) -> str | None:
-    return slot_problem_for(
-        availability,
+    return availability.slot_problem(
         patient=appointment.patient,
         practitioner=appointment.practitioner,
         room=appointment.room,
