@@ -20,6 +20,7 @@ from .availability import (
     local_datetime,
     person,
     practitioners,
+    to_local,
 )
 from .errors import SchedulingError
 from .models import ProtocolBand, cadence_label
@@ -453,6 +454,45 @@ def plan_and_propose(
         plan = plan_for(age=patient.age_on(first), **options)
         proposal = propose_series(plan=plan, first_date=first, now=now, **place)
     return proposal
+
+
+@dataclass
+class CheckedSeries:
+    """Sessions placed by hand: the plan they follow and one problem (or "") per session."""
+
+    plan: SeriesPlan
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.problems)
+
+
+def check_series(
+    *,
+    patient,
+    slots: list[tuple[datetime.datetime, object, object]],
+    minutes: int,
+    count: int | None = None,
+    cadence: tuple[int, int] | None = None,
+    weekdays: tuple[int, ...] | None = None,
+    override_reason: str = "",
+) -> CheckedSeries:
+    """Plan a series placed by hand with the age on its first session's date (Q2), and check each
+    session as booking would (`check_slots`). Refuses an empty series or one whose count the plan
+    no longer has (the age band changed with the first date): propose it again."""
+    if not slots:
+        raise SchedulingError("There are no sessions to book: propose the series first.")
+    plan = plan_for(
+        age=patient.age_on(to_local(slots[0][0]).date()),
+        count=count,
+        cadence=cadence,
+        weekdays=weekdays,
+        override_reason=override_reason,
+    )
+    if len(slots) != plan.count:
+        raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
+    return CheckedSeries(plan, check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes))
 
 
 def check_slots(

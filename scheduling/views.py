@@ -25,9 +25,8 @@ from .planner import (
     band_deviation,
     band_for_age,
     cadence_for_interval,
-    check_slots,
+    check_series,
     plan_and_propose,
-    plan_for,
 )
 
 
@@ -193,22 +192,16 @@ def plan_series(request):
             form.add_error(None, "Give a date, a time, a practitioner and a room for every session.")
             return render(request, "scheduling/plan.html", context)
         slots = _slots_from(formset)
-        if not slots:
-            raise SchedulingError("There are no sessions to book: propose the series first.")
-        plan = plan_for(age=patient.age_on(to_local(slots[0][0]).date()), **options)
-        if len(slots) != plan.count:
-            raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
-        context["plan"] = plan
-        problems = check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes)
-        context["problems"] = problems
-        if action == "book" and not any(problems):
+        checked = check_series(patient=patient, slots=slots, minutes=minutes, **options)
+        context["plan"], context["problems"] = checked.plan, checked.problems
+        if not checked.ok:
+            form.add_error(None, "Some sessions cannot be booked as they are: move them and check again.")
+        elif action == "book":
             series = services.book_series(
-                patient=patient, plan=plan, slots=slots, minutes=minutes, by=request.user
+                patient=patient, plan=checked.plan, slots=slots, minutes=minutes, by=request.user
             )
             messages.success(request, f"Booked {series.count} sessions for {patient.full_name}.")
             return redirect("scheduling:series_detail", pk=series.pk)
-        if any(problems):
-            form.add_error(None, "Some sessions cannot be booked as they are: move them and check again.")
     except SchedulingError as exc:
         form.add_error(None, exc.message)
     return render(request, "scheduling/plan.html", context)
