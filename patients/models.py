@@ -103,6 +103,11 @@ class Patient(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    @property
+    def wants_email(self) -> bool:
+        """Q10: e-mails go only to patients who accepted e-mail and gave an address (and are not archived)."""
+        return bool(self.email and self.email_consent and self.archived_at is None)
+
     def age_on(self, day: datetime.date) -> int:
         return age_on(self.date_of_birth, day)
 

@@ -61,11 +61,6 @@ def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.d
     return min(first.astimezone(datetime.UTC), second.astimezone(datetime.UTC))
 
 
-def wants_email(patient) -> bool:
-    """Q10: only patients who accepted e-mail and gave an address (and are not archived)."""
-    return bool(patient.email and patient.email_consent and patient.archived_at is None)
-
-
 # --- Writes, called inside the scheduling services' transactions ---------------------------------
 
 
@@ -80,7 +75,7 @@ def sync_reminders(appointment: Appointment) -> None:
     now = timezone.now()
     leads = ClinicSettings.load().lead_hours
     active = appointment.state in UPCOMING_STATES and appointment.starts_at > now
-    if not active or not wants_email(appointment.patient):
+    if not active or not appointment.patient.wants_email:
         reason = (
             "The appointment is no longer upcoming." if not active else "The patient does not accept e-mail."
         )
@@ -135,7 +130,7 @@ def on_series_booked(series: SessionSeries, appointments: list[Appointment]) -> 
     for appointment in appointments:
         sync_reminders(appointment)
     patient = series.patient
-    if wants_email(patient):
+    if patient.wants_email:
         outbox.enqueue(
             kind=SERIES_BOOKED,
             key=f"series:{series.pk}:booked",
@@ -173,7 +168,7 @@ def on_state_changed(appointment: Appointment, *, by) -> None:
 
 
 def _notify_change(appointment: Appointment, kind: str) -> None:
-    if not wants_email(appointment.patient):
+    if not appointment.patient.wants_email:
         return
     # An older notice still waiting is superseded: the newest one tells the whole story.
     outbox.cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="Superseded by a newer change.")
@@ -197,7 +192,7 @@ def sync_patient_reminders(*, patient) -> None:
     for appointment in upcoming:
         appointment.patient = patient
         sync_reminders(appointment)
-    if not wants_email(patient):
+    if not patient.wants_email:
         for prefix in ("change:", "series:"):
             for row in OutboxMessage.objects.filter(
                 patient=patient, state=State.PENDING, idempotency_key__startswith=prefix
@@ -269,7 +264,7 @@ def _upcoming_appointment(message: OutboxMessage):
     appointment = _appointment(message)
     if appointment is None or appointment.state not in UPCOMING_STATES:
         return None
-    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+    if appointment.starts_at <= timezone.now() or not appointment.patient.wants_email:
         return None
     return appointment
 
@@ -303,7 +298,7 @@ def build_reminder(message: OutboxMessage):
 
 def build_series_booked(message: OutboxMessage):
     series = SessionSeries.objects.select_related("patient").filter(pk=message.object_id).first()
-    if series is None or not wants_email(series.patient):
+    if series is None or not series.patient.wants_email:
         return None
     sessions = list(
         series.appointments.filter(state__in=UPCOMING_STATES, starts_at__gt=timezone.now())
@@ -349,7 +344,7 @@ def build_appointment_cancelled(message: OutboxMessage):
     appointment = _appointment(message)
     if appointment is None or appointment.state != AppointmentState.CANCELLED:
         return None
-    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+    if appointment.starts_at <= timezone.now() or not appointment.patient.wants_email:
         return None
     return render_email(
         APPOINTMENT_CANCELLED,
