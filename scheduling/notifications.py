@@ -19,7 +19,6 @@ address and e-mail consent (Q10). A patient who withdraws consent gets nothing f
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -30,7 +29,7 @@ from clinic.emails import render_email
 from clinic.models import ClinicSettings, OutboxMessage
 
 from . import email_links, ics
-from .availability import person, to_local
+from .availability import clinic_tz, person, to_local
 from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
 
 REMINDER = "reminder"
@@ -44,10 +43,6 @@ State = OutboxMessage.State
 # --- When a reminder is due ----------------------------------------------------------------------
 
 
-def clinic_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
 def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.datetime:
     """`lead_hours` before `starts_at` on the clinic's wall clock (Q10): 48 h before 10:00 is 10:00
     two days earlier, whatever summer time did in between.
@@ -55,7 +50,7 @@ def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.d
     A wall-clock time that does not exist (the hour skipped in spring) or exists twice (the hour
     repeated in autumn) resolves to the earlier instant, so a reminder never goes later than promised.
     """
-    zone = clinic_zone()
+    zone = clinic_tz()
     wall = starts_at.astimezone(zone).replace(tzinfo=None) - datetime.timedelta(hours=lead_hours)
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     return min(first.astimezone(datetime.UTC), second.astimezone(datetime.UTC))
@@ -361,7 +356,7 @@ def _sample_appointment(days: int = 9, sequence: int | None = None) -> Appointme
     from patients.models import Patient
 
     day = timezone.localdate() + datetime.timedelta(days=days)
-    starts = datetime.datetime.combine(day, datetime.time(10), tzinfo=clinic_zone())
+    starts = datetime.datetime.combine(day, datetime.time(10), tzinfo=clinic_tz())
     patient = Patient(given_name="Ana", family_name="Example", email="ana@example.com", email_consent=True)
     return Appointment(
         patient=patient,
