@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
 
 from clinic.roles import PRACTITIONER
+from clinic.staff import person
 
 from .models import ACTIVE_STATES, Appointment, Closure, Leave, OpeningHours, Room, WorkingHours
 
@@ -56,10 +57,6 @@ def local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
 
 def to_local(moment: datetime.datetime) -> datetime.datetime:
     return moment.astimezone(clinic_tz())
-
-
-def person(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def when(moment: datetime.datetime) -> str:

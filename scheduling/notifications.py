@@ -27,9 +27,10 @@ from django.utils import timezone
 from clinic import outbox
 from clinic.emails import render_email
 from clinic.models import ClinicSettings, OutboxMessage
+from clinic.staff import person
 
 from . import email_links, ics
-from .availability import clinic_tz, person, to_local
+from .availability import clinic_tz, to_local
 from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
 
 REMINDER = "reminder"

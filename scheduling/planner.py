@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from clinic.models import ClinicSettings
+from clinic.staff import person
 
 from .availability import (
     Availability,
@@ -18,7 +19,6 @@ from .availability import (
     clinic_tz,
     day_label,
     local_datetime,
-    person,
     practitioners,
     to_local,
 )

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from clinic.models import ClinicSettings
+from clinic.staff import person
 from patients.models import Patient
 from patients.selectors import patient_search
 from treatments import appointment_section
@@ -220,7 +221,7 @@ def _practitioners_plan(patient) -> tuple[object, dict]:
     initial = {"count": plan.count, "cadence": f"{per}/{days}"}
     band = band_for_age(patient.age_on(selectors.local_today()))
     if band is None or band_deviation(band, count=plan.count, cadence=(per, days)):
-        who = plan.practitioner.get_full_name() or plan.practitioner.get_username()
+        who = person(plan.practitioner)
         initial["override_reason"] = f"As planned by {who} at the consultation of {plan.date:%d/%m/%Y}."
     return plan, initial
 
