@@ -26,6 +26,7 @@ from .availability import Availability, to_local, when
 from .errors import BookingClash, SchedulingError
 from .models import (
     ACTIVE_STATES,
+    UPCOMING_STATES,
     Appointment,
     AppointmentKind,
     AppointmentState,
@@ -329,7 +330,7 @@ def _check_series_order(appointment: Appointment, starts_at: datetime.datetime) 
     if not appointment.series_id:
         return
     neighbours = Appointment.objects.filter(series_id=appointment.series_id).exclude(pk=appointment.pk)
-    neighbours = neighbours.exclude(state__in=[AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
+    neighbours = neighbours.filter(state__in=ACTIVE_STATES)
     before = neighbours.filter(sequence__lt=appointment.sequence).order_by("-sequence").first()
     after = neighbours.filter(sequence__gt=appointment.sequence).order_by("sequence").first()
     if before and starts_at <= before.starts_at:
@@ -368,14 +369,14 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
         .filter(
             series_id=appointment.series_id,
             sequence__gte=appointment.sequence,
-            state__in=[AppointmentState.BOOKED, AppointmentState.CONFIRMED],
+            state__in=UPCOMING_STATES,
         )
         .select_related("patient", "practitioner", "room")
         .order_by("sequence")
     )
     earlier = (
         Appointment.objects.filter(series_id=appointment.series_id, sequence__lt=appointment.sequence)
-        .exclude(state__in=[AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
+        .filter(state__in=ACTIVE_STATES)
         .order_by("-sequence")
         .first()
     )
@@ -476,7 +477,7 @@ def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[
         Appointment.objects.filter(
             series_id=appointment.series_id,
             sequence__gte=appointment.sequence,
-            state__in=[AppointmentState.BOOKED, AppointmentState.CONFIRMED],
+            state__in=UPCOMING_STATES,
         ).order_by("sequence")
     )
     if not rest:
@@ -497,6 +498,6 @@ def mark_session_took_place(*, appointment: Appointment, by) -> Appointment:
     appointment = _lock(appointment)
     if appointment.state == AppointmentState.COMPLETED:
         return appointment
-    if appointment.state in (AppointmentState.BOOKED, AppointmentState.CONFIRMED):
+    if appointment.state in UPCOMING_STATES:
         appointment = mark_arrived(appointment=appointment, by=by)
     return mark_completed(appointment=appointment, by=by)

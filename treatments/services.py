@@ -11,7 +11,7 @@ from django.utils import timezone
 from patients.models import Answer, Contraindication, Patient
 from patients.services import screening_for
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentKind, AppointmentState, ProtocolBand
+from scheduling.models import Appointment, AppointmentKind, ProtocolBand
 from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
 from scheduling.services import mark_session_took_place
 
@@ -426,7 +426,7 @@ def check_appointment_for_session(appointment: Appointment, *, patient_id: int |
             f"{label} is a {locked.get_kind_display().lower()}, not a treatment session: "
             "record consultations as consultation notes."
         )
-    if locked.state in (AppointmentState.CANCELLED, AppointmentState.NO_SHOW):
+    if not locked.is_active:
         raise ClinicalError(
             f"{label} is {locked.get_state_display().lower()}: no session can be recorded for it."
         )
