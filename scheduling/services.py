@@ -33,7 +33,7 @@ from .models import (
     AppointmentStateChange,
     SessionSeries,
 )
-from .planner import SeriesPlan
+from .planner import MINIMUM_SERIES_AGE, SeriesPlan
 
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 OVERLAP_CONSTRAINTS = {
@@ -240,7 +240,7 @@ def book_series(
         raise SchedulingError(
             f"The patient is {age} on the first session date, not {plan.age}: propose the series again (Q2)."
         )
-    if age < 18:
+    if age < MINIMUM_SERIES_AGE:
         raise SchedulingError(f"The patient is {age}: a treatment series is not booked for under-18s.")
     if starts[0] <= timezone.now():
         raise SchedulingError("The first session is in the past: choose a later date.")
