@@ -344,21 +344,6 @@ def formulation_create(
     return formulation
 
 
-@transaction.atomic
-def formulation_update_notes(*, formulation: Formulation, by, notes: str) -> Formulation:
-    """Change the notes of a version in place. Refused once the version was used in a session."""
-    current = Formulation.objects.select_for_update().get(pk=formulation.pk)
-    if current.session_records.exists():
-        raise ClinicalError(
-            f"Formulation v{current.version} was used in a session and can never change. "
-            "Make a new version instead."
-        )
-    current.notes = notes
-    current._history_user = by
-    current.save()
-    return current
-
-
 def _shown(value) -> str:
     if isinstance(value, list):
         return ", ".join(value) or "—"
