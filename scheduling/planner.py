@@ -101,10 +101,6 @@ class SeriesPlan:
         return tolerance_days(self.sessions_per_period, self.period_days)
 
     @property
-    def cadence_code(self) -> str:
-        return f"{self.sessions_per_period}/{self.period_days}"
-
-    @property
     def cadence_display(self) -> str:
         return cadence_label(self.sessions_per_period, self.period_days)
 
