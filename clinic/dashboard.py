@@ -1,17 +1,22 @@
-"""The dashboard gathers one panel per module listed here: `panel(request)` returns HTML (a Bootstrap
+"""The dashboard gathers one panel per function listed here: `panel(request)` returns HTML (a Bootstrap
 column) or "" when it has nothing for this user."""
 
-from .extensions import render_from
+from patients import dashboard as patients_dashboard
+from scheduling import cancellations_dashboard
+from scheduling import dashboard as scheduling_dashboard
+from treatments import dashboard as treatments_dashboard
 
-PANEL_MODULES = (
-    "scheduling.dashboard",
-    "scheduling.cancellations_dashboard",
-    "treatments.dashboard",
-    "patients.dashboard",
-    "clinic.outbox_dashboard",
+from . import outbox_dashboard
+
+PANELS = (
+    scheduling_dashboard.panel,
+    cancellations_dashboard.panel,
+    treatments_dashboard.panel,
+    patients_dashboard.panel,
+    outbox_dashboard.panel,
 )
 
 
 def panels(request) -> list[str]:
     # marked safe by the template: each panel is rendered from a template, so escaped there.
-    return render_from(PANEL_MODULES, lambda module: module.panel(request))
+    return [html for panel in PANELS if (html := panel(request))]

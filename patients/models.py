@@ -104,6 +104,12 @@ class Patient(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
+    @property
+    def wants_email(self) -> bool:
+        """E-mails go only to patients who accepted e-mail and gave an address, and are not archived (rule
+        `email-needs-consent`, docs/clinical-rules.md)."""
+        return bool(self.email and self.email_consent and self.archived_at is None)
+
     def age_on(self, day: datetime.date) -> int:
         return age_on(self.date_of_birth, day)
 

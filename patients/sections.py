@@ -1,14 +1,14 @@
-"""Sections other apps add to the patient page, without editing the patients templates.
+"""Sections other apps add to the patient page, below the patient's details, in this order.
 
-Each module listed here may exist or not; when it does, `section(request, patient) -> str` returns
-rendered HTML (a Bootstrap card, say, rendered with `render_to_string(..., request=request)`) or ""
-when it has nothing for this user. Sections appear in this order, below the patient's details.
+Each `section(request, patient) -> str` returns rendered HTML (a Bootstrap card, say, rendered with
+`render_to_string(..., request=request)`) or "" when it has nothing for this user.
 """
 
-from clinic.extensions import render_from
+from scheduling import patient_section as scheduling_section
+from treatments import patient_section as treatments_section
 
-SECTION_MODULES = ("treatments.patient_section", "scheduling.patient_section")
+SECTIONS = (treatments_section.section, scheduling_section.section)
 
 
 def render_sections(request, patient) -> list[str]:
-    return render_from(SECTION_MODULES, lambda module: module.section(request, patient))
+    return [html for section in SECTIONS if (html := section(request, patient))]

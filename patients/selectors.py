@@ -8,6 +8,8 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from clinic.staff import person
+
 from .models import (
     Answer,
     Contraindication,
@@ -195,7 +197,7 @@ def _who(record) -> str:
     user = record.history_user
     if user is None:
         return "System"
-    return user.get_full_name() or user.get_username()
+    return person(user)
 
 
 def _patient_who(record) -> str:

@@ -4,6 +4,8 @@ here only: bookings go through the services, which check clashes."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.admin import ReadOnlyAdmin
+
 from .models import (
     Appointment,
     AppointmentStateChange,
@@ -53,17 +55,6 @@ class ClosureAdmin(admin.ModelAdmin):
 @admin.register(ProtocolBand)
 class ProtocolBandAdmin(SimpleHistoryAdmin):
     list_display = ["label", "ages_display", "cadence_display", "course_display"]
-
-
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Appointment)

@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
 
 from clinic.roles import PRACTITIONER
+from clinic.staff import person
 
 from .models import ACTIVE_STATES, Appointment, Closure, Leave, OpeningHours, Room, WorkingHours
 
@@ -56,10 +57,6 @@ def local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
 
 def to_local(moment: datetime.datetime) -> datetime.datetime:
     return moment.astimezone(clinic_tz())
-
-
-def person(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def when(moment: datetime.datetime) -> str:
@@ -387,6 +384,17 @@ class Availability:
             if busy.overlaps(starts_at, ends_at):
                 return f"the patient already has {describe(busy.appointment, with_patient=False)}"
         return None
+
+    def slot_problem(self, *, patient, practitioner, room, starts_at, ends_at) -> str | None:
+        """Why this slot cannot be booked: outside hours, leave, closure, an inactive room, or a clash."""
+        problem = self.practitioner_problem(practitioner, starts_at, ends_at)
+        if problem:
+            return problem
+        if not room.active:
+            return f"{room} is not in use"
+        return self.clash(
+            starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
+        )
 
     def is_free(self, busy_list, starts_at, ends_at) -> bool:
         return not any(b.overlaps(starts_at, ends_at) for b in busy_list)

@@ -10,7 +10,8 @@ from django.utils import dateformat, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .availability import person
+from clinic.staff import person
+
 from .models import AppointmentKind, AppointmentState
 from .selectors import BY_ROOM, Calendar
 

@@ -22,7 +22,6 @@ from .models import Appointment
 
 CONFIRM = "confirm"
 CANCEL = "cancel"
-ACTIONS = (CONFIRM, CANCEL)
 UNSUBSCRIBE_SALT = "mesoclinic.email.unsubscribe"
 
 

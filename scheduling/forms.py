@@ -4,6 +4,7 @@ import datetime
 
 from django import forms
 
+from clinic.staff import person
 from clinic.widgets import QuickSelect
 
 from .availability import active_rooms, practitioners
@@ -14,7 +15,7 @@ class PractitionerChoiceField(forms.ModelChoiceField):
     widget = QuickSelect  # the planner's page holds seven of these (figure 4)
 
     def label_from_instance(self, obj):
-        return obj.get_full_name() or obj.get_username()
+        return person(obj)
 
 
 class RoomChoiceField(forms.ModelChoiceField):

@@ -17,8 +17,8 @@ from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from clinic.models import ClinicSettings
+from clinic.staff import person
 
-from .availability import person
 from .models import Appointment
 
 REQUEST = "REQUEST"

@@ -21,7 +21,6 @@ address and e-mail consent (rule `email-needs-consent`). A patient who withdraws
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -30,9 +29,10 @@ from django.utils import timezone
 from clinic import outbox
 from clinic.emails import render_email
 from clinic.models import ClinicSettings, OutboxMessage
+from clinic.staff import person
 
 from . import email_links, ics
-from .availability import person, to_local
+from .availability import clinic_tz, to_local
 from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
 
 REMINDER = "reminder"
@@ -46,10 +46,6 @@ State = OutboxMessage.State
 # --- When a reminder is due ----------------------------------------------------------------------
 
 
-def clinic_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
 def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.datetime:
     """`lead_hours` before `starts_at` on the clinic's wall clock (rule `reminder-lead-times`): 48 h before
     10:00 is 10:00 two days earlier, whatever summer time did in between.
@@ -57,16 +53,10 @@ def reminder_due_at(starts_at: datetime.datetime, lead_hours: int) -> datetime.d
     A wall-clock time that does not exist (the hour skipped in spring) or exists twice (the hour
     repeated in autumn) resolves to the earlier instant, so a reminder never goes later than promised.
     """
-    zone = clinic_zone()
+    zone = clinic_tz()
     wall = starts_at.astimezone(zone).replace(tzinfo=None) - datetime.timedelta(hours=lead_hours)
     first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     return min(first.astimezone(datetime.UTC), second.astimezone(datetime.UTC))
-
-
-def wants_email(patient) -> bool:
-    """Only patients who accepted e-mail and gave an address, and are not archived (rule
-    `email-needs-consent`)."""
-    return bool(patient.email and patient.email_consent and patient.archived_at is None)
 
 
 # --- Writes, called inside the scheduling services' transactions ---------------------------------
@@ -83,7 +73,7 @@ def sync_reminders(appointment: Appointment) -> None:
     now = timezone.now()
     leads = ClinicSettings.load().lead_hours
     active = appointment.state in UPCOMING_STATES and appointment.starts_at > now
-    if not active or not wants_email(appointment.patient):
+    if not active or not appointment.patient.wants_email:
         reason = (
             "The appointment is no longer upcoming." if not active else "The patient does not accept e-mail."
         )
@@ -138,7 +128,7 @@ def on_series_booked(series: SessionSeries, appointments: list[Appointment]) -> 
     for appointment in appointments:
         sync_reminders(appointment)
     patient = series.patient
-    if wants_email(patient):
+    if patient.wants_email:
         outbox.enqueue(
             kind=SERIES_BOOKED,
             key=f"series:{series.pk}:booked",
@@ -177,7 +167,7 @@ def on_state_changed(appointment: Appointment, *, by) -> None:
 
 
 def _notify_change(appointment: Appointment, kind: str) -> None:
-    if not wants_email(appointment.patient):
+    if not appointment.patient.wants_email:
         return
     # An older notice still waiting is superseded: the newest one tells the whole story.
     outbox.cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="Superseded by a newer change.")
@@ -201,7 +191,7 @@ def sync_patient_reminders(*, patient) -> None:
     for appointment in upcoming:
         appointment.patient = patient
         sync_reminders(appointment)
-    if not wants_email(patient):
+    if not patient.wants_email:
         for prefix in ("change:", "series:"):
             for row in OutboxMessage.objects.filter(
                 patient=patient, state=State.PENDING, idempotency_key__startswith=prefix
@@ -274,7 +264,7 @@ def _upcoming_appointment(message: OutboxMessage):
     appointment = _appointment(message)
     if appointment is None or appointment.state not in UPCOMING_STATES:
         return None
-    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+    if appointment.starts_at <= timezone.now() or not appointment.patient.wants_email:
         return None
     return appointment
 
@@ -309,7 +299,7 @@ def build_reminder(message: OutboxMessage):
 
 def build_series_booked(message: OutboxMessage):
     series = SessionSeries.objects.select_related("patient").filter(pk=message.object_id).first()
-    if series is None or not wants_email(series.patient):
+    if series is None or not series.patient.wants_email:
         return None
     sessions = list(
         series.appointments.filter(state__in=UPCOMING_STATES, starts_at__gt=timezone.now())
@@ -355,7 +345,7 @@ def build_appointment_cancelled(message: OutboxMessage):
     appointment = _appointment(message)
     if appointment is None or appointment.state != AppointmentState.CANCELLED:
         return None
-    if appointment.starts_at <= timezone.now() or not wants_email(appointment.patient):
+    if appointment.starts_at <= timezone.now() or not appointment.patient.wants_email:
         return None
     return render_email(
         APPOINTMENT_CANCELLED,
@@ -372,7 +362,7 @@ def _sample_appointment(days: int = 9, sequence: int | None = None) -> Appointme
     from patients.models import Patient
 
     day = timezone.localdate() + datetime.timedelta(days=days)
-    starts = datetime.datetime.combine(day, datetime.time(10), tzinfo=clinic_zone())
+    starts = datetime.datetime.combine(day, datetime.time(10), tzinfo=clinic_tz())
     patient = Patient(given_name="Ana", family_name="Example", email="ana@example.com", email_consent=True)
     return Appointment(
         patient=patient,

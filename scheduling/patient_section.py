@@ -10,6 +10,7 @@ from django.utils.safestring import mark_safe
 
 from clinic import fragments
 from clinic.access import is_allowed
+from clinic.staff import person
 
 from . import selectors
 from .models import Appointment, AppointmentState, cadence_label
@@ -56,7 +57,7 @@ def _upcoming_rows(appointments) -> str:
             f'<li><a href="{url}{a.pk}/">{WEEKDAYS_ABBR[local.weekday()]} {local.day} '
             f"{MONTHS_3[local.month].title()} {local:%Y, %H:%M}</a> · "
             f"{escape(kinds.get(a.kind, a.kind))}{escape(sequence)} · "
-            f"{escape(a.practitioner.get_full_name() or a.practitioner.get_username())} · "
+            f"{escape(person(a.practitioner))} · "
             f"{escape(a.room)}{escape(state)}</li>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value escaped above

@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from clinic.models import ClinicSettings
+from clinic.staff import person
+
 from .availability import (
     Availability,
     active_rooms,
     clinic_tz,
     day_label,
     local_datetime,
-    person,
     practitioners,
+    to_local,
 )
 from .errors import SchedulingError
 from .models import ProtocolBand, cadence_label
@@ -102,10 +105,6 @@ class SeriesPlan:
     @property
     def tolerance(self) -> int:
         return tolerance_days(self.sessions_per_period, self.period_days)
-
-    @property
-    def cadence_code(self) -> str:
-        return f"{self.sessions_per_period}/{self.period_days}"
 
     @property
     def cadence_display(self) -> str:
@@ -336,8 +335,6 @@ def propose_series(
     available day. Reads one window of data (a fixed number of queries); everything else is computed in
     Python.
     """
-    from clinic.models import ClinicSettings
-
     now = now or timezone.now()
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
     today = now.astimezone(clinic_tz()).date()
@@ -465,6 +462,45 @@ def plan_and_propose(
     return proposal
 
 
+@dataclass
+class CheckedSeries:
+    """Sessions placed by hand: the plan they follow and one problem (or "") per session."""
+
+    plan: SeriesPlan
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.problems)
+
+
+def check_series(
+    *,
+    patient,
+    slots: list[tuple[datetime.datetime, object, object]],
+    minutes: int,
+    count: int | None = None,
+    cadence: tuple[int, int] | None = None,
+    weekdays: tuple[int, ...] | None = None,
+    override_reason: str = "",
+) -> CheckedSeries:
+    """Plan a series placed by hand with the age on its first session's date (Q2), and check each
+    session as booking would (`check_slots`). Refuses an empty series or one whose count the plan
+    no longer has (the age band changed with the first date): propose it again."""
+    if not slots:
+        raise SchedulingError("There are no sessions to book: propose the series first.")
+    plan = plan_for(
+        age=patient.age_on(to_local(slots[0][0]).date()),
+        count=count,
+        cadence=cadence,
+        weekdays=weekdays,
+        override_reason=override_reason,
+    )
+    if len(slots) != plan.count:
+        raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
+    return CheckedSeries(plan, check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes))
+
+
 def check_slots(
     *, patient, plan: SeriesPlan, slots: list[tuple[datetime.datetime, object, object]], minutes: int
 ) -> list[str]:
@@ -474,8 +510,6 @@ def check_slots(
     The same rules as booking: opening hours, closures, working hours, leave, the appointments of the
     practitioner, the room and the patient, and the order of the sessions.
     """
-    from .services import slot_problem_for
-
     if not slots:
         return []
     length = datetime.timedelta(minutes=minutes)
@@ -503,8 +537,7 @@ def check_slots(
             )
         else:
             problem = (
-                slot_problem_for(
-                    availability,
+                availability.slot_problem(
                     patient=patient,
                     practitioner=practitioner,
                     room=room,

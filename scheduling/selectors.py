@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from clinic.staff import person
 from patients.models import Patient
 
 from .availability import Availability, active_rooms, clinic_tz, local_datetime, practitioners
@@ -181,7 +182,7 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
             columns.append(
                 Column(
                     day=day,
-                    title=str(item) if by == BY_ROOM else (item.get_full_name() or item.get_username()),
+                    title=str(item) if by == BY_ROOM else person(item),
                     practitioner=item if by == BY_PRACTITIONER else None,
                     room=item if by == BY_ROOM else None,
                 )

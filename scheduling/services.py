@@ -28,13 +28,14 @@ from .availability import Availability, to_local, when
 from .errors import BookingClash, SchedulingError
 from .models import (
     ACTIVE_STATES,
+    UPCOMING_STATES,
     Appointment,
     AppointmentKind,
     AppointmentState,
     AppointmentStateChange,
     SessionSeries,
 )
-from .planner import SeriesPlan
+from .planner import MINIMUM_SERIES_AGE, SeriesPlan
 
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 OVERLAP_CONSTRAINTS = {
@@ -91,23 +92,8 @@ def _save_in_savepoint(appointment: Appointment) -> None:
             appointment.save()
 
 
-def slot_problem_for(
-    availability: Availability, *, patient, practitioner, room, starts_at, ends_at
-) -> str | None:
-    """Why this slot cannot be booked: outside hours, leave, closure, an inactive room, or a clash."""
-    problem = availability.practitioner_problem(practitioner, starts_at, ends_at)
-    if problem:
-        return problem
-    if not room.active:
-        return f"{room} is not in use"
-    return availability.clash(
-        starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
-    )
-
-
 def _slot_problem(availability: Availability, appointment: Appointment) -> str | None:
-    return slot_problem_for(
-        availability,
+    return availability.slot_problem(
         patient=appointment.patient,
         practitioner=appointment.practitioner,
         room=appointment.room,
@@ -258,7 +244,7 @@ def book_series(
         raise SchedulingError(
             f"The patient is {age} on the first session date, not {plan.age}: propose the series again (Q2)."
         )
-    if age < 18:
+    if age < MINIMUM_SERIES_AGE:
         raise SchedulingError(f"The patient is {age}: a treatment series is not booked for under-18s.")
     if starts[0] <= timezone.now():
         raise SchedulingError("The first session is in the past: choose a later date.")
@@ -349,7 +335,7 @@ def _check_series_order(appointment: Appointment, starts_at: datetime.datetime) 
     if not appointment.series_id:
         return
     neighbours = Appointment.objects.filter(series_id=appointment.series_id).exclude(pk=appointment.pk)
-    neighbours = neighbours.exclude(state__in=[AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
+    neighbours = neighbours.filter(state__in=ACTIVE_STATES)
     before = neighbours.filter(sequence__lt=appointment.sequence).order_by("-sequence").first()
     after = neighbours.filter(sequence__gt=appointment.sequence).order_by("sequence").first()
     if before and starts_at <= before.starts_at:
@@ -388,14 +374,14 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
         .filter(
             series_id=appointment.series_id,
             sequence__gte=appointment.sequence,
-            state__in=[AppointmentState.BOOKED, AppointmentState.CONFIRMED],
+            state__in=UPCOMING_STATES,
         )
         .select_related("patient", "practitioner", "room")
         .order_by("sequence")
     )
     earlier = (
         Appointment.objects.filter(series_id=appointment.series_id, sequence__lt=appointment.sequence)
-        .exclude(state__in=[AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
+        .filter(state__in=ACTIVE_STATES)
         .order_by("-sequence")
         .first()
     )
@@ -498,7 +484,7 @@ def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[
         Appointment.objects.filter(
             series_id=appointment.series_id,
             sequence__gte=appointment.sequence,
-            state__in=[AppointmentState.BOOKED, AppointmentState.CONFIRMED],
+            state__in=UPCOMING_STATES,
         ).order_by("sequence")
     )
     if not rest:
@@ -519,6 +505,6 @@ def mark_session_took_place(*, appointment: Appointment, by) -> Appointment:
     appointment = _lock(appointment)
     if appointment.state == AppointmentState.COMPLETED:
         return appointment
-    if appointment.state in (AppointmentState.BOOKED, AppointmentState.CONFIRMED):
+    if appointment.state in UPCOMING_STATES:
         appointment = mark_arrived(appointment=appointment, by=by)
     return mark_completed(appointment=appointment, by=by)

@@ -11,10 +11,11 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from clinic.extensions import render_from
 from clinic.models import ClinicSettings
+from clinic.staff import person
 from patients.models import Patient
 from patients.selectors import patient_search
+from treatments import appointment_section
 
 from . import calendar_grid, notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
@@ -25,9 +26,8 @@ from .planner import (
     band_deviation,
     band_for_age,
     cadence_for_interval,
-    check_slots,
+    check_series,
     plan_and_propose,
-    plan_for,
 )
 
 
@@ -195,22 +195,16 @@ def plan_series(request):
             form.add_error(None, "Give a date, a time, a practitioner and a room for every session.")
             return render(request, "scheduling/plan.html", context)
         slots = _slots_from(formset)
-        if not slots:
-            raise SchedulingError("There are no sessions to book: propose the series first.")
-        plan = plan_for(age=patient.age_on(to_local(slots[0][0]).date()), **options)
-        if len(slots) != plan.count:
-            raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
-        context["plan"] = plan
-        problems = check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes)
-        context["problems"] = problems
-        if action == "book" and not any(problems):
+        checked = check_series(patient=patient, slots=slots, minutes=minutes, **options)
+        context["plan"], context["problems"] = checked.plan, checked.problems
+        if not checked.ok:
+            form.add_error(None, "Some sessions cannot be booked as they are: move them and check again.")
+        elif action == "book":
             series = services.book_series(
-                patient=patient, plan=plan, slots=slots, minutes=minutes, by=request.user
+                patient=patient, plan=checked.plan, slots=slots, minutes=minutes, by=request.user
             )
             messages.success(request, f"Booked {series.count} sessions for {patient.full_name}.")
             return redirect("scheduling:series_detail", pk=series.pk)
-        if any(problems):
-            form.add_error(None, "Some sessions cannot be booked as they are: move them and check again.")
     except SchedulingError as exc:
         form.add_error(None, exc.message)
     return render(request, "scheduling/plan.html", context)
@@ -230,7 +224,7 @@ def _practitioners_plan(patient) -> tuple[object, dict]:
     initial = {"count": plan.count, "cadence": f"{per}/{days}"}
     band = band_for_age(patient.age_on(selectors.local_today()))
     if band is None or band_deviation(band, count=plan.count, cadence=(per, days)):
-        who = plan.practitioner.get_full_name() or plan.practitioner.get_username()
+        who = person(plan.practitioner)
         initial["override_reason"] = f"As planned by {who} at the consultation of {plan.date:%d/%m/%Y}."
     return plan, initial
 
@@ -311,14 +305,14 @@ def appointment_detail(request, pk: int):
             "appointment": appointment,
             "changes": changes,
             "actions": _actions(appointment),
-            "sections": render_from(SECTION_MODULES, lambda module: module.section(request, appointment)),
+            "sections": [html for section in SECTIONS if (html := section(request, appointment))],
             "messages_about": notifications.messages_about(appointment),
         },
     )
 
 
 # Other apps' parts of the appointment page: the session record of a treatment session (treatments).
-SECTION_MODULES = ("treatments.appointment_section",)
+SECTIONS = (appointment_section.section,)
 
 STATE_ACTIONS = {
     "confirm": ("Confirmed", services.confirm_appointment),

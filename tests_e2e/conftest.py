@@ -4,8 +4,6 @@ Never `playwright install`: the browser is /usr/bin/chromium. Without it the jou
 """
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,6 @@ def pytest_collection_modifyitems(config, items):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    profile = tempfile.mkdtemp(prefix="mesoclinic-chromium-")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -44,7 +41,6 @@ def browser():
         )
         yield browser
         browser.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture

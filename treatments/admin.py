@@ -5,6 +5,8 @@ from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from clinic.admin import NoWrites, ReadOnlyAdmin
+
 from .models import (
     Concern,
     Consultation,
@@ -60,23 +62,6 @@ class IngredientAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         # Retire instead: formulations keep pointing at the ingredient.
         return False
-
-
-class NoWrites:
-    """Clinical records are written through the app's services only; admin shows them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(NoWrites, SimpleHistoryAdmin):
-    pass
 
 
 class ConsultationAnswerInline(NoWrites, admin.TabularInline):

@@ -27,14 +27,10 @@ AFTERCARE = "aftercare"
 AFTERCARE_TOO_LATE = timedelta(hours=48)
 
 
-def wants_email(patient) -> bool:
-    return bool(patient.email and patient.email_consent and patient.archived_at is None)
-
-
 def enqueue_aftercare(record: SessionRecord) -> OutboxMessage | None:
     """Queue the e-mail in the caller's transaction; key `aftercare:<record>` makes it once only."""
     patient = record.patient
-    if not wants_email(patient):
+    if not patient.wants_email:
         return None
     return outbox.enqueue(
         kind=AFTERCARE,
@@ -70,7 +66,7 @@ def build_aftercare(message: OutboxMessage):
     record = (
         SessionRecord.objects.select_related("patient", "practitioner").filter(pk=message.object_id).first()
     )
-    if record is None or not record.is_done or not wants_email(record.patient):
+    if record is None or not record.is_done or not record.patient.wants_email:
         return None
     if record.done_at and timezone.now() - record.done_at > AFTERCARE_TOO_LATE:
         return None

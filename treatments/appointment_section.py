@@ -5,7 +5,7 @@ never the record's clinical content; clinic admin may open the record read-only.
 from django.template.loader import render_to_string
 
 from clinic.access import is_allowed
-from scheduling.models import AppointmentKind, AppointmentState
+from scheduling.models import AppointmentKind
 
 from .selectors import session_states
 
@@ -21,9 +21,7 @@ def section(request, appointment) -> str:
             "appointment": appointment,
             "record": record,
             "can_open": is_allowed(request.user, "treatments:session_detail"),
-            "can_record": can_record
-            and record is None
-            and appointment.state not in (AppointmentState.CANCELLED, AppointmentState.NO_SHOW),
+            "can_record": can_record and record is None and appointment.is_active,
         },
         request=request,
     )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from patients.models import Answer, Contraindication, Patient
 from patients.services import screening_for
 from scheduling.errors import SchedulingError
-from scheduling.models import Appointment, AppointmentKind, AppointmentState, ProtocolBand
+from scheduling.models import Appointment, AppointmentKind, ProtocolBand
 from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
 from scheduling.services import mark_session_took_place
 
@@ -354,21 +354,6 @@ def formulation_create(
     return formulation
 
 
-@transaction.atomic
-def formulation_update_notes(*, formulation: Formulation, by, notes: str) -> Formulation:
-    """Change the notes of a version in place. Refused once the version was used in a session."""
-    current = Formulation.objects.select_for_update().get(pk=formulation.pk)
-    if current.session_records.exists():
-        raise ClinicalError(
-            f"Formulation v{current.version} was used in a session and can never change. "
-            "Make a new version instead."
-        )
-    current.notes = notes
-    current._history_user = by
-    current.save()
-    return current
-
-
 def _shown(value) -> str:
     if isinstance(value, list):
         return ", ".join(value) or "—"
@@ -438,7 +423,7 @@ def check_appointment_for_session(appointment: Appointment, *, patient_id: int |
             f"{label} is a {locked.get_kind_display().lower()}, not a treatment session: "
             "record consultations as consultation notes."
         )
-    if locked.state in (AppointmentState.CANCELLED, AppointmentState.NO_SHOW):
+    if not locked.is_active:
         raise ClinicalError(
             f"{label} is {locked.get_state_display().lower()}: no session can be recorded for it."
         )

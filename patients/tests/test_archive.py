@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic.access import ACCESS_TABLE
 from patients.models import Patient
@@ -79,3 +80,17 @@ def test_no_role_can_delete_patients():
         ), group.name
     assert not any("delete" in name for name in ACCESS_TABLE if name.startswith("patients:"))
     assert Patient.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("email", "consent", "archived", "wants"),
+    [
+        ("ana@example.com", True, False, True),
+        ("", True, False, False),
+        ("ana@example.com", False, False, False),
+        ("ana@example.com", True, True, False),
+    ],
+)
+def test_only_a_current_patient_with_an_address_and_consent_wants_email(email, consent, archived, wants):
+    patient = Patient(email=email, email_consent=consent, archived_at=timezone.now() if archived else None)
+    assert patient.wants_email is wants

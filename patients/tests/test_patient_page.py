@@ -10,6 +10,8 @@ from patients import sections
 from patients.models import AllergenGroup, Answer, Contraindication
 from patients.services import patient_update, screening_update
 from patients.tests.factories import PatientFactory
+from scheduling import patient_section as scheduling_section
+from treatments import patient_section as treatments_section
 
 pytestmark = pytest.mark.django_db
 ASKED = datetime.date(2026, 1, 15)
@@ -153,26 +155,21 @@ def test_patient_page_queries_stay_bounded_as_history_grows(
 
 
 def test_other_apps_add_sections_to_the_patient_page(client_as, front_desk, patient, monkeypatch):
-    import sys
-    import types
+    def fake(request, p):
+        return f'<section id="fake">Appointments of {p.chart_number}</section>'
 
-    module = types.ModuleType("patients.tests.fake_section")
-    module.section = lambda request, p: f'<section id="fake">Appointments of {p.chart_number}</section>'
-    empty = types.ModuleType("patients.tests.empty_section")
-    empty.section = lambda request, p: ""
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(sys.modules, empty.__name__, empty)
+    def empty(request, p):
+        return ""
+
     monkeypatch.setattr(
-        sections,
-        "SECTION_MODULES",
-        ("treatments.patient_section", module.__name__, empty.__name__, "scheduling.patient_section"),
+        sections, "SECTIONS", (treatments_section.section, fake, empty, scheduling_section.section)
     )
     page = client_as(front_desk).get(patient.get_absolute_url()).content.decode()
     assert f'<section id="fake">Appointments of {patient.chart_number}</section>' in page
 
 
-def test_section_modules_are_listed_in_order():
-    assert sections.SECTION_MODULES == ("treatments.patient_section", "scheduling.patient_section")
+def test_sections_are_listed_in_order():
+    assert (treatments_section.section, scheduling_section.section) == sections.SECTIONS
 
 
 def test_unknown_patient_is_a_404(client_as, front_desk):

@@ -304,3 +304,25 @@ def test_moving_a_twice_weekly_session_too_close_is_flagged(rooms, practitioner)
         == "1 days after the previous session: two sessions per week need 2 to 5 days between (Q5)"
     )
     assert problems[2:] == ["", "", "", ""]
+
+
+def test_a_series_placed_by_hand_is_planned_with_the_age_on_its_first_date(rooms, practitioner):
+    from scheduling.planner import check_series
+
+    patient = patient_aged(50, MONDAY)
+    days = [MONDAY + datetime.timedelta(days=n) for n in (0, 3, 7, 10, 14, 17)]  # Mon Thu, three weeks
+    checked = check_series(
+        patient=patient, slots=[(at(day, 10), practitioner, rooms[0]) for day in days], minutes=60
+    )
+    assert (checked.plan.age, checked.plan.count, checked.problems, checked.ok) == (50, 6, [""] * 6, True)
+
+
+def test_a_series_placed_by_hand_is_refused_when_empty_or_of_another_count(rooms, practitioner):
+    from scheduling.planner import check_series
+
+    patient = patient_aged(50, MONDAY)
+    with pytest.raises(SchedulingError, match="There are no sessions to book: propose the series first."):
+        check_series(patient=patient, slots=[], minutes=60)
+    four = [(at(MONDAY + datetime.timedelta(days=7 * n), 10), practitioner, rooms[0]) for n in range(4)]
+    with pytest.raises(SchedulingError, match="The plan has 6 sessions: propose the series again."):
+        check_series(patient=patient, slots=four, minutes=60)

@@ -1,4 +1,5 @@
-"""Clinic admin manages the ingredient catalogue in Django's admin and reads the consultation read log."""
+"""Clinic admin manages the ingredient catalogue in Django's admin and reads the consultation read log;
+records written only through the services (consultations, sessions, appointments) are read-only there."""
 
 import pytest
 from django.urls import reverse
@@ -56,3 +57,16 @@ def test_practitioner_cannot_change_the_catalogue_in_the_admin(client_as, practi
     practitioner.save()
     response = client_as(practitioner).get(reverse("admin:treatments_ingredient_add"))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "treatments_consultation",
+        "treatments_sessionrecord",
+        "scheduling_appointment",
+        "scheduling_sessionseries",
+    ],
+)
+def test_clinic_admin_cannot_add_records_written_only_through_the_services(client_as, clinic_admin, model):
+    assert client_as(clinic_admin).get(reverse(f"admin:{model}_add")).status_code == 403

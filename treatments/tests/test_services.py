@@ -291,8 +291,6 @@ def test_versions_are_numbered_per_patient(practitioner):
 def test_a_version_used_in_a_session_never_changes(practitioner):
     record = factories.session_record(practitioner)
     formulation = record.formulation
-    with pytest.raises(ClinicalError, match="was used in a session and can never change"):
-        services.formulation_update_notes(formulation=formulation, by=practitioner, notes="edited")
     formulation.notes = "edited behind the service"
     with pytest.raises(LockedRecord):
         formulation.save()
@@ -304,12 +302,6 @@ def test_a_version_used_in_a_session_never_changes(practitioner):
         formulation.delete()
     assert Formulation.objects.get(pk=formulation.pk).notes == ""
     assert FormulationLine.objects.get(pk=line.pk).amount == Decimal("2")
-
-
-def test_an_unused_version_notes_can_change(practitioner):
-    formulation = factories.formulation(practitioner)
-    services.formulation_update_notes(formulation=formulation, by=practitioner, notes="Warm the vial")
-    assert Formulation.objects.get(pk=formulation.pk).notes == "Warm the vial"
 
 
 def test_diff_lists_added_removed_changed_and_fields(practitioner):
