@@ -1,4 +1,5 @@
-"""Today's appointments on the dashboard: a practitioner sees their own, everyone else the clinic's."""
+"""Today's appointments on the dashboard: a practitioner sees their own, everyone else the clinic's.
+On a day the clinic is closed it says why, and lists the next open day's appointments instead."""
 
 from django.template.loader import render_to_string
 
@@ -13,8 +14,14 @@ def panel(request) -> str:
         return ""
     roles = user_roles(request.user)
     everyone = not (PRACTITIONER in roles and FRONT_DESK not in roles)
-    appointments = list(selectors.today_for(request.user, everyone=everyone))
-    if is_allowed(request.user, "treatments:appointment_session", "POST"):
+    today = selectors.local_today()
+    clinic_day = selectors.clinic_day(today)
+    day = clinic_day.next_open if clinic_day.why_closed else today
+    appointments = []
+    if day is not None:
+        appointments = selectors.appointments_on(day)
+        appointments = list(appointments if everyone else appointments.filter(practitioner=request.user))
+    if day == today and is_allowed(request.user, "treatments:appointment_session", "POST"):
         # The practitioner records each treatment session from here (issue 3, linked records).
         from treatments.selectors import session_states
 
@@ -24,6 +31,12 @@ def panel(request) -> str:
             appointment.can_record = appointment.kind == "treatment" and appointment.session is None
     return render_to_string(
         "scheduling/_dashboard_panel.html",
-        {"appointments": appointments, "everyone": everyone, "today": selectors.local_today()},
+        {
+            "appointments": appointments,
+            "everyone": everyone,
+            "today": today,
+            "day": day,
+            "why_closed": clinic_day.why_closed,
+        },
         request=request,
     )

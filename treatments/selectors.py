@@ -9,6 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from patients.models import Patient
+from scheduling.availability import local_datetime
+from scheduling.models import ACTIVE_STATES, Appointment, AppointmentKind
+from scheduling.selectors import local_today
 
 from .models import Consultation, Formulation, FormulationLine, Ingredient, SessionRecord
 
@@ -194,6 +197,31 @@ def session_states(appointment_ids) -> dict[int, SessionRecord]:
             "pk", "appointment_id", "done_at"
         )
     }
+
+
+class SessionsToRecord(NamedTuple):
+    appointments: list[Appointment]  # the newest `limit`
+    total: int
+
+
+def sessions_to_record(practitioner, *, limit: int = 10) -> SessionsToRecord:
+    """The practitioner's treatment appointments of days before today, neither cancelled nor missed,
+    with no session record yet: sessions still to record, newest first. (One with an open record is
+    an open session, listed as such.) One query, two when there are more than `limit`."""
+    appointments = (
+        Appointment.objects.filter(
+            practitioner=practitioner,
+            kind=AppointmentKind.TREATMENT,
+            state__in=ACTIVE_STATES,
+            starts_at__lt=local_datetime(local_today(), datetime.time.min),
+            session_record__isnull=True,
+        )
+        .select_related("patient")
+        .order_by("-starts_at", "-id")
+    )
+    shown = list(appointments[: limit + 1])
+    total = len(shown) if len(shown) <= limit else appointments.count()
+    return SessionsToRecord(shown[:limit], total)
 
 
 class SeriesPlanDefaults(NamedTuple):
