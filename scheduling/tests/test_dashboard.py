@@ -55,10 +55,8 @@ def test_on_a_closed_weekday_the_dashboard_says_so_and_lists_the_next_open_day(
     html = appointments_panel(client_as(front_desk))
     assert "The clinic is closed today." in html
     assert "Clinic closed on Sundays." in html
-    assert f"It opens next on Monday {MONDAY.day} March:" in html
-    assert f"Appointments on Monday {MONDAY.day} March" in html
+    assert f"Appointments on Monday {MONDAY.day} March, the next open day" in html
     assert html.index("Beatriz Teixeira") < html.index("Carolina Teixeira")
-    assert f"date={MONDAY:%Y-%m-%d}" in html  # the calendar link opens that day
     assert "No appointments today." not in html
 
 
@@ -76,7 +74,7 @@ def test_on_a_closure_the_practitioner_sees_the_reason_and_their_own_next_appoin
     book(colleague, rooms[1], tuesday, 10, "Dalila", front_desk)
     html = appointments_panel(client_as(practitioner))
     assert "The clinic is closed today." in html and "Clinic closed (Carnival)." in html
-    assert f"Your appointments on Tuesday {tuesday.day} March" in html
+    assert f"Your appointments on Tuesday {tuesday.day} March, the next open day" in html
     assert "Beatriz Teixeira" in html and "Dalila Teixeira" not in html
 
 
@@ -85,7 +83,9 @@ def test_a_closed_day_before_an_empty_open_day_says_nothing_is_booked_yet(
 ):
     today_is(SUNDAY)
     html = appointments_panel(client_as(front_desk))
-    assert f"It opens next on Monday {MONDAY.day} March, with no appointments booked yet." in html
+    assert f"Appointments on Monday {MONDAY.day} March, the next open day" in html
+    assert "None booked yet." in html
+    assert f"date={MONDAY:%Y-%m-%d}" in html  # the calendar link opens that day
 
 
 def test_a_clinic_with_no_opening_hours_says_it_has_no_open_day_ahead(client_as, front_desk, today_is):
@@ -94,6 +94,18 @@ def test_a_clinic_with_no_opening_hours_says_it_has_no_open_day_ahead(client_as,
     html = appointments_panel(client_as(front_desk))
     assert "The clinic is closed today." in html
     assert "no open day in the next two months" in html
+
+
+def test_appointments_still_booked_on_a_day_closed_later_are_listed_with_the_closure(
+    client_as, front_desk, practitioner, rooms, today_is
+):
+    book(practitioner, rooms[0], MONDAY, 10, "Beatriz", front_desk)
+    Closure.objects.create(date=MONDAY, reason="Power cut")
+    today_is(MONDAY)
+    html = appointments_panel(client_as(front_desk))
+    assert "Clinic closed (Power cut). These appointments are still booked for today:" in html
+    assert "Beatriz Teixeira" in html
+    assert "the next open day" in html
 
 
 def test_an_open_day_without_appointments_still_says_so(client_as, front_desk, rooms, today_is):
