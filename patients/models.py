@@ -1,6 +1,6 @@
 import datetime
-import unicodedata
 
+from anyascii import anyascii
 from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
@@ -8,9 +8,17 @@ from simple_history.models import HistoricalRecords
 
 
 def fold(text: str) -> str:
-    """Lower-case `text` and strip accents, so that "jose" matches "José" (search, duplicates)."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """`text` transliterated to lower-case ASCII by anyascii, so that "jose" matches "José", "jorgen"
+    "Jørgen", "lodz" "Łódź" and "strasse" "Straße" (duplicates, demo e-mail addresses)."""
+    return anyascii(text or "").lower()
+
+
+def fold_for_search(text: str) -> str:
+    """`text` as the patient search compares it, both the stored search column and each word typed:
+    folded, with apostrophes and hyphens dropped, so "davila" and "d'avila" find "D'Ávila" and
+    "avilalecka" finds "Ávila-Łęcka" (each word typed may match anywhere, so "d avila" finds it too).
+    patients/migrations/0003 holds a frozen copy, to rewrite the stored column."""
+    return fold(text).replace("'", "").replace("-", "")
 
 
 def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
@@ -132,7 +140,7 @@ class Patient(models.Model):
             phone_digits,
             national,
         ]
-        return fold(" ".join(p for p in parts if p))
+        return fold_for_search(" ".join(p for p in parts if p))
 
 
 class AllergenGroup(models.Model):

@@ -17,6 +17,7 @@ from .models import (
     Screening,
     ScreeningAnswer,
     fold,
+    fold_for_search,
 )
 
 # --- Search -----------------------------------------------------------------------------------------
@@ -50,21 +51,24 @@ def chart_number_for(number: int) -> str:
     return f"MC-{number:06d}"
 
 
-def _term_filter(term: str) -> Q:
-    """One word of the query: a date of birth, or a fragment of the folded search column."""
+def _term_filter(term: str) -> Q | None:
+    """One word of the query: a date of birth, or a fragment of the folded search column; None for a
+    word that folds to nothing (a lone apostrophe or hyphen), which narrows nothing."""
     day = parse_date_query(term)
     if day is not None:
         return Q(date_of_birth=day)
-    return Q(search_text__contains=fold(term))
+    folded = fold_for_search(term)
+    return Q(search_text__contains=folded) if folded else None
 
 
 def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
     """Patients matching what staff typed, ordered by family then given name.
 
-    The query can be any part of a name (accent- and case-insensitive, several words all matching in
-    any order), a chart number ("MC-000042" or "42"), a phone number in any formatting with or without
-    the country code, an e-mail address, or a date of birth. Text matches use the folded `search_text`
-    column (trigram-indexed on PostgreSQL, so `contains` stays fast at scale); dates use the indexed
+    The query can be any part of a name (folded as `fold_for_search` says: accents, case, letters
+    such as ø or Ł, apostrophes and hyphens set aside; several words all matching in any order), a
+    chart number ("MC-000042" or "42"), a phone number in any formatting with or without the country
+    code, an e-mail address, or a date of birth. Text matches use the folded `search_text` column
+    (trigram-indexed on PostgreSQL, so `contains` stays fast at scale); dates use the indexed
     `date_of_birth` column. Archived patients are left out unless asked for.
     """
     patients = Patient.objects.all()
@@ -89,9 +93,10 @@ def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[
         if len(digits) >= _MIN_PHONE_DIGITS:
             condition |= Q(search_text__contains=digits)
     else:
-        condition = Q()
-        for term in query.split(" "):
-            condition &= _term_filter(term)
+        terms = [t for t in map(_term_filter, query.split(" ")) if t is not None]
+        condition = Q(pk__in=[]) if not terms else Q()
+        for term in terms:
+            condition &= term
     return patients.filter(condition).order_by("family_name", "given_name", "id")
 
 

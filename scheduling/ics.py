@@ -38,6 +38,17 @@ def sequence_for(appointment: Appointment) -> int:
     return max(appointment.history.count() - 1, 0)
 
 
+def length_in_words(minutes: int) -> str:
+    """How long an appointment takes, as a patient reads it: "30 minutes", "1 hour", "1 hour 30 minutes"."""
+    hours, rest = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if rest or not hours:
+        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+    return " ".join(parts)
+
+
 def _event(appointment: Appointment, clinic: ClinicSettings, *, method: str) -> Event:
     event = Event()
     event.add("uid", uid_for(appointment))
@@ -54,7 +65,8 @@ def _event(appointment: Appointment, clinic: ClinicSettings, *, method: str) -> 
     )
     event.add(
         "description",
-        f"With {person(appointment.practitioner)}. It takes about an hour. "
+        f"With {person(appointment.practitioner)}. "
+        f"It takes {length_in_words(appointment.duration_minutes)}. "
         f"To change it, call {clinic.phone} or write to {clinic.email}.",
     )
     organizer = vCalAddress(f"mailto:{clinic.email}")

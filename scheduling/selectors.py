@@ -2,6 +2,7 @@
 
 import datetime
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -10,7 +11,7 @@ from clinic.staff import person
 from patients.models import Patient
 
 from .availability import Availability, active_rooms, clinic_tz, local_datetime, practitioners
-from .models import ACTIVE_STATES, UPCOMING_STATES, Appointment, SessionSeries
+from .models import ACTIVE_STATES, UPCOMING_STATES, Appointment, Closure, OpeningHours, SessionSeries
 
 SLOT_MINUTES = 30
 DAY_VIEW, WEEK_VIEW = "day", "week"
@@ -236,10 +237,30 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
     )
 
 
-def today_for(user, *, everyone: bool) -> QuerySet[Appointment]:
-    """Today's active appointments: everyone's (front desk) or the practitioner's own."""
-    appointments = appointments_on(timezone.localdate())
-    return appointments if everyone else appointments.filter(practitioner=user)
+# How far ahead the dashboard looks for the next open day (a long closure: a month's holiday and more).
+NEXT_OPEN_HORIZON_DAYS = 62
+
+
+class ClinicDay(NamedTuple):
+    why_closed: str | None  # e.g. "clinic closed on Sundays", "clinic closed (Christmas Day)"; None: open
+    next_open: datetime.date | None  # when closed: the next day it opens (None: none within the horizon)
+
+
+def clinic_day(day: datetime.date) -> ClinicDay:
+    """Whether the clinic opens on `day` (opening hours and closures) and, if not, why and the next day
+    it does. Two queries, whatever the length of the closure."""
+    last = day + datetime.timedelta(days=NEXT_OPEN_HORIZON_DAYS)
+    calendar = Availability(
+        day,
+        last,
+        opening={row.weekday: (row.opens, row.closes) for row in OpeningHours.objects.all()},
+        closures={c.date: c for c in Closure.objects.filter(date__range=(day, last))},
+    )
+    why = calendar.clinic_closed(day)
+    if why is None:
+        return ClinicDay(None, None)
+    ahead = (day + datetime.timedelta(days=n) for n in range(1, NEXT_OPEN_HORIZON_DAYS + 1))
+    return ClinicDay(why, next((d for d in ahead if calendar.clinic_closed(d) is None), None))
 
 
 def local_today() -> datetime.date:

@@ -1,10 +1,12 @@
-"""The practitioner's dashboard panel: their unsigned consultations and open session records."""
+"""The practitioner's dashboard panel: their unsigned consultations, open session records and past
+sessions still to record."""
 
 from django.template.loader import render_to_string
 
 from clinic.roles import PRACTITIONER, user_roles
 
 from .models import Consultation, SessionRecord
+from .selectors import sessions_to_record
 
 
 def panel(request) -> str:
@@ -22,6 +24,6 @@ def panel(request) -> str:
     )
     return render_to_string(
         "treatments/_dashboard_panel.html",
-        {"drafts": drafts, "open_sessions": open_sessions},
+        {"drafts": drafts, "open_sessions": open_sessions, "to_record": sessions_to_record(request.user)},
         request=request,
     )

@@ -9,6 +9,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from patients.models import Patient
+from scheduling.availability import local_datetime
+from scheduling.models import ACTIVE_STATES, Appointment, AppointmentKind
+from scheduling.selectors import local_today
 
 from .models import Consultation, Formulation, FormulationLine, Ingredient, SessionRecord
 
@@ -61,12 +64,28 @@ def current_formulation(patient: Patient) -> Formulation | None:
     )
 
 
-def latest_signed_eligible(patient: Patient) -> Consultation | None:
-    return (
-        Consultation.objects.filter(patient=patient, signed_at__isnull=False, decision="eligible")
-        .order_by("-date", "-id")
-        .first()
+def latest_signed_consultation(patient: Patient, *, only: tuple[str, ...] = ()) -> Consultation | None:
+    """The patient's standing clinical decision: their latest signed consultation, whatever it decided.
+
+    Latest by the visit's date; two signed for the same day, the one signed last (the practitioner's
+    last word that day), then the one written last. A draft is no decision yet and never counts.
+    Addenda correct a signed note's text, never its decision, so they change nothing here. A later
+    "not eligible" or "deferred" withdraws an earlier "eligible": new formulations and the series plan
+    follow only from this one consultation, and only when it found the patient eligible.
+    `only`: the fields to load (the practitioner is always joined)."""
+    consultations = Consultation.objects.filter(patient=patient, signed_at__isnull=False).select_related(
+        "practitioner"
     )
+    if only:
+        consultations = consultations.only(*only)
+    return consultations.order_by("-date", "-signed_at", "-id").first()
+
+
+def consultation_to_formulate_from(patient: Patient) -> Consultation | None:
+    """The consultation a new formulation (first or next version) follows from: the latest signed one,
+    when it found the patient eligible; None otherwise. What the pages offer and the service accepts."""
+    latest = latest_signed_consultation(patient)
+    return latest if latest is not None and latest.is_eligible else None
 
 
 TIMELINE_PAGE = 25
@@ -145,20 +164,15 @@ def formulation_ids(patient: Patient, versions: set[int]) -> dict[int, int]:
 
 
 def timeline_header(patient: Patient, page: TimelinePage, *, first_page: bool) -> dict:
-    """What the timeline's buttons need whatever page is shown: the latest formulation version and
-    the latest signed consultation, taken from the first page when it holds them (a query each
-    otherwise)."""
+    """What the timeline's buttons need whatever page is shown: the latest formulation version (from
+    the first page when it holds one, a query otherwise) and the consultation a new formulation would
+    follow from (always its own query: the one definition the formulation service checks)."""
     formulations = [e["object"] for e in page.entries if e["kind"] == "formulation"]
-    signed = [e["object"] for e in page.entries if e["kind"] == "consultation" and e["object"].is_signed]
     return {
         "latest_formulation": formulations[0]
         if first_page and formulations
         else Formulation.objects.filter(patient=patient).order_by("-version").only("pk", "version").first(),
-        "latest_signed": signed[0]
-        if first_page and signed
-        else Consultation.objects.filter(patient=patient, signed_at__isnull=False)
-        .order_by("-date", "-id")
-        .first(),
+        "formulate_from": consultation_to_formulate_from(patient),
     }
 
 
@@ -185,6 +199,31 @@ def session_states(appointment_ids) -> dict[int, SessionRecord]:
     }
 
 
+class SessionsToRecord(NamedTuple):
+    appointments: list[Appointment]  # the newest `limit`
+    total: int
+
+
+def sessions_to_record(practitioner, *, limit: int = 10) -> SessionsToRecord:
+    """The practitioner's treatment appointments of days before today, neither cancelled nor missed,
+    with no session record yet: sessions still to record, newest first. (One with an open record is
+    an open session, listed as such.) One query, two when there are more than `limit`."""
+    appointments = (
+        Appointment.objects.filter(
+            practitioner=practitioner,
+            kind=AppointmentKind.TREATMENT,
+            state__in=ACTIVE_STATES,
+            starts_at__lt=local_datetime(local_today(), datetime.time.min),
+            session_record__isnull=True,
+        )
+        .select_related("patient")
+        .order_by("-starts_at", "-id")
+    )
+    shown = list(appointments[: limit + 1])
+    total = len(shown) if len(shown) <= limit else appointments.count()
+    return SessionsToRecord(shown[:limit], total)
+
+
 class SeriesPlanDefaults(NamedTuple):
     """The count and cadence of a practitioner's plan, and whose plan of which day: the one part of a
     consultation front desk may see (docs/design.md, roles)."""
@@ -200,22 +239,21 @@ def series_plan_for(patient: Patient) -> SeriesPlanDefaults | None:
     interval of the patient's latest signed consultation, when it found the patient eligible and has a plan.
 
     A later signed "not eligible" or "deferred" decision withdraws the earlier plan, so only the latest
-    signed consultation counts. Reads only the plan's fields, never notes, reasons or screening.
+    signed consultation counts (`latest_signed_consultation`). Reads only the plan's fields, never
+    notes, reasons or screening.
     """
-    latest = (
-        Consultation.objects.filter(patient=patient, signed_at__isnull=False)
-        .select_related("practitioner")
-        .only(
+    latest = latest_signed_consultation(
+        patient,
+        only=(
             "date",
+            "signed_at",
             "decision",
             "plan_session_count",
             "plan_interval_days",
             "practitioner__first_name",
             "practitioner__last_name",
             "practitioner__username",
-        )
-        .order_by("-date", "-signed_at", "-id")
-        .first()
+        ),
     )
     if latest is None or not latest.is_eligible:
         return None

@@ -29,6 +29,7 @@ from .models import (
     SessionLot,
     SessionRecord,
 )
+from .selectors import latest_signed_consultation
 
 
 class ClinicalError(Exception):
@@ -308,16 +309,18 @@ def formulation_create(
             "A formulation needs a signed consultation that found the patient eligible. "
             "Sign the consultation first."
         )
-    latest = (
-        Consultation.objects.filter(patient=patient, signed_at__isnull=False)
-        .order_by("-date", "-signed_at")
-        .first()
-    )
+    latest = latest_signed_consultation(patient)
     if latest is not None and not latest.is_eligible:
         raise ClinicalError(
             f"The latest signed consultation, of {latest.date:%d/%m/%Y}, decided "
             f"“{latest.get_decision_display()}”. "
             "A new formulation needs a new consultation that finds the patient eligible."
+        )
+    if latest is not None and latest.pk != consultation.pk:
+        # An older "eligible" is not the standing decision: the formulation follows the latest one.
+        raise ClinicalError(
+            f"This is not the patient's latest signed consultation: formulate from the one of "
+            f"{latest.date:%d/%m/%Y}."
         )
     if previous is not None and previous.patient_id != patient.pk:
         raise ClinicalError("The earlier version belongs to another patient.")

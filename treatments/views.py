@@ -56,9 +56,6 @@ def timeline(request, patient_id: int):
     ids |= selectors.formulation_ids(patient, {e["object"].version - 1 for e in shown} - set(ids) - {0})
     for entry in shown:
         entry["before"] = ids.get(entry["object"].version - 1)
-    # A new formulation follows only from the latest signed consultation, and only if it found the
-    # patient eligible.
-    latest_signed = header["latest_signed"]
     return render(
         request,
         "treatments/timeline.html",
@@ -68,7 +65,8 @@ def timeline(request, patient_id: int):
             "older": page.older,
             "before": before,
             "latest_formulation": header["latest_formulation"],
-            "eligible": latest_signed if latest_signed and latest_signed.is_eligible else None,
+            # The service's own rule: only from the latest signed consultation, if it found eligible.
+            "eligible": header["formulate_from"],
             "can_write": _can_write(request, "treatments:consultation_create"),
         },
     )
@@ -131,8 +129,18 @@ def consultation_detail(request, pk: int):
             "addendum_form": AddendumForm(),
             "can_write": _can_write(request, "treatments:consultation_edit"),
             "formulations": consultation.formulations.order_by("-version"),
+            "formulate_here": _formulate_here(consultation),
         },
     )
+
+
+def _formulate_here(consultation) -> bool:
+    """Whether a formulation may follow from this consultation: it is the patient's latest signed one
+    and found them eligible (what formulation_create accepts; a query only for a signed "eligible")."""
+    if not (consultation.is_signed and consultation.is_eligible):
+        return False
+    formulate_from = selectors.consultation_to_formulate_from(consultation.patient)
+    return formulate_from is not None and formulate_from.pk == consultation.pk
 
 
 def consultation_edit(request, pk: int):
@@ -289,8 +297,12 @@ def _formulation_page(request, *, patient, consultation, previous=None):
 
 def formulation_create(request, consultation_id: int):
     consultation = get_object_or_404(Consultation.objects.select_related("patient"), pk=consultation_id)
-    if not (consultation.is_signed and consultation.is_eligible):
-        messages.error(request, "A formulation needs a signed consultation that found the patient eligible.")
+    if not _formulate_here(consultation):
+        messages.error(
+            request,
+            "A formulation follows from the patient's latest signed consultation, "
+            "when it found the patient eligible.",
+        )
         return redirect("treatments:consultation_detail", pk=consultation.pk)
     return _formulation_page(request, patient=consultation.patient, consultation=consultation)
 
@@ -298,7 +310,14 @@ def formulation_create(request, consultation_id: int):
 def formulation_revise(request, pk: int):
     """A change to a formulation is a new version, pre-filled from this one."""
     previous = selectors.formulation_detail(pk)
-    consultation = selectors.latest_signed_eligible(previous.patient) or previous.consultation
+    consultation = selectors.consultation_to_formulate_from(previous.patient)
+    if consultation is None:
+        messages.error(
+            request,
+            "A new version follows from the patient's latest signed consultation, "
+            "when it found the patient eligible. Hold a new consultation first.",
+        )
+        return redirect("treatments:formulation_detail", pk=previous.pk)
     return _formulation_page(request, patient=previous.patient, consultation=consultation, previous=previous)
 
 
@@ -319,6 +338,8 @@ def formulation_detail(request, pk: int):
             "versions": versions,
             "allergies": list(screening_for(formulation.patient).allergen_groups.all()),
             "can_write": _can_write(request, "treatments:formulation_revise"),
+            # Offered only when formulation_revise would accept it.
+            "can_revise": selectors.consultation_to_formulate_from(formulation.patient) is not None,
         },
     )
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from clinic import outbox
 from clinic.models import ClinicSettings, OutboxMessage
 from patients.services import patient_update
+from scheduling import ics
 from scheduling.notifications import reminder_due_at
 from scheduling.planner import plan_for
 from scheduling.services import (
@@ -298,6 +299,41 @@ def test_reminder_arrives_with_recipient_subject_both_parts_links_and_an_ics(
     assert str(event["UID"]) == f"appointment-{booked.pk}@mesoclinic.test"
     assert "Rua das Flores 12" in str(event["LOCATION"])
     assert int(event["SEQUENCE"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [(30, "It takes 30 minutes."), (60, "It takes 1 hour."), (90, "It takes 1 hour 30 minutes.")],
+)
+def test_calendar_file_says_how_long_the_appointment_really_takes(
+    patient, rooms, practitioner, front_desk, minutes, said
+):
+    appointment = book_appointment(
+        patient=patient,
+        practitioner=practitioner,
+        room=rooms[0],
+        starts_at=at(MONDAY, 10),
+        minutes=minutes,
+        by=front_desk,
+    )
+    [event] = icalendar.Calendar.from_ical(ics.calendar_for([appointment])).walk("VEVENT")
+    description = str(event["DESCRIPTION"])
+    assert said in description
+    assert "about an hour" not in description
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [
+        (1, "1 minute"),
+        (45, "45 minutes"),
+        (60, "1 hour"),
+        (61, "1 hour 1 minute"),
+        (150, "2 hours 30 minutes"),
+    ],
+)
+def test_length_in_words(minutes, words):
+    assert ics.length_in_words(minutes) == words
 
 
 def test_reminder_for_a_moved_appointment_carries_the_new_time_and_a_higher_sequence(

@@ -430,9 +430,11 @@ def test_state_buttons_confirm_and_refuse_with_a_message(client_as, front_desk, 
     assert first.state == "confirmed"
 
 
-def test_patient_section_and_dashboard_panel(rf, front_desk, practitioner, series):
+def test_patient_section_and_dashboard_panel(rf, front_desk, practitioner, series, monday, monkeypatch):
     from scheduling.dashboard import panel
     from scheduling.patient_section import section
+
+    monkeypatch.setattr("scheduling.selectors.local_today", lambda: monday)  # an open day, any weekday
 
     request = rf.get("/")
     request.user = front_desk

@@ -386,3 +386,81 @@ def test_opening_a_draft_to_edit_is_logged_as_a_read(client_as, practitioner):
     consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
     client_as(practitioner).get(reverse("treatments:consultation_edit", args=[consultation.pk]))
     assert ConsultationAccessLog.objects.filter(consultation=consultation, user=practitioner).count() == 1
+
+
+# ---------------------------------------------------------------- which consultation a formulation follows
+
+
+def _same_day_decisions(practitioner, *, signed_last: str):
+    """Two consultations of one patient for the same day, "not eligible" written first and "eligible"
+    second, signed in the order that makes `signed_last` the practitioner's last word that day."""
+    patient = factories.patient()
+    day = datetime.date(2026, 3, 2)
+    refused = services.consultation_create(
+        patient=patient, by=practitioner, date=day, decision="not_eligible", decision_reason="Keloid tendency"
+    )
+    eligible = services.consultation_create(
+        patient=patient, by=practitioner, **factories.ELIGIBLE_PLAN, date=day
+    )
+    order = [eligible, refused] if signed_last == "not_eligible" else [refused, eligible]
+    for consultation in order:
+        services.consultation_sign(consultation=consultation, by=practitioner)
+    return patient, eligible
+
+
+def _offered_and_accepted(client, practitioner, patient, eligible) -> tuple[bool, bool, bool]:
+    timeline = client.get(reverse("treatments:timeline", args=[patient.pk])).text
+    detail = client.get(reverse("treatments:consultation_detail", args=[eligible.pk])).text
+    try:
+        factories.formulation(practitioner, eligible)
+        accepted = True
+    except services.ClinicalError:
+        accepted = False
+    return "Formulate cocktail" in timeline, "Formulate cocktail" in detail, accepted
+
+
+@pytest.mark.parametrize(
+    ("signed_last", "expected"), [("not_eligible", (False, False, False)), ("eligible", (True, True, True))]
+)
+def test_the_pages_offer_formulate_exactly_when_the_service_accepts(
+    client_as, practitioner, signed_last, expected
+):
+    # Same visit day: the consultation signed last is the standing decision, on every page and in
+    # the service alike (the timeline used to pick the one written last, the service the one signed
+    # last, so the timeline offered a formulation the service then refused).
+    patient, eligible = _same_day_decisions(practitioner, signed_last=signed_last)
+    client = client_as(practitioner)
+    assert _offered_and_accepted(client, practitioner, patient, eligible) == expected
+
+
+def test_an_older_eligible_consultation_offers_no_formulation_once_a_newer_one_is_signed(
+    client_as, practitioner
+):
+    older = factories.signed_consultation(practitioner, date=datetime.date(2026, 1, 5))
+    factories.signed_consultation(practitioner, older.patient, date=datetime.date(2026, 3, 2))
+    client = client_as(practitioner)
+    detail = client.get(reverse("treatments:consultation_detail", args=[older.pk])).text
+    assert "Formulate cocktail" not in detail
+    with pytest.raises(services.ClinicalError, match="not the patient's latest signed consultation"):
+        factories.formulation(practitioner, older)
+    page = client.get(reverse("treatments:formulation_create", args=[older.pk]), follow=True)
+    assert "latest signed consultation" in page.text
+
+
+def test_no_new_version_is_offered_after_a_signed_deferral(client_as, practitioner):
+    formulation = factories.formulation(practitioner)
+    later = services.consultation_create(
+        patient=formulation.patient,
+        by=practitioner,
+        date=datetime.date(2026, 4, 6),
+        decision="deferred",
+        decision_reason="Active infection at the site",
+    )
+    services.consultation_sign(consultation=later, by=practitioner)
+    client = client_as(practitioner)
+    sheet = client.get(reverse("treatments:formulation_detail", args=[formulation.pk])).text
+    assert "New version from this" not in sheet
+    timeline = client.get(reverse("treatments:timeline", args=[formulation.patient.pk])).text
+    assert "New formulation version" not in timeline
+    page = client.get(reverse("treatments:formulation_revise", args=[formulation.pk]), follow=True)
+    assert "Hold a new consultation first" in page.text
