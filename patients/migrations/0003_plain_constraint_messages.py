@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0002_search_index_allergens_permissions'),
+        ("patients", "0002_search_index_allergens_permissions"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='screeninganswer',
-            name='one_answer_per_item',
-            constraint=models.UniqueConstraint(fields=('screening', 'item'), name='one_answer_per_item', violation_error_message='This contraindication is already answered in the screening.'),
+            model_name="screeninganswer",
+            name="one_answer_per_item",
+            constraint=models.UniqueConstraint(
+                fields=("screening", "item"),
+                name="one_answer_per_item",
+                violation_error_message="This contraindication is already answered in the screening.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='screeninganswer',
-            name='answer_has_date',
-            constraint=models.CheckConstraint(condition=models.Q(('answer', 'unknown'), ('answered_on__isnull', False), _connector='OR'), name='answer_has_date', violation_error_message='Give the date on which the patient answered.'),
+            model_name="screeninganswer",
+            name="answer_has_date",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("answer", "unknown"), ("answered_on__isnull", False), _connector="OR"),
+                name="answer_has_date",
+                violation_error_message="Give the date on which the patient answered.",
+            ),
         ),
     ]

@@ -5,47 +5,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_plain_constraint_messages'),
-        ('scheduling', '0005_appointment_active_window'),
+        ("patients", "0003_plain_constraint_messages"),
+        ("scheduling", "0005_appointment_active_window"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='appointment',
-            name='appointment_ends_after_starts',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='appointment_ends_after_starts', violation_error_message='An appointment must end after it starts.'),
+            model_name="appointment",
+            name="appointment_ends_after_starts",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))),
+                name="appointment_ends_after_starts",
+                violation_error_message="An appointment must end after it starts.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='appointment',
-            name='appointment_unique_series_sequence',
-            constraint=models.UniqueConstraint(condition=models.Q(('series__isnull', False)), fields=('series', 'sequence'), name='appointment_unique_series_sequence', violation_error_message='This series already has a session with that number.'),
+            model_name="appointment",
+            name="appointment_unique_series_sequence",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("series__isnull", False)),
+                fields=("series", "sequence"),
+                name="appointment_unique_series_sequence",
+                violation_error_message="This series already has a session with that number.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='leave',
-            name='leave_last_after_first',
-            constraint=models.CheckConstraint(condition=models.Q(('last_day__gte', models.F('first_day'))), name='leave_last_after_first', violation_error_message='The last day of leave cannot be before the first.'),
+            model_name="leave",
+            name="leave_last_after_first",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_day__gte", models.F("first_day"))),
+                name="leave_last_after_first",
+                violation_error_message="The last day of leave cannot be before the first.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='openinghours',
-            name='opening_hours_closes_after_opens',
-            constraint=models.CheckConstraint(condition=models.Q(('closes__gt', models.F('opens'))), name='opening_hours_closes_after_opens', violation_error_message='Closing time must be after opening time.'),
+            model_name="openinghours",
+            name="opening_hours_closes_after_opens",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("closes__gt", models.F("opens"))),
+                name="opening_hours_closes_after_opens",
+                violation_error_message="Closing time must be after opening time.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='protocolband',
-            name='band_max_age_after_min',
-            constraint=models.CheckConstraint(condition=models.Q(('max_age__gte', models.F('min_age'))), name='band_max_age_after_min', violation_error_message='The maximum age cannot be below the minimum age.'),
+            model_name="protocolband",
+            name="band_max_age_after_min",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_age__gte", models.F("min_age"))),
+                name="band_max_age_after_min",
+                violation_error_message="The maximum age cannot be below the minimum age.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='protocolband',
-            name='band_max_sessions_after_min',
-            constraint=models.CheckConstraint(condition=models.Q(('max_sessions__gte', models.F('min_sessions'))), name='band_max_sessions_after_min', violation_error_message='The maximum number of sessions cannot be below the minimum.'),
+            model_name="protocolband",
+            name="band_max_sessions_after_min",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_sessions__gte", models.F("min_sessions"))),
+                name="band_max_sessions_after_min",
+                violation_error_message="The maximum number of sessions cannot be below the minimum.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='workinghours',
-            name='working_hours_ends_after_starts',
-            constraint=models.CheckConstraint(condition=models.Q(('ends__gt', models.F('starts'))), name='working_hours_ends_after_starts', violation_error_message='The end of working hours must be after their start.'),
+            model_name="workinghours",
+            name="working_hours_ends_after_starts",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends__gt", models.F("starts"))),
+                name="working_hours_ends_after_starts",
+                violation_error_message="The end of working hours must be after their start.",
+            ),
         ),
     ]

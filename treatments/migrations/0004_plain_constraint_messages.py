@@ -5,98 +5,167 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('patients', '0003_plain_constraint_messages'),
-        ('scheduling', '0006_plain_constraint_messages'),
-        ('treatments', '0003_session_record_appointment'),
+        ("patients", "0003_plain_constraint_messages"),
+        ("scheduling", "0006_plain_constraint_messages"),
+        ("treatments", "0003_session_record_appointment"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='consultation',
-            name='override_reason',
-            field=models.TextField(blank=True, help_text='Required to decide “eligible” when a contraindication is answered “yes”.', verbose_name='contraindication override reason'),
+            model_name="consultation",
+            name="override_reason",
+            field=models.TextField(
+                blank=True,
+                help_text="Required to decide “eligible” when a contraindication is answered “yes”.",
+                verbose_name="contraindication override reason",
+            ),
         ),
         migrations.AlterField(
-            model_name='consultation',
-            name='plan_reason',
-            field=models.TextField(blank=True, help_text="Why the number or spacing of sessions differs from the protocol for the patient's age, or why this course suits an age the protocol does not cover.", verbose_name='reason for this count and cadence'),
+            model_name="consultation",
+            name="plan_reason",
+            field=models.TextField(
+                blank=True,
+                help_text="Why the number or spacing of sessions differs from the protocol for the patient's age, or why this course suits an age the protocol does not cover.",
+                verbose_name="reason for this count and cadence",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalconsultation',
-            name='override_reason',
-            field=models.TextField(blank=True, help_text='Required to decide “eligible” when a contraindication is answered “yes”.', verbose_name='contraindication override reason'),
+            model_name="historicalconsultation",
+            name="override_reason",
+            field=models.TextField(
+                blank=True,
+                help_text="Required to decide “eligible” when a contraindication is answered “yes”.",
+                verbose_name="contraindication override reason",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalconsultation',
-            name='plan_reason',
-            field=models.TextField(blank=True, help_text="Why the number or spacing of sessions differs from the protocol for the patient's age, or why this course suits an age the protocol does not cover.", verbose_name='reason for this count and cadence'),
+            model_name="historicalconsultation",
+            name="plan_reason",
+            field=models.TextField(
+                blank=True,
+                help_text="Why the number or spacing of sessions differs from the protocol for the patient's age, or why this course suits an age the protocol does not cover.",
+                verbose_name="reason for this count and cadence",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalsessionrecord',
-            name='aftercare_instructions',
-            field=models.TextField(blank=True, help_text='Added to the standard aftercare e-mail.', verbose_name='aftercare for this patient'),
+            model_name="historicalsessionrecord",
+            name="aftercare_instructions",
+            field=models.TextField(
+                blank=True,
+                help_text="Added to the standard aftercare e-mail.",
+                verbose_name="aftercare for this patient",
+            ),
         ),
         migrations.AlterField(
-            model_name='sessionrecord',
-            name='aftercare_instructions',
-            field=models.TextField(blank=True, help_text='Added to the standard aftercare e-mail.', verbose_name='aftercare for this patient'),
+            model_name="sessionrecord",
+            name="aftercare_instructions",
+            field=models.TextField(
+                blank=True,
+                help_text="Added to the standard aftercare e-mail.",
+                verbose_name="aftercare for this patient",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='consultation',
-            name='consultation_signed_has_signer',
-            constraint=models.CheckConstraint(condition=models.Q(('signed_at__isnull', True), ('signed_by__isnull', False), _connector='OR'), name='consultation_signed_has_signer', violation_error_message='A signed consultation must name who signed it.'),
+            model_name="consultation",
+            name="consultation_signed_has_signer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("signed_at__isnull", True), ("signed_by__isnull", False), _connector="OR"
+                ),
+                name="consultation_signed_has_signer",
+                violation_error_message="A signed consultation must name who signed it.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='consultationanswer',
-            name='one_visit_answer_per_item',
-            constraint=models.UniqueConstraint(fields=('consultation', 'item'), name='one_visit_answer_per_item', violation_error_message='This contraindication is already answered for this visit.'),
+            model_name="consultationanswer",
+            name="one_visit_answer_per_item",
+            constraint=models.UniqueConstraint(
+                fields=("consultation", "item"),
+                name="one_visit_answer_per_item",
+                violation_error_message="This contraindication is already answered for this visit.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='formulation',
-            name='one_formulation_version_per_patient',
-            constraint=models.UniqueConstraint(fields=('patient', 'version'), name='one_formulation_version_per_patient', violation_error_message='This patient already has a formulation with that version number.'),
+            model_name="formulation",
+            name="one_formulation_version_per_patient",
+            constraint=models.UniqueConstraint(
+                fields=("patient", "version"),
+                name="one_formulation_version_per_patient",
+                violation_error_message="This patient already has a formulation with that version number.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='formulation',
-            name='formulation_volume_positive',
-            constraint=models.CheckConstraint(condition=models.Q(('total_volume_ml__gt', 0)), name='formulation_volume_positive', violation_error_message='The total volume must be more than zero.'),
+            model_name="formulation",
+            name="formulation_volume_positive",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_volume_ml__gt", 0)),
+                name="formulation_volume_positive",
+                violation_error_message="The total volume must be more than zero.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='formulationline',
-            name='ingredient_once_per_formulation',
-            constraint=models.UniqueConstraint(fields=('formulation', 'ingredient'), name='ingredient_once_per_formulation', violation_error_message='Each ingredient can appear only once in a formulation.'),
+            model_name="formulationline",
+            name="ingredient_once_per_formulation",
+            constraint=models.UniqueConstraint(
+                fields=("formulation", "ingredient"),
+                name="ingredient_once_per_formulation",
+                violation_error_message="Each ingredient can appear only once in a formulation.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='formulationline',
-            name='formulation_line_amount_positive',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='formulation_line_amount_positive', violation_error_message='Each amount must be more than zero.'),
+            model_name="formulationline",
+            name="formulation_line_amount_positive",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)),
+                name="formulation_line_amount_positive",
+                violation_error_message="Each amount must be more than zero.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='ingredient',
-            name='ingredient_typical_positive',
-            constraint=models.CheckConstraint(condition=models.Q(('typical_amount__gt', 0)), name='ingredient_typical_positive', violation_error_message='The typical amount must be more than zero.'),
+            model_name="ingredient",
+            name="ingredient_typical_positive",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("typical_amount__gt", 0)),
+                name="ingredient_typical_positive",
+                violation_error_message="The typical amount must be more than zero.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='ingredient',
-            name='ingredient_max_not_below_typical',
-            constraint=models.CheckConstraint(condition=models.Q(('maximum_amount__gte', models.F('typical_amount'))), name='ingredient_max_not_below_typical', violation_error_message='The maximum amount cannot be below the typical amount.'),
+            model_name="ingredient",
+            name="ingredient_max_not_below_typical",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("maximum_amount__gte", models.F("typical_amount"))),
+                name="ingredient_max_not_below_typical",
+                violation_error_message="The maximum amount cannot be below the typical amount.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='sessionlot',
-            name='one_lot_per_line',
-            constraint=models.UniqueConstraint(fields=('session_record', 'line'), name='one_lot_per_line', violation_error_message='Each ingredient has one lot number per session.'),
+            model_name="sessionlot",
+            name="one_lot_per_line",
+            constraint=models.UniqueConstraint(
+                fields=("session_record", "line"),
+                name="one_lot_per_line",
+                violation_error_message="Each ingredient has one lot number per session.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='sessionrecord',
-            name='session_pain_score_0_10',
-            constraint=models.CheckConstraint(condition=models.Q(('pain_score__isnull', True), ('pain_score__lte', 10), _connector='OR'), name='session_pain_score_0_10', violation_error_message='The pain score goes from 0 to 10.'),
+            model_name="sessionrecord",
+            name="session_pain_score_0_10",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("pain_score__isnull", True), ("pain_score__lte", 10), _connector="OR"),
+                name="session_pain_score_0_10",
+                violation_error_message="The pain score goes from 0 to 10.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='sessionrecord',
-            name='session_done_has_author',
-            constraint=models.CheckConstraint(condition=models.Q(('done_at__isnull', True), ('done_by__isnull', False), _connector='OR'), name='session_done_has_author', violation_error_message='A session marked done must name who marked it.'),
+            model_name="sessionrecord",
+            name="session_done_has_author",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("done_at__isnull", True), ("done_by__isnull", False), _connector="OR"),
+                name="session_done_has_author",
+                violation_error_message="A session marked done must name who marked it.",
+            ),
         ),
     ]
