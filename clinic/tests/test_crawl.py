@@ -10,6 +10,7 @@ empty and a mangled POST to each. It asserts, on every answer:
   come out as text: the body is checked after removing the known data tokens (DATA_TOKENS), raw or
   HTML-escaped, and `test_no_template_uses_the_data_tokens` makes sure no template of ours contains
   one of them, so removing them can never hide a broken template;
+- the hostile names' markup never comes out unescaped;
 - no internal code in parentheses ("(Q4)", "(L9, Q3, Q4)": clinic/tests/plain_language.py);
 - no template variable that failed to resolve: the crawl renders with
   TEMPLATES' `string_if_invalid` set to INVALID, which must never appear.
@@ -49,6 +50,8 @@ INVALID = "!!INVALID-TEMPLATE-VARIABLE!!"
 # the demo's appointments, addenda and patients). No template of ours may contain them.
 DATA_TOKENS = ["{{ x }}", "{% now 'Y' %}", "{# note #}", "{{ notes }}", "{{ fine }}"]
 RAW_TEMPLATE = re.compile(r"\{[{%#]")
+# The hostile names' markup, as it would appear if a page let it through unescaped.
+HOSTILE_MARKUP = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
 ROLES = {
     PRACTITIONER: "practitioner",
     FRONT_DESK: "frontdesk",
@@ -209,6 +212,7 @@ def problems_in(response, what: str) -> list[str]:
     if INVALID in body:
         at = body.index(INVALID)
         found.append(f"{what}: a variable failed to resolve: …{body[max(at - 120, 0) : at + 40]!r}…")
+    found += [f"{what}: unescaped {markup!r}" for markup in HOSTILE_MARKUP if markup in body]
     for token in DATA_TOKENS:
         body = body.replace(escape(token), "").replace(token, "")
     for match in RAW_TEMPLATE.finditer(body):
