@@ -333,6 +333,18 @@ def _free(availability, starts_at, minutes, practitioner, room, patient) -> bool
     )
 
 
+def _free_slot(availability, days, practitioner, rooms, patient) -> tuple[datetime.datetime, Room]:
+    """The first hour on `days` when practitioner, one of `rooms` and patient are all free."""
+    for day in days:
+        for starts, ends in availability.working_blocks(practitioner.pk, day):
+            for hour in range(starts.hour + (1 if starts.minute else 0), ends.hour):
+                starts_at = local_datetime(day, datetime.time(hour))
+                for room in rooms:
+                    if _free(availability, starts_at, 60, practitioner, room, patient):
+                        return starts_at, room
+    raise SchedulingError("No free hour for the every-state demo.")
+
+
 def build_next_open_day(*, now: datetime.datetime, patients: list[Patient], by) -> dict:
     """A believable list for the next open day (today when the clinic opens today), whatever day the
     demo is built on: each working practitioner's hours filled every other hour, the times already
@@ -417,7 +429,7 @@ def build_states(*, patients: dict, practitioner, front_desk, now: datetime.date
     from .email_views import PATIENT_CANCEL_REASON
     from .planner import plan_for
 
-    rooms, _staff = set_up_clinic()
+    rooms = [room for room in set_up_clinic()[0] if room.for_treatments]
     today = timezone.localdate(now)
     availability = Availability.load(
         today - datetime.timedelta(days=14), today + datetime.timedelta(days=120)
@@ -432,7 +444,7 @@ def build_states(*, patients: dict, practitioner, front_desk, now: datetime.date
         for n in range(1, 14)
         if availability.working_blocks(practitioner.pk, today - datetime.timedelta(days=n))
     ]
-    room = rooms[0]
+    room = rooms[0]  # the series'
     made = {}
     future = [
         ("booked", "script", None, None),
@@ -443,39 +455,41 @@ def build_states(*, patients: dict, practitioner, front_desk, now: datetime.date
         ("no_email", "no_email", None, None),
         ("no_consent", "no_consent", None, None),
     ]
-    for hour, (key, patient_key, change, by) in zip((9, 10, 11, 12, 14, 15, 16), future, strict=True):
+    for number, (key, patient_key, change, by) in enumerate(future):
+        patient = patients[patient_key]
+        starts_at, room = _free_slot(availability, ahead, practitioner, rooms, patient)
         appointment = book_appointment(
-            patient=patients[patient_key],
+            patient=patient,
             practitioner=practitioner,
             room=room,
-            starts_at=local_datetime(ahead[0], datetime.time(hour)),
-            kind=AppointmentKind.TREATMENT if hour % 2 else AppointmentKind.CONSULTATION,
+            starts_at=starts_at,
+            kind=AppointmentKind.TREATMENT if number % 2 else AppointmentKind.CONSULTATION,
             notes="Parking voucher <b>please</b> {{ notes }}",
             by=front_desk,
         )
+        availability.add(appointment)
         if change is services.cancel_appointment:
             reason = "Practitioner unwell" if by else PATIENT_CANCEL_REASON
             appointment = change(appointment=appointment, reason=reason, by=by)
         elif change is not None:
             appointment = change(appointment=appointment, by=by)
         made[key] = appointment
-    for hour, (key, patient_key, state) in enumerate(
-        [
-            ("no_show", "arabic", AppointmentState.NO_SHOW),
-            ("arrived", "cjk", AppointmentState.ARRIVED),
-            ("completed", "folded", AppointmentState.COMPLETED),
-        ],
-        start=9,
-    ):
+    for key, patient_key, state in [
+        ("no_show", "arabic", AppointmentState.NO_SHOW),
+        ("arrived", "cjk", AppointmentState.ARRIVED),
+        ("completed", "folded", AppointmentState.COMPLETED),
+    ]:
+        starts_at, room = _free_slot(availability, behind, practitioner, rooms, patients[patient_key])
         made[key] = past_appointment(
             patient=patients[patient_key],
             practitioner=practitioner,
             room=room,
             kind=AppointmentKind.TREATMENT,
-            starts_at=local_datetime(behind[0], datetime.time(hour)),
+            starts_at=starts_at,
             state=state,
             by=front_desk,
         )
+        availability.add(made[key])
     monday = next(day for day in ahead if day.weekday() == 0)
     slots = [
         (local_datetime(monday + datetime.timedelta(days=14 * n), datetime.time(17)), practitioner, room)
