@@ -27,7 +27,7 @@ class ClinicSettings(models.Model):
         max_length=40,
         default="48,24",
         validators=[validate_lead_hours],
-        help_text="Hours before an appointment at which reminders go, e.g. 48,24 (Q10).",
+        help_text="Hours before an appointment at which reminders go, e.g. 48,24.",
     )
     default_appointment_minutes = models.PositiveSmallIntegerField(
         default=60, validators=[MinValueValidator(15), MaxValueValidator(240)]
@@ -42,7 +42,13 @@ class ClinicSettings(models.Model):
     class Meta:
         verbose_name = "clinic settings"
         verbose_name_plural = "clinic settings"
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="clinic_settings_single_row")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pk=1),
+                name="clinic_settings_single_row",
+                violation_error_message="The clinic has one set of settings.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

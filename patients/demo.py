@@ -15,7 +15,16 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from faker import Faker
 
-from .models import AllergenGroup, Answer, Contraindication, FitzpatrickType, PreferredContact, Sex, fold
+from .models import (
+    AllergenGroup,
+    Answer,
+    Contraindication,
+    FitzpatrickType,
+    Patient,
+    PreferredContact,
+    Sex,
+    fold,
+)
 from .services import patient_archive, patient_create, screening_update
 
 PATIENT_COUNT = 200
@@ -144,3 +153,44 @@ def _screen(rng: random.Random, patient, practitioner, groups, today: datetime.d
         fitzpatrick_type=rng.choice(FitzpatrickType.values[:5]),
         answers=answers,
     )
+
+
+# Patients whose names and contact details are the hard cases for every page: markup and template
+# syntax that must come out escaped and inert, scripts other than Latin, letters without a Unicode
+# decomposition, and the contact states (no e-mail, no consent, archived). All invented.
+# key, given name, family name, has e-mail, e-mail consent, archived
+NAMED_PATIENTS = [
+    ("script", "<script>alert(1)</script>", "Marques", True, True, False),
+    ("markup", '"><img src=x onerror=alert(1)>', "Tavares", True, True, False),
+    ("template", "{{ x }}", "{% now 'Y' %}", True, True, False),
+    ("comment", "{# note #}", "Lobo", True, True, False),
+    ("greek", "Ελένη", "Παπαδοπούλου", True, True, False),
+    ("cyrillic", "Анна", "Иванова", True, True, False),
+    ("arabic", "ليلى", "حداد", True, True, False),
+    ("cjk", "美咲", "山田", True, True, False),
+    ("folded", "Jørgen", "D'Ávila-Łęcka", True, True, False),
+    ("no_email", "Marta", "Semcorreio", False, False, False),
+    ("no_consent", "Duarte", "Recusa", True, False, False),
+    ("archived", "Olga", "Arquivada", True, True, True),
+    ("spare", "Sofia", "Reserva", True, True, False),
+]
+
+
+def build_states(*, by, today: datetime.date) -> dict[str, Patient]:
+    """The patients of NAMED_PATIENTS, 33 on `today` (inside a protocol band), by key."""
+    patients = {}
+    for number, (key, given, family, has_email, consent, archived) in enumerate(NAMED_PATIENTS):
+        patient = patient_create(
+            by=by,
+            given_name=given,
+            family_name=family,
+            date_of_birth=today.replace(year=today.year - 33) - datetime.timedelta(days=10 + number),
+            email=f"state.{key}@example.com" if has_email else "",
+            preferred_contact=PreferredContact.EMAIL if has_email else PreferredContact.PHONE,
+            email_consent=consent,
+            notes=f"Notes for {given} <b>not bold</b> {{{{ notes }}}}",
+        )
+        if archived:
+            patient_archive(patient=patient, by=by)
+        patients[key] = patient
+    return patients

@@ -218,10 +218,15 @@ class ScreeningAnswer(models.Model):
     class Meta:
         ordering = ["screening", "item"]
         constraints = [
-            models.UniqueConstraint(fields=["screening", "item"], name="one_answer_per_item"),
+            models.UniqueConstraint(
+                fields=["screening", "item"],
+                name="one_answer_per_item",
+                violation_error_message="This contraindication is already answered in the screening.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(answer="unknown") | models.Q(answered_on__isnull=False),
                 name="answer_has_date",
+                violation_error_message="Give the date on which the patient answered.",
             ),
         ]
 

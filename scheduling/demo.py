@@ -6,6 +6,7 @@ directly, as history, after the same clash check.
 """
 
 import datetime
+import itertools
 import random
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from patients.models import Patient
 from patients.services import patient_create
 from treatments.selectors import series_plan_for
 
+from . import services
 from .availability import Availability, local_datetime
 from .errors import SchedulingError
 from .models import (
@@ -125,13 +127,8 @@ def practitioners_exist(staff: dict) -> bool:
     return bool(staff)
 
 
-def build(*, stdout, seed: int) -> None:
-    rng = random.Random(seed)
-    faker = Faker("pt_PT")
-    faker.seed_instance(seed)
-    today = timezone.localdate()
-    front_desk = User.objects.filter(username="frontdesk").first()
-
+def set_up_clinic() -> tuple[list[Room], dict]:
+    """Rooms, opening hours and the practitioners' working hours (idempotent)."""
     rooms = [
         Room.objects.get_or_create(
             name=name, defaults={"description": d, "for_treatments": not name.startswith("Consultation")}
@@ -154,6 +151,17 @@ def build(*, stdout, seed: int) -> None:
             WorkingHours.objects.get_or_create(
                 practitioner=staff[username], weekday=weekday, starts=MORNING[0], ends=AFTERNOON[1]
             )
+    return rooms, staff
+
+
+def build(*, stdout, seed: int) -> None:
+    rng = random.Random(seed)
+    faker = Faker("pt_PT")
+    faker.seed_instance(seed)
+    today = timezone.localdate()
+    front_desk = User.objects.filter(username="frontdesk").first()
+
+    rooms, staff = set_up_clinic()
     if "practitioner3" in staff:
         first = today + datetime.timedelta(days=21)
         Leave.objects.get_or_create(
@@ -260,22 +268,15 @@ def build(*, stdout, seed: int) -> None:
             state = rng.choices(
                 [AppointmentState.COMPLETED, AppointmentState.NO_SHOW, AppointmentState.CANCELLED], [8, 1, 1]
             )[0]
-            appointment = Appointment(
+            appointment = past_appointment(
                 patient=patient,
                 practitioner=practitioner,
                 room=room,
                 kind=rng.choice(list(AppointmentKind.values)),
                 starts_at=starts_at,
-                ends_at=ends_at,
                 state=state,
-                cancel_reason="Patient unwell" if state == AppointmentState.CANCELLED else "",
-                created_by=front_desk,
-            )
-            appointment._history_user = front_desk
-            appointment.save()
-            AppointmentStateChange.objects.create(appointment=appointment, to_state="booked", by=front_desk)
-            AppointmentStateChange.objects.create(
-                appointment=appointment, from_state="booked", to_state=state, by=practitioner
+                reason="Patient unwell" if state == AppointmentState.CANCELLED else "",
+                by=front_desk,
             )
             if state != AppointmentState.CANCELLED and state != AppointmentState.NO_SHOW:
                 availability.add(appointment)
@@ -286,3 +287,219 @@ def build(*, stdout, seed: int) -> None:
         f"  scheduling: {len(rooms)} rooms, {closures} public holidays, {series_count} series, "
         f"{singles} single appointments ahead, {past} in the past two weeks"
     )
+
+
+def past_appointment(*, patient, practitioner, room, kind, starts_at, state, by, reason="", minutes=60):
+    """An appointment that already happened, written directly as history: booking a time in the past
+    is refused by the services. The caller has checked the slot is free."""
+    appointment = Appointment(
+        patient=patient,
+        practitioner=practitioner,
+        room=room,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + datetime.timedelta(minutes=minutes),
+        state=state,
+        cancel_reason=reason if state == AppointmentState.CANCELLED else "",
+        created_by=by,
+    )
+    appointment._history_user = by
+    appointment.save()
+    AppointmentStateChange.objects.create(appointment=appointment, to_state="booked", by=by)
+    if state != AppointmentState.BOOKED:
+        AppointmentStateChange.objects.create(
+            appointment=appointment, from_state="booked", to_state=state, by=by, reason=reason
+        )
+    return appointment
+
+
+def next_open_day(today: datetime.date) -> datetime.date:
+    """The first day from `today` on which the clinic opens and someone works."""
+    availability = Availability.load(today, today + datetime.timedelta(days=60))
+    staff = list(User.objects.filter(groups__name="practitioner").values_list("pk", flat=True))
+    for offset in range(61):
+        day = today + datetime.timedelta(days=offset)
+        if any(availability.working_blocks(pk, day) for pk in staff):
+            return day
+    raise SchedulingError("The clinic does not open in the next two months.")
+
+
+def _free(availability, starts_at, minutes, practitioner, room, patient) -> bool:
+    ends_at = starts_at + datetime.timedelta(minutes=minutes)
+    return not (
+        availability.practitioner_problem(practitioner, starts_at, ends_at)
+        or availability.clash(
+            starts_at, ends_at, practitioner_id=practitioner.pk, room_id=room.pk, patient_id=patient.pk
+        )
+    )
+
+
+def _free_slot(availability, days, practitioner, rooms, patient) -> tuple[datetime.datetime, Room]:
+    """The first hour on `days` when practitioner, one of `rooms` and patient are all free."""
+    for day in days:
+        for starts, ends in availability.working_blocks(practitioner.pk, day):
+            for hour in range(starts.hour + (1 if starts.minute else 0), ends.hour):
+                starts_at = local_datetime(day, datetime.time(hour))
+                for room in rooms:
+                    if _free(availability, starts_at, 60, practitioner, room, patient):
+                        return starts_at, room
+    raise SchedulingError("No free hour for the every-state demo.")
+
+
+def build_next_open_day(*, now: datetime.datetime, patients: list[Patient], by) -> dict:
+    """A believable list for the next open day (today when the clinic opens today), whatever day the
+    demo is built on: each working practitioner's hours filled every other hour, the times already
+    past as patients who came and whose session is still to be recorded; and, for each practitioner,
+    treatment sessions of the last open days that nobody recorded yet."""
+    today = timezone.localdate(now)
+    day = next_open_day(today)
+    rooms = list(Room.objects.filter(active=True, for_treatments=True).order_by("name"))
+    staff = list(User.objects.filter(groups__name="practitioner").order_by("username"))
+    first = today - datetime.timedelta(days=10)
+    availability = Availability.load(first, day)
+    pool = itertools.cycle(patients)
+    made = {"day": day, "appointments": [], "to_record": []}
+
+    def place(practitioner, starts_at, *, state=None):
+        for attempt in range(len(patients)):
+            patient, room = next(pool), rooms[attempt % len(rooms)]
+            if not _free(availability, starts_at, 60, practitioner, room, patient):
+                continue
+            if state is None:
+                try:
+                    appointment = book_appointment(
+                        patient=patient, practitioner=practitioner, room=room, starts_at=starts_at, by=by
+                    )
+                except SchedulingError:
+                    continue
+            else:
+                appointment = past_appointment(
+                    patient=patient,
+                    practitioner=practitioner,
+                    room=room,
+                    kind=AppointmentKind.TREATMENT,
+                    starts_at=starts_at,
+                    state=state,
+                    by=by,
+                )
+            availability.add(appointment)
+            return appointment
+        return None
+
+    days = [day]
+    for listed in days:
+        for practitioner in staff:
+            for starts, ends in availability.working_blocks(practitioner.pk, listed):
+                hour = starts.hour + (1 if starts.minute else 0)
+                while hour + 1 <= ends.hour:
+                    starts_at = local_datetime(listed, datetime.time(hour))
+                    past = starts_at + datetime.timedelta(hours=1) <= now
+                    # Earlier today: the first patients' sessions are recorded, the latest still to do.
+                    state = (
+                        (AppointmentState.ARRIVED if hour >= 14 else AppointmentState.COMPLETED)
+                        if past
+                        else None
+                    )
+                    appointment = place(practitioner, starts_at, state=state)
+                    if appointment is not None:
+                        made["to_record" if past else "appointments"].append(appointment)
+                    hour += 2
+        if not made["appointments"] and len(days) == 1:  # today's hours are over: the next day too
+            days.append(next_open_day(listed + datetime.timedelta(days=1)))
+            availability = Availability.load(first, days[-1])
+    made["day"] = days[-1]
+    for practitioner in staff:
+        # Two sessions of the last days this practitioner worked, still to be recorded.
+        earlier, missing = today - datetime.timedelta(days=1), 2
+        while missing and earlier >= first:
+            blocks = availability.working_blocks(practitioner.pk, earlier)
+            if blocks:
+                starts_at = local_datetime(earlier, blocks[0][0])
+                appointment = place(practitioner, starts_at, state=AppointmentState.CONFIRMED)
+                if appointment is not None:
+                    made["to_record"].append(appointment)
+                    missing -= 1
+            earlier -= datetime.timedelta(days=1)
+    return made
+
+
+def build_states(*, patients: dict, practitioner, front_desk, now: datetime.datetime) -> dict:
+    """One appointment in each state, for the patients of patients.demo.build_states: booked,
+    confirmed by staff and by the patient's e-mail link (a change with no user), cancelled by the
+    clinic and by the patient's link, no-show, arrived, completed; and a series."""
+    from .email_views import PATIENT_CANCEL_REASON
+    from .planner import plan_for
+
+    rooms = [room for room in set_up_clinic()[0] if room.for_treatments]
+    today = timezone.localdate(now)
+    availability = Availability.load(
+        today - datetime.timedelta(days=14), today + datetime.timedelta(days=120)
+    )
+    ahead = [
+        today + datetime.timedelta(days=n)
+        for n in range(1, 60)
+        if availability.working_blocks(practitioner.pk, today + datetime.timedelta(days=n))
+    ]
+    behind = [
+        today - datetime.timedelta(days=n)
+        for n in range(1, 14)
+        if availability.working_blocks(practitioner.pk, today - datetime.timedelta(days=n))
+    ]
+    room = rooms[0]  # the series'
+    made = {}
+    future = [
+        ("booked", "script", None, None),
+        ("confirmed_by_staff", "markup", services.confirm_appointment, front_desk),
+        ("confirmed_by_link", "template", services.confirm_appointment, None),
+        ("cancelled_by_clinic", "greek", services.cancel_appointment, front_desk),
+        ("cancelled_by_link", "cyrillic", services.cancel_appointment, None),
+        ("no_email", "no_email", None, None),
+        ("no_consent", "no_consent", None, None),
+    ]
+    for number, (key, patient_key, change, by) in enumerate(future):
+        patient = patients[patient_key]
+        starts_at, room = _free_slot(availability, ahead, practitioner, rooms, patient)
+        appointment = book_appointment(
+            patient=patient,
+            practitioner=practitioner,
+            room=room,
+            starts_at=starts_at,
+            kind=AppointmentKind.TREATMENT if number % 2 else AppointmentKind.CONSULTATION,
+            notes="Parking voucher <b>please</b> {{ notes }}",
+            by=front_desk,
+        )
+        availability.add(appointment)
+        if change is services.cancel_appointment:
+            reason = "Practitioner unwell" if by else PATIENT_CANCEL_REASON
+            appointment = change(appointment=appointment, reason=reason, by=by)
+        elif change is not None:
+            appointment = change(appointment=appointment, by=by)
+        made[key] = appointment
+    for key, patient_key, state in [
+        ("no_show", "arabic", AppointmentState.NO_SHOW),
+        ("arrived", "cjk", AppointmentState.ARRIVED),
+        ("completed", "folded", AppointmentState.COMPLETED),
+    ]:
+        starts_at, room = _free_slot(availability, behind, practitioner, rooms, patients[patient_key])
+        made[key] = past_appointment(
+            patient=patients[patient_key],
+            practitioner=practitioner,
+            room=room,
+            kind=AppointmentKind.TREATMENT,
+            starts_at=starts_at,
+            state=state,
+            by=front_desk,
+        )
+        availability.add(made[key])
+    monday = next(day for day in ahead if day.weekday() == 0)
+    slots = [
+        (local_datetime(monday + datetime.timedelta(days=14 * n), datetime.time(17)), practitioner, room)
+        for n in range(4)
+    ]
+    try:
+        made["series"] = book_series(
+            patient=patients["folded"], plan=plan_for(age=33), slots=slots, by=front_desk
+        )
+    except SchedulingError:  # the demo's holidays can fall on the fortnightly days: no series then
+        made["series"] = None
+    return made

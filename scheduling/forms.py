@@ -46,7 +46,7 @@ class PlanForm(forms.Form):
         required=False,
         min_value=1,
         max_value=30,
-        help_text="Empty: the band's maximum (Q4).",
+        help_text="Empty: the band's maximum.",
     )
     cadence = forms.ChoiceField(
         choices=[("", "From the protocol band"), *Cadence.choices], required=False, widget=QuickSelect
@@ -57,7 +57,7 @@ class PlanForm(forms.Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Default Monday and Thursday (Q5).",
+        help_text="Default Monday and Thursday.",
     )
     override_reason = forms.CharField(
         label="Reason for a count or cadence other than the band's",
@@ -150,7 +150,7 @@ class RescheduleForm(forms.Form):
     practitioner = PractitionerChoiceField(queryset=None)
     room = RoomChoiceField(queryset=None)
     shift_rest = forms.BooleanField(
-        label="Shift the rest of the series by the same amount (Q7)",
+        label="Shift the rest of the series by the same amount",
         required=False,
         help_text="Every later session moves by the same number of days and keeps its time of day.",
     )

@@ -56,7 +56,9 @@ class OpeningHours(models.Model):
         verbose_name_plural = "opening hours"
         constraints = [
             models.CheckConstraint(
-                condition=Q(closes__gt=models.F("opens")), name="opening_hours_closes_after_opens"
+                condition=Q(closes__gt=models.F("opens")),
+                name="opening_hours_closes_after_opens",
+                violation_error_message="Closing time must be after opening time.",
             )
         ]
 
@@ -79,7 +81,9 @@ class WorkingHours(models.Model):
         verbose_name_plural = "working hours"
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends__gt=models.F("starts")), name="working_hours_ends_after_starts"
+                condition=Q(ends__gt=models.F("starts")),
+                name="working_hours_ends_after_starts",
+                violation_error_message="The end of working hours must be after their start.",
             )
         ]
 
@@ -100,7 +104,9 @@ class Leave(models.Model):
         verbose_name_plural = "leave"
         constraints = [
             models.CheckConstraint(
-                condition=Q(last_day__gte=models.F("first_day")), name="leave_last_after_first"
+                condition=Q(last_day__gte=models.F("first_day")),
+                name="leave_last_after_first",
+                violation_error_message="The last day of leave cannot be before the first.",
             )
         ]
         indexes = [models.Index(fields=["last_day", "first_day"], name="leave_window")]
@@ -153,10 +159,14 @@ class ProtocolBand(models.Model):
         ordering = ["min_age"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(max_age__gte=models.F("min_age")), name="band_max_age_after_min"
+                condition=Q(max_age__gte=models.F("min_age")),
+                name="band_max_age_after_min",
+                violation_error_message="The maximum age cannot be below the minimum age.",
             ),
             models.CheckConstraint(
-                condition=Q(max_sessions__gte=models.F("min_sessions")), name="band_max_sessions_after_min"
+                condition=Q(max_sessions__gte=models.F("min_sessions")),
+                name="band_max_sessions_after_min",
+                violation_error_message="The maximum number of sessions cannot be below the minimum.",
             ),
         ]
 
@@ -191,7 +201,8 @@ class ProtocolBand(models.Model):
 
     @property
     def ages_display(self) -> str:
-        return f"[{self.min_age}, {self.max_age}{']' if self.max_inclusive else ')'}"
+        top = self.max_age if self.max_inclusive else self.max_age - 1
+        return f"ages {self.min_age} to {top}"
 
     @property
     def is_twice_weekly(self) -> bool:
@@ -367,12 +378,15 @@ class Appointment(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after_starts"
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="appointment_ends_after_starts",
+                violation_error_message="An appointment must end after it starts.",
             ),
             models.UniqueConstraint(
                 fields=["series", "sequence"],
                 condition=Q(series__isnull=False),
                 name="appointment_unique_series_sequence",
+                violation_error_message="This series already has a session with that number.",
             ),
             # PostgreSQL only (scheduling/db.py; added by PostgresOnlyAddConstraint in the migration):
             # the database itself refuses a second active booking of the same practitioner, room or

@@ -141,14 +141,14 @@ def plan_for(
             )
         if not override_reason:
             raise SchedulingError(
-                f"No protocol for this age ({age}): give the reason for the count and cadence chosen (Q3)."
+                f"No protocol for this age ({age}): give the reason for the count and cadence chosen."
             )
     else:
         count = count or band.max_sessions
         cadence = cadence or (band.sessions_per_period, band.period_days)
         deviation = band_deviation(band, count=count, cadence=cadence)
         if deviation and not override_reason:
-            raise SchedulingError(f"{deviation}: give the reason for the change (Q4).")
+            raise SchedulingError(f"{deviation}: give the reason for the change.")
         if not deviation:
             override_reason = ""
     per, days = cadence
@@ -162,7 +162,7 @@ def plan_for(
         gap = weekdays[1] - weekdays[0]
         if not (2 <= gap <= 5):
             raise SchedulingError(
-                "The two weekdays must be 2 to 5 days apart (Q5), for example Monday and Thursday."
+                "The two weekdays must be 2 to 5 days apart, for example Monday and Thursday."
             )
     else:
         weekdays = ()
@@ -532,9 +532,7 @@ def check_slots(
         if previous is not None and starts_at <= previous:
             problem = "comes before the previous session"
         elif previous is not None and plan.is_twice_weekly and not 2 <= gap <= 5:
-            problem = (
-                f"{gap} days after the previous session: two sessions per week need 2 to 5 days between (Q5)"
-            )
+            problem = f"{gap} days after the previous session: two sessions per week need 2 to 5 days between"
         else:
             problem = (
                 availability.slot_problem(

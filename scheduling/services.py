@@ -242,7 +242,7 @@ def book_series(
     age = patient.age_on(to_local(starts[0]).date())
     if age != plan.age:
         raise SchedulingError(
-            f"The patient is {age} on the first session date, not {plan.age}: propose the series again (Q2)."
+            f"The patient is {age} on the first session date, not {plan.age}: propose the series again."
         )
     if age < MINIMUM_SERIES_AGE:
         raise SchedulingError(f"The patient is {age}: a treatment series is not booked for under-18s.")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.roles import PRACTITIONER
 from patients.models import Answer, Patient
-from patients.services import screening_for
+from patients.services import screening_for, screening_update
 from scheduling.planner import interval_for_cadence
 
 from . import services
@@ -215,3 +215,117 @@ def build(*, stdout, seed: int) -> None:
         f"Treatments demo: {eligible} eligible and {deferred} deferred consultations, "
         f"{versions} formulation versions, {sessions} session records."
     )
+
+
+def _session(formulation, practitioner, when, **extra):
+    return services.session_record_create(
+        formulation=formulation,
+        by=practitioner,
+        performed_at=when,
+        areas=["face"],
+        technique="needle",
+        needle_gauge="32G",
+        grid_spacing_mm=Decimal("3"),
+        depth_mm=Decimal("1.5"),
+        numbing_cream=False,
+        volume_ml=formulation.total_volume_ml,
+        pain_score=2,
+        reactions=["redness"],
+        aftercare_instructions="Avoid the sauna for 48 hours.",
+        lots={line.pk: f"A{1000 + line.pk}" for line in formulation.lines.all()},
+        **extra,
+    )
+
+
+def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dict:
+    """One clinical record in each state the models allow, for the patients of patients.demo.build_states:
+    consultations draft, signed, with an addendum, eligible / not eligible / deferred and eligible
+    with a contraindication override; three formulation versions (used in a session done, used in a
+    session still open, unused), one line above the ingredient's maximum with its reason."""
+    today = timezone.localdate(now)
+    day = today - datetime.timedelta(days=30)
+    common = {"date": day, "concerns": ["hydration"], "goals": "Brighter skin", "skin_assessment": "Dull."}
+    plan = {"plan_areas": ["face"], "plan_session_count": 4, "plan_interval_days": 14}
+    made = {}
+    made["draft"] = services.consultation_create(
+        patient=patients["greek"], by=practitioner, concerns=["hydration"], goals="First visit; undecided."
+    )
+    for key, decision in (("not_eligible", "not_eligible"), ("deferred", "deferred")):
+        patient = patients["cyrillic" if key == "not_eligible" else "arabic"]
+        consultation = services.consultation_create(
+            patient=patient, by=practitioner, decision=decision, decision_reason="Pregnancy.", **common
+        )
+        made[key] = services.consultation_sign(consultation=consultation, by=practitioner)
+    screening_update(
+        patient=patients["cjk"],
+        by=practitioner,
+        allergen_groups=[],
+        allergy_notes="",
+        current_medications="Warfarin 5 mg daily",
+        fitzpatrick_type="III",
+        answers=dict.fromkeys(services.screening_answers(patients["cjk"]), (Answer.NO, day))
+        | {"anticoagulants": (Answer.YES, day)},
+    )
+    override = services.consultation_create(
+        patient=patients["cjk"],
+        by=practitioner,
+        decision="eligible",
+        override_reason="The GP confirmed the dose is stable; fine needle, pressure after each point.",
+        **common,
+        **plan,
+    )
+    made["override"] = services.consultation_sign(consultation=override, by=practitioner)
+    for key in ("folded", "script", "template"):
+        eligible = services.consultation_create(
+            patient=patients[key],
+            by=practitioner,
+            decision="eligible",
+            answers=dict.fromkeys(services.screening_answers(patients[key]), Answer.NO),
+            **common,
+            **plan,
+        )
+        made[f"eligible_{key}"] = services.consultation_sign(consultation=eligible, by=practitioner)
+    made["addendum"] = services.addendum_add(
+        consultation=made["eligible_folded"], by=practitioner, text="Patient called: {{ fine }} <b>after</b>."
+    )
+    ingredients = list(Ingredient.objects.active().order_by("name")[:3])
+    lines = [LineInput(ingredient=i, amount=i.typical_amount) for i in ingredients]
+    first = services.formulation_create(
+        consultation=made["eligible_folded"], by=practitioner, lines=lines, total_volume_ml=Decimal("3")
+    )
+    top = ingredients[0]
+    above = [
+        LineInput(
+            ingredient=top,
+            amount=top.maximum_amount + 1,
+            override_reason="Resistant pigmentation; agreed with the patient.",
+        ),
+        *lines[1:],
+    ]
+    second = services.formulation_create(
+        consultation=made["eligible_folded"],
+        by=practitioner,
+        lines=above,
+        total_volume_ml=Decimal("3.5"),
+        previous=first,
+        notes="More of the first ingredient.",
+    )
+    third = services.formulation_create(
+        consultation=made["eligible_folded"],
+        by=practitioner,
+        lines=lines,
+        total_volume_ml=Decimal("3"),
+        previous=second,
+        notes="Back to the first amounts.",
+    )
+    done = _session(first, practitioner, now - datetime.timedelta(days=14))
+    services.session_mark_done(session_record=done, by=practitioner)
+    made["session_done"] = done
+    made["session_open"] = _session(second, practitioner, now - datetime.timedelta(hours=1))
+    made["formulations"] = [first, second, third]
+    for key in ("script", "template"):
+        formulation = services.formulation_create(
+            consultation=made[f"eligible_{key}"], by=practitioner, lines=lines, total_volume_ml=Decimal("3")
+        )
+        made[f"formulation_{key}"] = formulation
+    return made

@@ -25,8 +25,8 @@ class ConsultationForm(forms.ModelForm):
         model = Consultation
         fields = list(CONSULTATION_FIELDS)
         help_texts = {
-            "plan_session_count": "Pre-filled with the maximum of the band for the patient's age (Q4).",
-            "plan_interval_days": "Days between sessions; 3 or 4 means two sessions per week (Q5).",
+            "plan_session_count": "Pre-filled with the maximum of the band for the patient's age.",
+            "plan_interval_days": "Days between sessions; 3 or 4 means two sessions per week.",
         }
         widgets = {
             "date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -62,7 +62,7 @@ class Consultation(models.Model):
     override_reason = models.TextField(
         "contraindication override reason",
         blank=True,
-        help_text="Required to decide “eligible” when a contraindication is answered “yes” (Q8).",
+        help_text="Required to decide “eligible” when a contraindication is answered “yes”.",
     )
     plan_areas = models.JSONField("treatment areas", default=list, blank=True)
     plan_area_other = models.CharField("other area", max_length=200, blank=True)
@@ -75,7 +75,10 @@ class Consultation(models.Model):
     plan_reason = models.TextField(
         "reason for this count and cadence",
         blank=True,
-        help_text="Why the course differs from the protocol for the patient's age (L9, Q3, Q4).",
+        help_text=(
+            "Why the number or spacing of sessions differs from the protocol for the patient's age, "
+            "or why this course suits an age the protocol does not cover."
+        ),
     )
     plan_notes = models.TextField(blank=True)
     signed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -94,6 +97,7 @@ class Consultation(models.Model):
             models.CheckConstraint(
                 condition=models.Q(signed_at__isnull=True) | models.Q(signed_by__isnull=False),
                 name="consultation_signed_has_signer",
+                violation_error_message="A signed consultation must name who signed it.",
             ),
         ]
 
@@ -130,7 +134,11 @@ class ConsultationAnswer(models.Model):
     class Meta:
         ordering = ["consultation", "item"]
         constraints = [
-            models.UniqueConstraint(fields=["consultation", "item"], name="one_visit_answer_per_item")
+            models.UniqueConstraint(
+                fields=["consultation", "item"],
+                name="one_visit_answer_per_item",
+                violation_error_message="This contraindication is already answered for this visit.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -220,11 +228,14 @@ class Ingredient(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(typical_amount__gt=0), name="ingredient_typical_positive"
+                condition=models.Q(typical_amount__gt=0),
+                name="ingredient_typical_positive",
+                violation_error_message="The typical amount must be more than zero.",
             ),
             models.CheckConstraint(
                 condition=models.Q(maximum_amount__gte=models.F("typical_amount")),
                 name="ingredient_max_not_below_typical",
+                violation_error_message="The maximum amount cannot be below the typical amount.",
             ),
         ]
 
@@ -270,10 +281,14 @@ class Formulation(models.Model):
         ordering = ["patient", "-version"]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "version"], name="one_formulation_version_per_patient"
+                fields=["patient", "version"],
+                name="one_formulation_version_per_patient",
+                violation_error_message="This patient already has a formulation with that version number.",
             ),
             models.CheckConstraint(
-                condition=models.Q(total_volume_ml__gt=0), name="formulation_volume_positive"
+                condition=models.Q(total_volume_ml__gt=0),
+                name="formulation_volume_positive",
+                violation_error_message="The total volume must be more than zero.",
             ),
         ]
 
@@ -314,9 +329,15 @@ class FormulationLine(models.Model):
         ordering = ["formulation", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["formulation", "ingredient"], name="ingredient_once_per_formulation"
+                fields=["formulation", "ingredient"],
+                name="ingredient_once_per_formulation",
+                violation_error_message="Each ingredient can appear only once in a formulation.",
             ),
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="formulation_line_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0),
+                name="formulation_line_amount_positive",
+                violation_error_message="Each amount must be more than zero.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -411,7 +432,7 @@ class SessionRecord(models.Model):
     reactions = models.JSONField("immediate reactions", default=list, blank=True)
     reaction_other = models.CharField("other reaction", max_length=200, blank=True)
     aftercare_instructions = models.TextField(
-        "aftercare for this patient", blank=True, help_text="Added to the standard aftercare e-mail (L8)."
+        "aftercare for this patient", blank=True, help_text="Added to the standard aftercare e-mail."
     )
     notes = models.TextField(blank=True)
     done_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -435,10 +456,12 @@ class SessionRecord(models.Model):
             models.CheckConstraint(
                 condition=models.Q(pain_score__isnull=True) | models.Q(pain_score__lte=10),
                 name="session_pain_score_0_10",
+                violation_error_message="The pain score goes from 0 to 10.",
             ),
             models.CheckConstraint(
                 condition=models.Q(done_at__isnull=True) | models.Q(done_by__isnull=False),
                 name="session_done_has_author",
+                violation_error_message="A session marked done must name who marked it.",
             ),
         ]
 
@@ -469,7 +492,13 @@ class SessionLot(models.Model):
 
     class Meta:
         ordering = ["session_record", "line"]
-        constraints = [models.UniqueConstraint(fields=["session_record", "line"], name="one_lot_per_line")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session_record", "line"],
+                name="one_lot_per_line",
+                violation_error_message="Each ingredient has one lot number per session.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.lot_number

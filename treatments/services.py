@@ -115,12 +115,12 @@ def _check_plan(consultation: Consultation) -> None:
     age, band = plan_protocol(consultation.patient, consultation.date)
     if band is None:
         raise ClinicalError(
-            f"No protocol for age {age}: give the reason for the count and cadence chosen (Q3).",
+            f"No protocol for age {age}: give the reason for the count and cadence chosen.",
             "plan_reason",
         )
     deviation = band_deviation(band, count=count, cadence=cadence_for_interval(interval))
     if deviation:
-        raise ClinicalError(f"{deviation}: give the reason for this course (Q4).", "plan_reason")
+        raise ClinicalError(f"{deviation}: give the reason for this course.", "plan_reason")
 
 
 def _save_answers(consultation: Consultation, answers: dict[str, str], by) -> None:

@@ -1,7 +1,6 @@
 """Demo patients: 200, several locales and accents, ages across and outside the bands, deterministic."""
 
 import io
-import time
 
 import pytest
 from django.core.validators import validate_email
@@ -28,11 +27,9 @@ def snapshot():
     )
 
 
-def test_demo_builds_200_believable_patients_quickly(demo_staff):
+def test_demo_builds_200_believable_patients(demo_staff):
     out = io.StringIO()
-    started = time.monotonic()
     demo.build(stdout=out, seed=2026)
-    assert time.monotonic() - started < 20
     patients = list(Patient.objects.all())
     assert len(patients) == 200
     today = timezone.localdate()

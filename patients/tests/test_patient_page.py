@@ -187,3 +187,11 @@ def test_home_page_offers_patient_search_and_recent_registrations(client_as, fro
     assert 'action="/patients/" role="search"' in page
     assert "Recently registered" in page
     assert f'href="{patient.get_absolute_url()}">Inês Gonçalves</a>' in page
+
+
+@pytest.mark.parametrize("role", ["front_desk", "practitioner", "clinic_admin"])
+def test_patient_page_prints_no_template_comment(request, client_as, patient, role):
+    """Django's {# #} comment is one line only: a two-line one prints as text at the top of the page."""
+    response = client_as(request.getfixturevalue(role)).get(reverse("patients:detail", args=[patient.pk]))
+    body = response.content.decode()
+    assert "{#" not in body and "#}" not in body

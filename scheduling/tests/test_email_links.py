@@ -235,3 +235,14 @@ def test_a_move_between_reading_the_link_and_acting_on_it_wins(client, booked, f
     assert "Your appointment has changed" in text(response)
     booked.refresh_from_db()
     assert booked.state == "booked"
+
+
+@pytest.mark.parametrize("action", ["confirm", "cancel"])
+def test_staff_see_an_appointment_the_patient_changed_by_link(client, booked, front_desk, action):
+    """A state change made by the patient's link has no user: the history names the patient, no 500."""
+    client.post(path(booked, action))
+    assert AppointmentStateChange.objects.filter(appointment=booked, by=None).exists()
+    client.force_login(front_desk)
+    response = client.get(reverse("scheduling:appointment_detail", args=[booked.pk]))
+    assert response.status_code == 200
+    assert "the patient, by e-mail link" in response.content.decode()

@@ -46,7 +46,7 @@ def test_a_count_outside_the_band_needs_a_reason(practitioner):
     with pytest.raises(ClinicalError) as refused:
         eligible(practitioner, aged(33), plan_session_count=6, plan_interval_days=14)
     assert refused.value.message == (
-        "6 sessions is outside the band's 3–4 sessions: give the reason for this course (Q4)."
+        "6 sessions is outside the band's 3–4 sessions: give the reason for this course."
     )
     assert refused.value.field == "plan_reason"
     eligible(
@@ -59,7 +59,7 @@ def test_another_cadence_needs_a_reason(practitioner):
     with pytest.raises(ClinicalError) as refused:
         eligible(practitioner, aged(50), plan_session_count=6, plan_interval_days=14)
     assert refused.value.message == (
-        "The band's cadence is two sessions per week: give the reason for this course (Q4)."
+        "The band's cadence is two sessions per week: give the reason for this course."
     )
 
 
@@ -74,7 +74,7 @@ def test_no_protocol_for_the_age_needs_a_reason(practitioner):
     with pytest.raises(ClinicalError) as refused:
         eligible(practitioner, aged(42), plan_session_count=4, plan_interval_days=14)
     assert refused.value.message == (
-        "No protocol for age 42: give the reason for the count and cadence chosen (Q3)."
+        "No protocol for age 42: give the reason for the count and cadence chosen."
     )
     eligible(practitioner, aged(42), plan_session_count=4, plan_interval_days=14, plan_reason="Fine lines")
 
@@ -126,6 +126,6 @@ def test_the_form_shows_the_missing_reason_on_its_field(client_as, practitioner)
     )
     assert response.status_code == 200
     assert response.context["form"].errors["plan_reason"] == [
-        "8 sessions is outside the band's 6 sessions: give the reason for this course (Q4)."
+        "8 sessions is outside the band's 6 sessions: give the reason for this course."
     ]
     assert not Consultation.objects.exists()

@@ -3,21 +3,12 @@
 from importlib import import_module
 
 from django.conf import settings
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
+from clinic.demo import build_every_state, create_demo_users
 
-DEMO_PASSWORD = "mesoclinic"
-DEMO_USERS = [
-    # username, first, last, role, superuser
-    ("admin", "Alex", "Admin", CLINIC_ADMIN, True),
-    ("practitioner", "Inês", "Moura", PRACTITIONER, False),
-    ("frontdesk", "Rita", "Carvalho", FRONT_DESK, False),
-    ("practitioner2", "Tomás", "Figueira", PRACTITIONER, False),
-    ("practitioner3", "Chloé", "Durand", PRACTITIONER, False),
-]
 # Each app may add its part of the demo with `<app>.demo.build(stdout, seed)`, in this order.
 DEMO_APPS = ("patients", "treatments", "scheduling")
 
@@ -36,17 +27,7 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing to do.")
             return
         with transaction.atomic():
-            for username, first, last, role, superuser in DEMO_USERS:
-                user = User.objects.create_user(
-                    username,
-                    email=f"{username}@mesoclinic.test",
-                    password=DEMO_PASSWORD,
-                    first_name=first,
-                    last_name=last,
-                    is_staff=superuser,
-                    is_superuser=superuser,
-                )
-                user.groups.add(Group.objects.get(name=role))
+            users = create_demo_users()
             for app in DEMO_APPS:
                 try:
                     module = import_module(f"{app}.demo")
@@ -55,4 +36,11 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.build(stdout=self.stdout, seed=seed)
+            built = build_every_state(users=users)
+            day = built["next_open_day"]
+            self.stdout.write(
+                f"  every state: {len(built['patients'])} named patients; next open day "
+                f"{day['day']:%A %d/%m/%Y} with {len(day['appointments'])} appointments ahead and "
+                f"{len(day['to_record'])} sessions to record"
+            )
         self.stdout.write(self.style.SUCCESS("Demo clinic ready."))

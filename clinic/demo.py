@@ -1,0 +1,80 @@
+"""The demo clinic's people and the every-state part of the demo, shared by `manage.py demo_data` and
+the crawl test's fixture (clinic/tests/test_crawl.py): one builder, so what the crawl visits is what
+a person trying the demo sees."""
+
+import datetime
+
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from clinic.models import OutboxMessage
+from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
+from patients.models import Patient
+
+DEMO_PASSWORD = "mesoclinic"
+DEMO_USERS = [
+    # username, first, last, role, superuser
+    ("admin", "Alex", "Admin", CLINIC_ADMIN, True),
+    ("practitioner", "Inês", "Moura", PRACTITIONER, False),
+    ("frontdesk", "Rita", "Carvalho", FRONT_DESK, False),
+    ("practitioner2", "Tomás", "Figueira", PRACTITIONER, False),
+    ("practitioner3", "Chloé", "Durand", PRACTITIONER, False),
+]
+
+
+def create_demo_users() -> dict[str, User]:
+    """The demo logins (password DEMO_PASSWORD), by username."""
+    users = {}
+    for username, first, last, role, superuser in DEMO_USERS:
+        user = User.objects.create_user(
+            username,
+            email=f"{username}@mesoclinic.test",
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
+            is_staff=superuser,
+            is_superuser=superuser,
+        )
+        user.groups.add(Group.objects.get(name=role))
+        users[username] = user
+    return users
+
+
+def _outbox_in_every_state(now: datetime.datetime) -> dict[str, OutboxMessage]:
+    """The bookings queued pending reminders and the cancellations cancelled some; four of the pending
+    ones are put as the dispatcher (or a cancellation) would leave them: sending, sent, failed, cancelled."""
+    pending = list(OutboxMessage.objects.filter(state=OutboxMessage.State.PENDING).order_by("id")[:4])
+    states = {"sending": {"lease_until": now + datetime.timedelta(minutes=5), "attempts": 1}}
+    states["sent"] = {"sent_at": now - datetime.timedelta(hours=1), "attempts": 1}
+    states["failed"] = {"attempts": 5, "last_error": "SMTP 550 5.1.1 Mailbox unavailable"}
+    states["cancelled"] = {"last_error": "The appointment was cancelled."}
+    for message, (state, fields) in zip(pending, states.items(), strict=False):
+        OutboxMessage.objects.filter(pk=message.pk).update(state=state, **fields)
+    return {state: OutboxMessage.objects.filter(state=state).first() for state in OutboxMessage.State.values}
+
+
+def build_every_state(*, users: dict[str, User], now: datetime.datetime | None = None) -> dict:
+    """At least one object in each state the models allow (see each app's `build_states`), with the
+    hard names of patients.demo.NAMED_PATIENTS, and a believable next open day. Returns them by app."""
+    from patients import demo as patients_demo
+    from scheduling import demo as scheduling_demo
+    from treatments import demo as treatments_demo
+
+    now = now or timezone.now()
+    practitioner, front_desk = users["practitioner"], users["frontdesk"]
+    patients = patients_demo.build_states(by=front_desk, today=timezone.localdate(now))
+    clinical = treatments_demo.build_states(patients=patients, practitioner=practitioner, now=now)
+    appointments = scheduling_demo.build_states(
+        patients=patients, practitioner=practitioner, front_desk=front_desk, now=now
+    )
+    # The day's list goes to the clinic's ordinary patients when there are some (the demo's).
+    active = list(Patient.objects.active().order_by("id")[:80])
+    next_day = scheduling_demo.build_next_open_day(now=now, patients=active, by=front_desk)
+    outbox = _outbox_in_every_state(now)
+    return {
+        "patients": patients,
+        "clinical": clinical,
+        "appointments": appointments,
+        "next_open_day": next_day,
+        "outbox": outbox,
+    }
