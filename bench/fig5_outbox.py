@@ -60,9 +60,8 @@ def main(argv=None) -> int:
     from django.db import transaction
     from django.test.utils import override_settings
 
-    from clinic.models import OutboxEvent, OutboxMessage
-    from clinic.outbox import message_id_for
-    from clinic.outbox_kinds import TEST_MESSAGE
+    from outbox.kinds import TEST_MESSAGE, message_id_for
+    from outbox.models import OutboxEvent, OutboxMessage
 
     count = args.messages or max(BATCH, 20 * args.requests)
     count = -(-count // CHUNK) * CHUNK  # whole chunks of whole batches: the claim takes only our rows
@@ -170,7 +169,7 @@ def main(argv=None) -> int:
 def _ceiling(messages, connection) -> tuple[int, float, float]:
     """The same e-mails built by the same builder, then one send_messages() over an open SMTP
     connection: (sent, seconds in all, seconds sending alone)."""
-    from clinic.outbox import build_email
+    from outbox.kinds import build_email
 
     started = time.perf_counter()
     emails = [build_email(m) for m in messages]
@@ -182,7 +181,7 @@ def _ceiling(messages, connection) -> tuple[int, float, float]:
 
 def _worker(count: int) -> tuple[int, float]:
     """dispatch_due() in batches until `count` are sent (or nothing is left): (sent, seconds)."""
-    from clinic.outbox import dispatch_due
+    from outbox.services import dispatch_due
 
     sent = 0
     started = time.perf_counter()

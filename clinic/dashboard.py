@@ -8,7 +8,7 @@ PANEL_MODULES = (
     "scheduling.cancellations_dashboard",
     "treatments.dashboard",
     "patients.dashboard",
-    "clinic.outbox_dashboard",
+    "outbox.dashboard",
 )
 
 

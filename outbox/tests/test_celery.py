@@ -19,9 +19,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinic.models import OutboxMessage
-from clinic.outbox_kinds import send_test_message
 from clinic.tests.factories import UserFactory
+from outbox.models import OutboxMessage
+from outbox.services import send_test_message
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -123,7 +123,7 @@ def test_worker_and_beat_deliver_a_due_message(smtp_server, clean_broker, tmp_pa
 
     task = PeriodicTask.objects.get(name="outbox-dispatch")
     assert (task.task, task.interval.every, task.interval.period) == (
-        "clinic.tasks.dispatch_outbox",
+        "outbox.tasks.dispatch_outbox",
         1,
         "seconds",
     )
@@ -132,7 +132,7 @@ def test_worker_and_beat_deliver_a_due_message(smtp_server, clean_broker, tmp_pa
 def test_worker_killed_mid_batch_loses_nothing_and_repeats_nothing_marked_sent(
     smtp_server, clean_broker, tmp_path
 ):
-    from clinic.tasks import dispatch_outbox
+    from outbox.tasks import dispatch_outbox
 
     admin = UserFactory(username="sender")
     with transaction.atomic():

@@ -1,8 +1,8 @@
 from django import forms
 
-from . import outbox
+from .kinds import registered_kinds
 from .models import OutboxMessage
-from .outbox_selectors import OutboxFilters
+from .selectors import OutboxFilters
 
 
 class OutboxFilterForm(forms.Form):
@@ -26,7 +26,7 @@ class OutboxFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        kinds = outbox.registered_kinds()
+        kinds = registered_kinds()
         self.fields["kind"].choices = [("", "Any kind")] + sorted(
             ((name, kind.label) for name, kind in kinds.items()), key=lambda c: c[1]
         )

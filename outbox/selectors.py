@@ -1,4 +1,4 @@
-"""Reads for the staff Messages page (the outbox)."""
+"""Reads for the staff Messages pages."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta

@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import OutboxMessage
-from clinic.outbox_kinds import send_test_message
+from outbox import kinds
+from outbox import services as outbox
+from outbox.models import OutboxMessage
+from outbox.services import send_test_message
 from patients.tests.factories import PatientFactory
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -24,7 +25,7 @@ def make(key, *, state="pending", due=None, recipient="ana@example.com", patient
         state=state,
         sent_at=timezone.now() if state == "sent" else None,
         last_error=error,
-        message_id=outbox.message_id_for(key),
+        message_id=kinds.message_id_for(key),
     )
 
 

@@ -43,7 +43,7 @@ def test_unknown_kind_is_404(client_as, front_desk):
 
 
 def test_the_page_writes_nothing(client_as, clinic_admin):
-    from clinic.models import OutboxMessage
+    from outbox.models import OutboxMessage
     from patients.models import Patient
     from scheduling.models import Appointment
 
