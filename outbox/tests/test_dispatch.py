@@ -424,3 +424,12 @@ def test_smtp_refusals_are_told_apart_and_described():
     assert outbox.describe(nobody) == "The e-mail has no recipient address."
     assert outbox.is_permanent(smtplib.SMTPDataError(554, b"Rejected"))
     assert not outbox.is_permanent(smtplib.SMTPServerDisconnected("gone"))
+
+
+def test_the_plain_text_part_is_plain_text(smtp_server):
+    """Text parts render with autoescape off: an apostrophe is an apostrophe, not `&#x27;`."""
+    admin = UserFactory(first_name="Rita", last_name="O'Neil")
+    send_test_message(recipient="ana@example.com", user=admin)
+    outbox.dispatch_due()
+    [received] = smtp_server.messages
+    assert "sent by Rita O'Neil to check" in received.get_body(("plain",)).get_content()
