@@ -87,14 +87,8 @@ def _fragment_cache_on(settings):
 
 @pytest.fixture(autouse=True)
 def _no_outbox_kick(settings):
-    """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker. After each
-    test, the dispatcher's marking connection (PostgreSQL, outside transactions) is closed,
-    so that no connection outlives the test database."""
+    """Tests dispatch the outbox themselves; enqueue() must not post tasks to the broker."""
     settings.OUTBOX_KICK_ON_COMMIT = False
-    yield
-    from clinic.outbox import _Marker
-
-    _Marker.stop()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ FIGURES = {
     2: "fig2_patient.py",
     3: "fig3_calendar.py",
     4: "fig4_planner.py",
-    5: "fig5_outbox.py",
+    5: "fig5_dispatch.py",
     6: "fig6_throughput.py",
 }
 

@@ -25,7 +25,13 @@ _RANK = {None: 0, READ: 1, WRITE: 2}
 SESSION_TOUCH_SECONDS = 60
 SESSION_TOUCHED_KEY = "_clinic_touched"
 
-ACCESS_MODULES = ("clinic.access_rules", "patients.access", "treatments.access", "scheduling.access")
+ACCESS_MODULES = (
+    "clinic.access_rules",
+    "patients.access",
+    "treatments.access",
+    "scheduling.access",
+    "outbox.access",
+)
 
 
 def rule(*, clinic_admin: str | None = None, practitioner: str | None = None, front_desk: str | None = None):

@@ -8,10 +8,8 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from . import outbox_kinds
         from .models import ClinicSettings
 
-        outbox_kinds.register()
         for signal in (post_save, post_delete):
             signal.connect(
                 lambda **kwargs: ClinicSettings.forget_cached(),

@@ -4,9 +4,9 @@ column) or "" when it has nothing for this user."""
 from patients import dashboard as patients_dashboard
 from scheduling import cancellations_dashboard
 from scheduling import dashboard as scheduling_dashboard
+from outbox import dashboard as outbox_dashboard
 from treatments import dashboard as treatments_dashboard
 
-from . import outbox_dashboard
 
 PANELS = (
     scheduling_dashboard.panel,

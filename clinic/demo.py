@@ -7,7 +7,7 @@ import datetime
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from clinic.models import OutboxMessage
+from outbox.models import OutboxMessage
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
 from patients.models import Patient
 

@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "patients",
     "treatments",
     "scheduling",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -267,17 +268,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in e-mails (confirm/cancel/unsubscribe) are built on this.
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", ("https", "http")).rstrip("/")
 
-# --- Outbox (clinic/outbox.py) ---------------------------------------------------------------------
-# A claimed message belongs to its dispatcher run for this long; a run whose worker died is swept
-# again after it. Renewed before each send, so it only has to outlast one SMTP send (EMAIL_TIMEOUT).
+# --- Outbox (outbox/services.py) ------------------------------------------------------------------
+# A claimed message belongs to its dispatcher run for this long; a message whose worker died while
+# sending it is claimed again after it. A run claims one message at a time, just before sending it,
+# so the lease only has to outlast one SMTP send (EMAIL_TIMEOUT); it is renewed when half is gone.
 OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300, minimum=1)
 # Temporary failures retry after 1, 2, 4, 8, 16 minutes; the 6th failure marks the message failed.
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 6, minimum=1)
 OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 60, minimum=1)
+# Messages per dispatcher run (one SMTP connection each).
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50, minimum=1)
-# PostgreSQL: mark each sent message on a second connection while the next one's envelope goes (the
-# mark still commits before the next message's data; clinic/outbox.py, _Batch).
-OUTBOX_MARK_IN_BACKGROUND = env_bool("OUTBOX_MARK_IN_BACKGROUND", True)
 # Message-IDs are <hash of the idempotency key>@this domain (default: DEFAULT_FROM_EMAIL's domain).
 OUTBOX_MESSAGE_ID_DOMAIN = env("OUTBOX_MESSAGE_ID_DOMAIN")
 # Ask a worker to send a message that is due now right after its transaction commits (beat would
@@ -362,9 +362,11 @@ CELERY_TASK_ACKS_LATE = True
 # - reject on worker lost: if the child process is killed (OOM, SIGKILL) the task goes back to the
 #   queue instead of being acknowledged as failed;
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# - a worker that loses its broker connection stops the acks-late tasks it is running, because the
-#   broker will redeliver them (Celery 5.4+ warns until this is set);
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# - a worker that loses its broker connection lets its running tasks finish. Cancelling them (True)
+#   would kill the outbox dispatcher between the mail server's acceptance of a message and its
+#   mark, and the message would go again; a task redelivered after the reconnection is harmless
+#   (it finds nothing due, or the rows the first run left). Set explicitly: Celery 5.4+ warns until it is.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # - prefetch 1: a worker reserves only the task it runs, so a busy or dying worker holds nothing back;
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # - time limits: the soft limit raises inside the task (the outbox row stays claimed and is swept
@@ -380,7 +382,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 OUTBOX_DISPATCH_EVERY_SECONDS = env_seconds("OUTBOX_DISPATCH_EVERY_SECONDS", 60.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-dispatch": {
-        "task": "clinic.tasks.dispatch_outbox",
+        "task": "outbox.tasks.dispatch_outbox",
         "schedule": OUTBOX_DISPATCH_EVERY_SECONDS,
         # A tick that waited in the queue (workers down) is dropped: the next tick does the same work.
         "options": {"expires": max(OUTBOX_DISPATCH_EVERY_SECONDS - 5, 1)},

@@ -2,23 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import outbox_views, views
+from . import views
 
 clinic_patterns = (
     [
         path("", views.dashboard, name="dashboard"),
         path("settings/", views.settings_edit, name="settings"),
-        path("messages/", outbox_views.message_list, name="outbox_list"),
-        path("messages/test/", outbox_views.message_test, name="outbox_test"),
-        path("messages/templates/", outbox_views.email_templates, name="email_templates"),
-        path(
-            "messages/templates/<slug:kind>/html/",
-            outbox_views.email_template_html,
-            name="email_template_html",
-        ),
-        path("messages/<int:pk>/", outbox_views.message_detail, name="outbox_detail"),
-        path("messages/<int:pk>/body/", outbox_views.message_body, name="outbox_body"),
-        path("messages/<int:pk>/retry/", outbox_views.message_retry, name="outbox_retry"),
+        path("messages/", include("outbox.urls")),
     ],
     "clinic",
 )

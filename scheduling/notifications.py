@@ -1,4 +1,4 @@
-"""What patients receive about their appointments, through the outbox (clinic/outbox.py; rules
+"""What patients receive about their appointments, through the outbox (outbox/; rules
 `reminder-lead-times`, `reminders-follow-the-appointment`, `email-needs-consent`,
 `session-about-an-hour`). A rule cited as rule `name` is in docs/clinical-rules.md.
 
@@ -26,10 +26,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from clinic import outbox
 from clinic.emails import render_email
-from clinic.models import ClinicSettings, OutboxMessage
+from clinic.models import ClinicSettings
 from clinic.staff import person
+from outbox.kinds import kind_label, register_kind
+from outbox.models import OutboxMessage
+from outbox.services import cancel_pending, enqueue
 
 from . import email_links, ics
 from .availability import clinic_tz, to_local
@@ -77,7 +79,7 @@ def sync_reminders(appointment: Appointment) -> None:
         reason = (
             "The appointment is no longer upcoming." if not active else "The patient does not accept e-mail."
         )
-        outbox.cancel_pending(key_prefix=_reminder_prefix(appointment.pk), reason=reason)
+        cancel_pending(key_prefix=_reminder_prefix(appointment.pk), reason=reason)
         return
     rows = list(
         OutboxMessage.objects.filter(idempotency_key__startswith=_reminder_prefix(appointment.pk)).order_by(
@@ -90,7 +92,7 @@ def sync_reminders(appointment: Appointment) -> None:
         mine = [r for r in rows if r.idempotency_key == base or r.idempotency_key.startswith(base + ":")]
         latest = mine[-1] if mine else None
         if due <= now:  # the lead time has passed already: no reminder for it
-            outbox.cancel_pending(key_prefix=base, reason="The reminder time has already passed.")
+            cancel_pending(key_prefix=base, reason="The reminder time has already passed.")
             continue
         if latest is None or latest.state in (State.PENDING, State.CANCELLED):
             key = latest.idempotency_key if latest else base
@@ -98,7 +100,7 @@ def sync_reminders(appointment: Appointment) -> None:
             continue  # already sent (or being sent) for this very time
         else:
             key = f"{base}:{len(mine) + 1}"
-        outbox.enqueue(
+        enqueue(
             kind=REMINDER,
             key=key,
             recipient=appointment.patient.email,
@@ -110,13 +112,11 @@ def sync_reminders(appointment: Appointment) -> None:
     for row in rows:
         lead = row.idempotency_key.split(":")[2].rstrip("h")
         if row.state == State.PENDING and lead.isdigit() and int(lead) not in leads:
-            outbox.cancel_pending(
-                key_prefix=row.idempotency_key, reason="The clinic no longer uses this lead time."
-            )
+            cancel_pending(key_prefix=row.idempotency_key, reason="The clinic no longer uses this lead time.")
 
 
 def cancel_reminders(appointment_id: int, *, reason: str) -> int:
-    return outbox.cancel_pending(key_prefix=_reminder_prefix(appointment_id), reason=reason)
+    return cancel_pending(key_prefix=_reminder_prefix(appointment_id), reason=reason)
 
 
 def on_booked(appointment: Appointment) -> None:
@@ -129,7 +129,7 @@ def on_series_booked(series: SessionSeries, appointments: list[Appointment]) -> 
         sync_reminders(appointment)
     patient = series.patient
     if patient.wants_email:
-        outbox.enqueue(
+        enqueue(
             kind=SERIES_BOOKED,
             key=f"series:{series.pk}:booked",
             recipient=patient.email,
@@ -161,7 +161,7 @@ def on_state_changed(appointment: Appointment, *, by) -> None:
         return
     cancel_reminders(appointment.pk, reason=f"The appointment is {appointment.get_state_display().lower()}.")
     if appointment.state == AppointmentState.CANCELLED:
-        outbox.cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="The appointment was cancelled.")
+        cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="The appointment was cancelled.")
         if by is not None and appointment.starts_at > timezone.now():
             _notify_change(appointment, APPOINTMENT_CANCELLED)
 
@@ -170,8 +170,8 @@ def _notify_change(appointment: Appointment, kind: str) -> None:
     if not appointment.patient.wants_email:
         return
     # An older notice still waiting is superseded: the newest one tells the whole story.
-    outbox.cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="Superseded by a newer change.")
-    outbox.enqueue(
+    cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="Superseded by a newer change.")
+    enqueue(
         kind=kind,
         key=f"change:{appointment.pk}:{_version(appointment)}",
         recipient=appointment.patient.email,
@@ -196,9 +196,7 @@ def sync_patient_reminders(*, patient) -> None:
             for row in OutboxMessage.objects.filter(
                 patient=patient, state=State.PENDING, idempotency_key__startswith=prefix
             ):
-                outbox.cancel_pending(
-                    key_prefix=row.idempotency_key, reason="The patient does not accept e-mail."
-                )
+                cancel_pending(key_prefix=row.idempotency_key, reason="The patient does not accept e-mail.")
 
 
 @transaction.atomic
@@ -227,7 +225,7 @@ def messages_about(appointment: Appointment) -> list[OutboxMessage]:
         OutboxMessage.objects.filter(about).defer("body_text", "body_html").order_by("due_at", "id")
     )
     for message in messages:
-        message.kind_label = outbox.kind_label(message.kind)
+        message.kind_label = kind_label(message.kind)
     return messages
 
 
@@ -418,14 +416,14 @@ def sample_appointment_cancelled():
 
 
 def register() -> None:
-    outbox.register_kind(REMINDER, build_reminder, label="Appointment reminder", sample=sample_reminder)
-    outbox.register_kind(
+    register_kind(REMINDER, build_reminder, label="Appointment reminder", sample=sample_reminder)
+    register_kind(
         SERIES_BOOKED, build_series_booked, label="Series confirmation", sample=sample_series_booked
     )
-    outbox.register_kind(
+    register_kind(
         APPOINTMENT_MOVED, build_appointment_moved, label="Appointment moved", sample=sample_appointment_moved
     )
-    outbox.register_kind(
+    register_kind(
         APPOINTMENT_CANCELLED,
         build_appointment_cancelled,
         label="Appointment cancelled",

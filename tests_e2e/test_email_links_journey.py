@@ -8,9 +8,9 @@ import re
 import pytest
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import OutboxMessage
 from clinic.tests.factories import UserFactory
+from outbox import services as outbox
+from outbox.models import OutboxMessage
 from scheduling.models import Appointment
 from scheduling.services import book_appointment
 from scheduling.tests.factories import at, open_clinic, patient_aged

@@ -5,9 +5,9 @@ import os
 from django.db import transaction
 from playwright.sync_api import expect
 
-from clinic import outbox
-from clinic.models import OutboxMessage
-from clinic.outbox_kinds import send_test_message
+from outbox import services as outbox
+from outbox.models import OutboxMessage
+from outbox.services import send_test_message
 
 SHOTS = os.environ.get("E2E_SCREENSHOTS")  # a folder to save screenshots in, when set
 

@@ -15,9 +15,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from clinic import outbox
 from clinic.emails import render_email
-from clinic.models import OutboxMessage
+from outbox.kinds import register_kind
+from outbox.models import OutboxMessage
+from outbox.services import enqueue
 
 from .models import SessionRecord
 
@@ -32,7 +33,7 @@ def enqueue_aftercare(record: SessionRecord) -> OutboxMessage | None:
     patient = record.patient
     if not patient.wants_email:
         return None
-    return outbox.enqueue(
+    return enqueue(
         kind=AFTERCARE,
         key=f"aftercare:{record.pk}",
         recipient=patient.email,
@@ -104,4 +105,4 @@ def sample_aftercare():
 
 
 def register() -> None:
-    outbox.register_kind(AFTERCARE, build_aftercare, label="Aftercare", sample=sample_aftercare)
+    register_kind(AFTERCARE, build_aftercare, label="Aftercare", sample=sample_aftercare)

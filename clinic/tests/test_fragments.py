@@ -14,8 +14,8 @@ pytestmark = pytest.mark.django_db
 # Models that point at a patient (or at a model the patient page shows) but whose changes the page
 # does not show. A new model must be tracked (patients/page_cache.py) or listed here with its reason.
 NOT_ON_THE_PATIENT_PAGE = {
-    "clinic.OutboxMessage": "e-mails are on the Messages pages",
-    "clinic.OutboxEvent": "e-mails are on the Messages pages",
+    "outbox.OutboxMessage": "e-mails are on the Messages pages",
+    "outbox.OutboxEvent": "e-mails are on the Messages pages",
     "treatments.ConsultationAccessLog": "who read a consultation: written on every read, shown to admin",
     "scheduling.AppointmentStateChange": "written with the appointment's own save, which is tracked",
 }

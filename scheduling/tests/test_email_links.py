@@ -9,8 +9,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import OutboxMessage
+from outbox import services as outbox
+from outbox.models import OutboxMessage
 from scheduling import email_links
 from scheduling.email_views import PATIENT_CANCEL_REASON
 from scheduling.models import AppointmentStateChange

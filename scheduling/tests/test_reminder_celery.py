@@ -1,6 +1,6 @@
 """A real Celery worker and beat deliver an appointment reminder end to end (PostgreSQL + Redis).
 
-Uses the process helpers of clinic/tests/test_outbox_celery.py: the processes share the pytest test
+Uses the process helpers of outbox/tests/test_celery.py: the processes share the pytest test
 database and the Redis db of REDIS_URL, and are SIGKILLed in `finally`.
 """
 
@@ -10,8 +10,8 @@ import icalendar
 import pytest
 from django.utils import timezone
 
-from clinic.models import OutboxMessage
-from clinic.tests import test_outbox_celery as real_celery
+from outbox.models import OutboxMessage
+from outbox.tests import test_celery as real_celery
 from scheduling.services import book_appointment
 from scheduling.tests.factories import at, patient_aged
 

@@ -12,8 +12,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import ClinicSettings, OutboxMessage
+from clinic.models import ClinicSettings
+from outbox import kinds
+from outbox import services as outbox
+from outbox.models import OutboxMessage
 from patients.services import patient_update
 from scheduling import ics
 from scheduling.notifications import reminder_due_at
@@ -434,7 +436,7 @@ def test_message_id_is_stable_for_the_reminder(booked, smtp_server):
     message = OutboxMessage.objects.get(idempotency_key=f"reminder:{booked.pk}:24h")
     send_due(f"reminder:{booked.pk}:24h")
     [received] = smtp_server.messages
-    assert received["Message-ID"] == message.message_id == outbox.message_id_for(message.idempotency_key)
+    assert received["Message-ID"] == message.message_id == kinds.message_id_for(message.idempotency_key)
     assert email.utils.parsedate_to_datetime(received["Date"]) is not None
 
 

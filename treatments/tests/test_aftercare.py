@@ -7,8 +7,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import OutboxMessage
+from outbox import services as outbox
+from outbox.models import OutboxMessage
 from scheduling.planner import plan_for
 from scheduling.services import book_series
 from scheduling.tests.factories import at, open_clinic, patient_aged

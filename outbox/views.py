@@ -9,11 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from . import outbox
+from clinic.roles import CLINIC_ADMIN, user_roles
+
+from .forms import OutboxFilterForm, TestMessageForm
+from .kinds import OutboxError, build_email, html_part, kind_label, registered_kinds
 from .models import OutboxMessage
-from .outbox_forms import OutboxFilterForm, TestMessageForm
-from .outbox_kinds import send_test_message
-from .outbox_selectors import outbox_detail, outbox_events, outbox_list, outbox_state_counts
+from .selectors import outbox_detail, outbox_events, outbox_list, outbox_state_counts
+from .services import retry_now, send_test_message
 
 PAGE_SIZE = 50
 
@@ -24,11 +26,11 @@ def message_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     for message in page.object_list:
-        message.kind_label = outbox.kind_label(message.kind)
+        message.kind_label = kind_label(message.kind)
     counts = outbox_state_counts()
     return render(
         request,
-        "clinic/outbox_list.html",
+        "outbox/message_list.html",
         {
             "form": form,
             "page": page,
@@ -58,27 +60,32 @@ def _content(message: OutboxMessage) -> dict:
             "live": False,
         }
     try:
-        email = outbox.build_email(message)
+        email = build_email(message)
     except Exception as exc:  # show the builder's problem to staff instead of a 500
         return {"error": f"The message cannot be rendered now: {exc}"}
     if email is None:
         return {"error": "This message would not be sent now: what it was about is no longer valid."}
-    html = next(
-        (content for content, mimetype in getattr(email, "alternatives", []) if mimetype == "text/html"), ""
-    )
-    return {"subject": email.subject, "text": email.body, "html": html, "live": True, "to": email.to}
+    return {
+        "subject": email.subject,
+        "text": email.body,
+        "html": html_part(email),
+        "live": True,
+        "to": email.to,
+    }
 
 
 def message_detail(request, pk: int):
     message = _get(pk)
     return render(
         request,
-        "clinic/outbox_detail.html",
+        "outbox/message_detail.html",
         {
             "message": message,
-            "kind_label": outbox.kind_label(message.kind),
+            "kind_label": kind_label(message.kind),
             "content": _content(message),
             "events": outbox_events(message),
+            # The Message-ID and key help whoever looks into a delivery with the mail provider.
+            "show_references": CLINIC_ADMIN in user_roles(request.user),
         },
     )
 
@@ -109,8 +116,8 @@ def message_body(request, pk: int):
 def message_retry(request, pk: int):
     message = _get(pk)
     try:
-        outbox.retry_now(message_id=message.pk, user=request.user)
-    except outbox.OutboxError as exc:
+        retry_now(message_id=message.pk, user=request.user)
+    except OutboxError as exc:
         flash.error(request, str(exc))
     else:
         flash.success(request, f"The message to {message.recipient} will be sent again within a minute.")
@@ -128,25 +135,21 @@ def message_test(request):
     return redirect("clinic:outbox_detail", pk=message.pk)
 
 
-def _html_part(email) -> str:
-    return next((c for c, mimetype in getattr(email, "alternatives", []) if mimetype == "text/html"), "")
-
-
 def email_templates(request):
     """Read-only: each kind of e-mail patients receive, rendered from made-up data."""
     samples = []
-    for name, kind in sorted(outbox.registered_kinds().items(), key=lambda item: item[1].label):
+    for name, kind in sorted(registered_kinds().items(), key=lambda item: item[1].label):
         if kind.sample is None:
             continue
         email = kind.sample()
         samples.append({"kind": name, "label": kind.label, "subject": email.subject, "text": email.body})
-    return render(request, "clinic/email_templates.html", {"samples": samples})
+    return render(request, "outbox/email_templates.html", {"samples": samples})
 
 
 @xframe_options_sameorigin
 @csp_replace(EMAIL_HTML_CSP)
 def email_template_html(request, kind: str):
-    found = outbox.registered_kinds().get(kind)
+    found = registered_kinds().get(kind)
     if found is None or found.sample is None:
         raise Http404("No such kind of message.")
-    return HttpResponse(_html_part(found.sample()), content_type="text/html; charset=utf-8")
+    return HttpResponse(html_part(found.sample()), content_type="text/html; charset=utf-8")

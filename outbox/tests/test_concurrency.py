@@ -10,14 +10,15 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import OutboxMessage
+from outbox import kinds
+from outbox import services as outbox
+from outbox.models import OutboxMessage
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_send_each_message_exactly_once(smtp_server):
-    outbox.register_kind("note", lambda m: EmailMultiAlternatives(subject=f"Note {m.object_id}", body="Hi"))
+    kinds.register_kind("note", lambda m: EmailMultiAlternatives(subject=f"Note {m.object_id}", body="Hi"))
     due = timezone.now() - timedelta(seconds=1)
     with transaction.atomic():
         for i in range(30):
@@ -39,7 +40,6 @@ def test_two_dispatchers_at_once_send_each_message_exactly_once(smtp_server):
             errors.append(exc)
         finally:
             connection.close()
-            outbox._Marker.stop()  # each thread marks on a connection of its own
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
@@ -61,7 +61,7 @@ def test_two_dispatchers_at_once_send_each_message_exactly_once(smtp_server):
 def test_two_transactions_enqueueing_one_key_at_once_make_one_row():
     """The second insert waits on the unique index, loses, and updates the winner's row instead;
     the second transaction's own work survives (the insert ran in a savepoint)."""
-    outbox.register_kind("note", lambda m: EmailMultiAlternatives(subject="Note", body="Hi"))
+    kinds.register_kind("note", lambda m: EmailMultiAlternatives(subject="Note", body="Hi"))
     due = timezone.now() + timedelta(hours=1)
     first_inserted, results, errors = threading.Event(), {}, []
 

@@ -1,4 +1,4 @@
-"""enqueue / cancel_pending / reschedule_pending: one row per key, in the caller's transaction."""
+"""enqueue / cancel_pending: one row per key, in the caller's transaction."""
 
 from datetime import timedelta
 
@@ -7,15 +7,16 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from clinic import outbox
-from clinic.models import OutboxEvent, OutboxMessage
+from outbox import kinds
+from outbox import services as outbox
+from outbox.models import OutboxEvent, OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def note_kind():
-    outbox.register_kind("note", lambda m: EmailMessage(subject="Note", body="Hello"), label="Note")
+    kinds.register_kind("note", lambda m: EmailMessage(subject="Note", body="Hello"), label="Note")
 
 
 def later(hours=1):
@@ -26,7 +27,7 @@ def test_enqueue_creates_one_pending_row_with_a_stable_message_id():
     message = outbox.enqueue(kind="note", key="note:1", recipient="ana@example.com", due_at=later())
     assert message.state == "pending"
     assert message.attempts == 0
-    assert message.message_id == outbox.message_id_for("note:1")
+    assert message.message_id == kinds.message_id_for("note:1")
     assert message.message_id.startswith("<") and message.message_id.endswith("@mesoclinic.test>")
     assert list(message.events.values_list("action", flat=True)) == ["created"]
 
@@ -67,7 +68,7 @@ def test_enqueue_brings_a_cancelled_message_back_as_pending():
 
 
 def test_enqueue_outside_a_transaction_is_refused(transactional_db):
-    with pytest.raises(outbox.OutboxError, match="inside the transaction"):
+    with pytest.raises(kinds.OutboxError, match="inside the transaction"):
         outbox.enqueue(kind="note", key="note:1", recipient="ana@example.com", due_at=later())
     assert OutboxMessage.objects.count() == 0
 
@@ -81,7 +82,7 @@ def test_enqueue_rolls_back_with_the_change_that_caused_it(transactional_db, set
 
 
 def test_enqueue_refuses_an_unknown_kind():
-    with pytest.raises(outbox.OutboxError, match="Unknown message kind 'nope'"):
+    with pytest.raises(kinds.OutboxError, match="Unknown message kind 'nope'"):
         outbox.enqueue(kind="nope", key="nope:1", recipient="ana@example.com", due_at=later())
 
 
@@ -104,17 +105,3 @@ def test_cancel_pending_cancels_only_pending_rows_with_the_prefix():
     cancelled = OutboxMessage.objects.get(idempotency_key="reminder:7:48")
     assert cancelled.last_error == "Appointment cancelled."
     assert cancelled.events.last().detail == "Appointment cancelled."
-
-
-def test_reschedule_pending_moves_the_due_time_and_logs_it():
-    outbox.enqueue(kind="note", key="note:1", recipient="a@example.com", due_at=later(1))
-    due = later(30)
-    message = outbox.reschedule_pending(key="note:1", due_at=due)
-    assert message.due_at == due
-    assert message.events.last().action == "rescheduled"
-
-
-def test_reschedule_pending_leaves_a_sent_row_alone():
-    message = outbox.enqueue(kind="note", key="note:1", recipient="a@example.com", due_at=later(1))
-    OutboxMessage.objects.filter(pk=message.pk).update(state="sent", sent_at=timezone.now())
-    assert outbox.reschedule_pending(key="note:1", due_at=later(30)) is None

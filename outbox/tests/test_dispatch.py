@@ -3,36 +3,27 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
 from django.utils import timezone
 
-from clinic import outbox, smtp_split
-from clinic.models import OutboxEvent, OutboxMessage
-from clinic.outbox_kinds import send_test_message
+from clinic.tests.factories import UserFactory
+from outbox import kinds
+from outbox import services as outbox
+from outbox.models import OutboxEvent, OutboxMessage
+from outbox.services import send_test_message
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
 VALID = {"yes"}
 
-# PostgreSQL marks a message sent (and checks the claim on the next one) in one statement; SQLite
-# takes the two-statement path. On PostgreSQL every test here runs both ways.
-MARKING = ["one statement", "two statements"] if settings.DB_IS_POSTGRES else ["two statements"]
-
-
-@pytest.fixture(autouse=True, params=MARKING)
-def marking(request, monkeypatch):
-    if request.param == "two statements":
-        monkeypatch.setattr(outbox, "_one_statement_marks", lambda: False)
-    return request.param
-
 
 @pytest.fixture(autouse=True)
-def kinds():
+def note_kinds():
     """`note`: a plain message; `checked`: goes only while VALID holds "yes" (the builder re-reads)."""
-    outbox.register_kind("note", lambda m: EmailMultiAlternatives(subject=f"Note {m.object_id}", body="Hi"))
-    outbox.register_kind(
+    kinds.register_kind("note", lambda m: EmailMultiAlternatives(subject=f"Note {m.object_id}", body="Hi"))
+    kinds.register_kind(
         "checked",
         lambda m: EmailMultiAlternatives(subject="Checked", body="Still valid") if "yes" in VALID else None,
     )
@@ -197,8 +188,7 @@ def test_builder_returning_none_cancels_the_message(smtp_server):
 def test_expired_lease_is_swept_again(smtp_server):
     [message] = queue(1)
     # A run claimed the row and died: it stays `sending` with a lease that has run out.
-    token, ids = outbox.claim_due()
-    assert ids == [message.pk]
+    assert outbox.claim_next_due("a-run-that-dies").pk == message.pk
     assert outbox.dispatch_due().claimed == 0  # lease still running: nobody else takes it
     OutboxMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
 
@@ -211,12 +201,14 @@ def test_expired_lease_is_swept_again(smtp_server):
 
 def test_run_that_lost_its_lease_does_not_send(smtp_server):
     [message] = queue(1)
-    stale_token, _ = outbox.claim_due()
+    stale = outbox.claim_next_due("stale-run")
+    # The stale run stalls (its build took longer than the lease): the lease runs out ...
     OutboxMessage.objects.filter(pk=message.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert outbox.dispatch_due().sent == 1  # a new run takes it over and sends
-    stale = outbox._Batch(stale_token, [message], smtp=object())
-    stale.send(0)  # the old run wakes up
-    assert stale.result.skipped == 1 and stale.result.sent == 0
+    stale.lease_until = timezone.now() - timedelta(seconds=1)
+    assert outbox.dispatch_due().sent == 1  # ... and a new run takes the row over and sends it
+    smtp = get_connection()
+    assert outbox._send(stale, "stale-run", smtp)[0] == "skipped"  # the old run wakes up
+    smtp.close()
     assert len(smtp_server.messages) == 1
 
 
@@ -224,7 +216,7 @@ def test_sent_message_is_never_claimed_again(smtp_server):
     [message] = queue(1)
     outbox.dispatch_due()
     OutboxMessage.objects.filter(pk=message.pk).update(due_at=timezone.now() - timedelta(days=1))
-    assert outbox.claim_due()[1] == []
+    assert outbox.claim_next_due("another-run") is None
 
 
 def test_patient_message_keeps_its_patient(smtp_server):
@@ -250,11 +242,11 @@ def test_retry_now_puts_a_failed_message_back_and_keeps_its_history(smtp_server,
 
 def test_retry_now_refuses_a_message_that_has_not_failed(smtp_server):
     [message] = queue(1)
-    with pytest.raises(outbox.OutboxError, match="Only failed messages can be retried; this one is pending."):
+    with pytest.raises(kinds.OutboxError, match="Only failed messages can be retried; this one is pending."):
         outbox.retry_now(message_id=message.pk)
 
 
-def test_unreachable_server_is_tried_once_per_batch_not_once_per_message(settings, monkeypatch):
+def test_unreachable_server_is_tried_once_per_batch_not_once_per_message(settings, monkeypatch, caplog):
     import smtplib
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -269,79 +261,120 @@ def test_unreachable_server_is_tried_once_per_batch_not_once_per_message(setting
     monkeypatch.setattr(smtplib.SMTP, "__init__", counting_init)
     queue(3)
     result = outbox.dispatch_due()
-    assert (result.claimed, result.retrying) == (3, 3)
+    # The first message waits its back-off; the rest are left as they were, for the next run.
+    assert (result.claimed, result.retrying) == (1, 1)
     assert len(opened) == 1
-    assert set(OutboxMessage.objects.values_list("state", "attempts")) == {("pending", 1)}
+    assert sorted(OutboxMessage.objects.values_list("state", "attempts")) == [
+        ("pending", 0),
+        ("pending", 0),
+        ("pending", 1),
+    ]
+    assert len([r for r in caplog.records if r.name == "outbox.services"]) == 1
 
 
-def test_message_taken_over_in_mid_batch_is_not_sent(smtp_server):
-    """The claim on each row is checked before its send, also when the previous send's statement
-    did the check: here another run holds row 1 by the time row 0 has gone."""
+def test_a_row_another_run_holds_is_not_taken(smtp_server):
+    """Another run claimed row 1 (its lease running) while row 0 was built: only row 0 goes."""
 
     def build(message):
         if message.object_id == 0:
-            OutboxMessage.objects.filter(idempotency_key="thief:1").update(claim_token="another-run")
+            OutboxMessage.objects.filter(idempotency_key="thief:1").update(
+                state="sending", claim_token="another-run", lease_until=timezone.now() + timedelta(minutes=5)
+            )
         return EmailMultiAlternatives(subject=f"Thief {message.object_id}", body="Hi")
 
-    outbox.register_kind("thief", build)
+    kinds.register_kind("thief", build)
     queue(2, kind="thief")
 
     result = outbox.dispatch_due()
 
-    assert (result.sent, result.skipped) == (1, 1)
+    assert (result.claimed, result.sent) == (1, 1)
     assert [m["Subject"] for m in smtp_server.messages] == ["Thief 0"]
     taken = OutboxMessage.objects.get(idempotency_key="thief:1")
     assert (taken.state, taken.claim_token, taken.attempts) == ("sending", "another-run", 0)
 
 
 def test_lease_running_short_is_renewed_before_the_send(smtp_server, settings, monkeypatch):
+    from django.core.mail.backends.smtp import EmailBackend
+
     settings.OUTBOX_LEASE_SECONDS = 300
     leases_at_send = []
 
     def build(message):
-        if message.object_id == 0:  # row 1's lease has only 10 s left (a slow batch)
-            OutboxMessage.objects.filter(idempotency_key="slow:1").update(
-                lease_until=timezone.now() + timedelta(seconds=10)
-            )
-        return EmailMultiAlternatives(subject=f"Slow {message.object_id}", body="Hi")
+        message.lease_until = timezone.now() + timedelta(seconds=10)  # a build that took 290 s
+        OutboxMessage.objects.filter(pk=message.pk).update(lease_until=message.lease_until)
+        return EmailMultiAlternatives(subject="Slow", body="Hi")
 
-    real_send_data = smtp_split.Delivery.send_data
+    real_send = EmailBackend.send_messages
 
-    def send_data(delivery):
-        leases_at_send.append(OutboxMessage.objects.get(idempotency_key="slow:1").lease_until)
-        return real_send_data(delivery)
+    def send_messages(backend, emails):
+        leases_at_send.append(OutboxMessage.objects.get(idempotency_key="slow:0").lease_until)
+        return real_send(backend, emails)
 
-    monkeypatch.setattr(smtp_split.Delivery, "send_data", send_data)
-    outbox.register_kind("slow", build)
-    queue(2, kind="slow")
+    monkeypatch.setattr(EmailBackend, "send_messages", send_messages)
+    kinds.register_kind("slow", build)
+    queue(1, kind="slow")
     before = timezone.now()
 
-    assert outbox.dispatch_due().sent == 2
-    assert [m["Subject"] for m in smtp_server.messages] == ["Slow 0", "Slow 1"]
-    assert leases_at_send[0] < before + timedelta(seconds=20)  # cut short while row 0 was built
-    assert leases_at_send[1] > before + timedelta(seconds=290)  # renewed before row 1's data went
+    assert outbox.dispatch_due().sent == 1
+    assert leases_at_send[0] > before + timedelta(seconds=290)  # renewed before the e-mail went
 
 
-def test_marking_sent_costs_one_statement_per_message_on_postgresql(
-    smtp_server, marking, django_assert_num_queries
-):
-    """Per batch: the claim (in a savepoint here: SELECT … FOR UPDATE and UPDATE) and the first row's
-    claim check. Per message on PostgreSQL: one statement that marks it sent, writes its SENT event
-    and checks the claim on the next row. Elsewhere: UPDATE and INSERT in a savepoint of their own,
-    then a separate check before each next send."""
-    queue(10)
-    claim, first_check = 4, 1
-    mark, next_check = (1, 0) if marking == "one statement" else (4, 1)
-    with django_assert_num_queries(claim + first_check + 10 * mark + 9 * next_check):
+def test_a_run_that_lost_the_row_while_building_does_not_send(smtp_server):
+    def build(message):  # the build outlasted the lease, and another run took the row over
+        message.lease_until = timezone.now() - timedelta(seconds=1)
+        OutboxMessage.objects.filter(pk=message.pk).update(claim_token="another-run")
+        return EmailMultiAlternatives(subject="Late", body="Hi")
+
+    kinds.register_kind("late", build)
+    queue(1, kind="late")
+    assert outbox.dispatch_due().skipped == 1
+    assert smtp_server.messages == []
+
+
+def test_each_message_costs_the_same_few_statements(smtp_server, django_assert_num_queries):
+    """Per message: the claim (a savepoint here: SELECT … FOR UPDATE, UPDATE), the builder's reads
+    (the sender, the clinic settings), the mark (UPDATE and its SENT event, in a savepoint); then
+    one claim that finds nothing left."""
+    admin = UserFactory()
+    with transaction.atomic():
+        for _ in range(10):
+            send_test_message(recipient="ana@example.com", user=admin)
+    claim, build, mark = 4, 2, 4
+    with django_assert_num_queries(10 * (claim + build + mark) + 3):
         assert outbox.dispatch_due().sent == 10
     assert OutboxEvent.objects.filter(action="sent").count() == 10
 
 
-# --- Sent in steps (clinic/smtp_split.py): the next e-mail is built while the server answers ------
+def test_an_smtp_outage_logs_one_line_per_run_not_one_per_message(smtp_server, caplog):
+    queue(5)
+    smtp_server.fail_next(5)
+    assert outbox.dispatch_due().retrying == 5
+    [line] = [r for r in caplog.records if r.name == "outbox.services"]
+    assert line.levelname == "WARNING"
+    assert "5 of 5 message(s) not sent in this run (5 will be retried, 0 failed)" in line.getMessage()
+
+
+def test_a_message_accepted_is_marked_before_the_next_is_claimed(smtp_server, monkeypatch):
+    """The durable mark comes right after the server's acceptance: when the next row is claimed,
+    every message the server has accepted is marked sent."""
+    seen = []
+    real_claim = outbox.claim_next_due
+
+    def claim(token):
+        seen.append((len(smtp_server.messages), OutboxMessage.objects.filter(state="sent").count()))
+        return real_claim(token)
+
+    monkeypatch.setattr(outbox, "claim_next_due", claim)
+    queue(3)
+    assert outbox.dispatch_due().sent == 3
+    assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
+
+
+# --- Refusals and dropped connections ---------------------------------------------------------------
 
 
 def test_a_message_refused_at_the_end_of_its_data_does_not_hold_up_the_next(smtp_server):
-    """Message 0's data is refused after message 1 was built: 0 fails, 1 and 2 go."""
+    """Message 0's data is refused: 0 fails, 1 and 2 go."""
     queue(3)
     smtp_server.fail_next(1, "554 5.6.0 Message rejected")
     result = outbox.dispatch_due()
@@ -385,9 +418,18 @@ def test_smtp_refusals_are_told_apart_and_described():
 
     refused = smtplib.SMTPRecipientsRefused({"ana@example.com": (550, b"5.1.1 No such user")})
     later = smtplib.SMTPRecipientsRefused({"ana@example.com": (450, b"4.2.0 Mailbox busy")})
-    nobody = smtplib.SMTPRecipientsRefused({})  # what sendmail() and smtp_split raise for no address
+    nobody = smtplib.SMTPRecipientsRefused({})  # what the dispatcher raises for no address
     assert outbox.is_permanent(refused) and not outbox.is_permanent(later) and outbox.is_permanent(nobody)
-    assert outbox._describe(refused) == "Recipient refused — ana@example.com: 550 5.1.1 No such user"
-    assert outbox._describe(nobody) == "The e-mail has no recipient address."
+    assert outbox.describe(refused) == "Recipient refused — ana@example.com: 550 5.1.1 No such user"
+    assert outbox.describe(nobody) == "The e-mail has no recipient address."
     assert outbox.is_permanent(smtplib.SMTPDataError(554, b"Rejected"))
     assert not outbox.is_permanent(smtplib.SMTPServerDisconnected("gone"))
+
+
+def test_the_plain_text_part_is_plain_text(smtp_server):
+    """Text parts render with autoescape off: an apostrophe is an apostrophe, not `&#x27;`."""
+    admin = UserFactory(first_name="Rita", last_name="O'Neil")
+    send_test_message(recipient="ana@example.com", user=admin)
+    outbox.dispatch_due()
+    [received] = smtp_server.messages
+    assert "sent by Rita O'Neil to check" in received.get_body(("plain",)).get_content()

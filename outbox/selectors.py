@@ -1,6 +1,5 @@
-"""Reads for the staff Messages page (the outbox)."""
+"""Reads for the staff Messages pages."""
 
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -11,46 +10,35 @@ from patients.models import fold
 from .models import OutboxMessage
 
 
-@dataclass(frozen=True)
-class OutboxFilters:
-    state: str = ""
-    kind: str = ""
-    patient_id: int | None = None
-    q: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
-
-
 def _local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def outbox_list(filters: OutboxFilters) -> QuerySet[OutboxMessage]:
-    """Messages newest due first, filtered as on the Messages page; patient loaded in the same query.
-    Dates are the clinic's local days (settings.TIME_ZONE) of the due time."""
+def outbox_list(filters: dict) -> QuerySet[OutboxMessage]:
+    """Messages newest due first, filtered as on the Messages page (the filter form's cleaned data);
+    patient loaded in the same query. Dates are the clinic's local days of the due time."""
     # The bodies are kept for the detail page only; the list never loads them.
     messages = (
         OutboxMessage.objects.select_related("patient")
         .defer("body_text", "body_html")
         .order_by("-due_at", "-id")
     )
-    if filters.state:
-        messages = messages.filter(state=filters.state)
-    if filters.kind:
-        messages = messages.filter(kind=filters.kind)
-    if filters.patient_id:
-        messages = messages.filter(patient_id=filters.patient_id)
-    if filters.q:
-        term = filters.q.strip()
+    if filters.get("state"):
+        messages = messages.filter(state=filters["state"])
+    if filters.get("kind"):
+        messages = messages.filter(kind=filters["kind"])
+    if filters.get("patient"):
+        messages = messages.filter(patient_id=filters["patient"])
+    if term := (filters.get("q") or "").strip():
         messages = messages.filter(
             Q(recipient__icontains=term)
             | Q(patient__search_text__contains=fold(term))
             | Q(idempotency_key__startswith=term)
         )
-    if filters.date_from:
-        messages = messages.filter(due_at__gte=_local_midnight(filters.date_from))
-    if filters.date_to:
-        messages = messages.filter(due_at__lt=_local_midnight(filters.date_to) + timedelta(days=1))
+    if filters.get("date_from"):
+        messages = messages.filter(due_at__gte=_local_midnight(filters["date_from"]))
+    if filters.get("date_to"):
+        messages = messages.filter(due_at__lt=_local_midnight(filters["date_to"]) + timedelta(days=1))
     return messages
 
 

@@ -2,12 +2,12 @@
 
 from django.db import migrations, models
 
-import clinic.models
+import clinic.validators
 
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("clinic", "0004_outbox_due_index"),
+        ("clinic", "0005_outbox_models_move_to_the_outbox_app"),
     ]
 
     operations = [
@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 default="48,24",
                 help_text="Hours before an appointment at which reminders go, e.g. 48,24.",
                 max_length=40,
-                validators=[clinic.models.validate_lead_hours],
+                validators=[clinic.validators.validate_lead_hours],
             ),
         ),
         migrations.AlterConstraint(

@@ -43,9 +43,28 @@ def test_unknown_kind_is_404(client_as, front_desk):
 
 
 def test_the_page_writes_nothing(client_as, clinic_admin):
-    from clinic.models import OutboxMessage
+    from outbox.models import OutboxMessage
     from patients.models import Patient
     from scheduling.models import Appointment
 
     client_as(clinic_admin).get(reverse("clinic:email_templates"))
     assert (Patient.objects.count(), Appointment.objects.count(), OutboxMessage.objects.count()) == (0, 0, 0)
+
+
+def test_hostile_clinic_settings_show_as_text(client_as, clinic_admin):
+    from clinic.models import ClinicSettings
+
+    ClinicSettings.objects.filter(pk=ClinicSettings.load().pk).update(
+        name="<script>alert(1)</script>",
+        address='<meta http-equiv="refresh" content="0;url=http://example.invalid">',
+    )
+    page = client_as(clinic_admin).get(reverse("clinic:email_templates")).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert '<meta http-equiv="refresh"' not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_page_names_each_kind_in_words_not_by_its_code(client_as, front_desk):
+    page = client_as(front_desk).get(reverse("clinic:email_templates")).content.decode()
+    assert ">Appointment reminder</h2>" in page
+    assert ">reminder<" not in page and ">test_message<" not in page

@@ -5,10 +5,13 @@ from zoneinfo import ZoneInfo
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
-from clinic import outbox
-from clinic.models import OutboxMessage
-from clinic.outbox_kinds import send_test_message
+from clinic.emails import render_email
+from outbox import kinds
+from outbox import services as outbox
+from outbox.models import OutboxMessage
+from outbox.services import send_test_message
 from patients.tests.factories import PatientFactory
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -24,7 +27,7 @@ def make(key, *, state="pending", due=None, recipient="ana@example.com", patient
         state=state,
         sent_at=timezone.now() if state == "sent" else None,
         last_error=error,
-        message_id=outbox.message_id_for(key),
+        message_id=kinds.message_id_for(key),
     )
 
 
@@ -186,3 +189,39 @@ def test_dashboard_says_nothing_when_no_message_failed(client_as, front_desk):
         "could not be delivered"
         not in client_as(front_desk).get(reverse("clinic:dashboard")).content.decode()
     )
+
+
+HOSTILE = ["<script>alert(1)</script>", '<meta http-equiv="refresh" content="0;url=http://example.invalid">']
+
+
+def test_a_hostile_patient_name_shows_as_text_on_the_message_page(client_as, front_desk):
+    """The text part is rendered with autoescape off and comes back marked safe: the page escapes it."""
+    patient = PatientFactory(given_name=HOSTILE[0], family_name=HOSTILE[1], email="pat@example.com")
+
+    def build(message):
+        name = f"{message.patient.given_name} {message.patient.family_name}"
+        return render_email("test_message", {"requested_by": name})
+
+    kinds.register_kind("hostile_note", build, label="Note")
+    message = make("hostile", patient=patient, recipient=patient.email)
+    OutboxMessage.objects.filter(pk=message.pk).update(kind="hostile_note")
+
+    page = client_as(front_desk).get(reverse("clinic:outbox_detail", args=[message.pk])).content.decode()
+
+    assert "Preview: what this message would say if it were sent now." in page
+    for hostile in HOSTILE:
+        assert hostile not in page
+    assert "sent by &lt;script&gt;alert(1)&lt;/script&gt; &lt;meta http-equiv=" in page
+
+
+def test_front_desk_reads_clinic_words_not_internal_keys(client_as, front_desk, clinic_admin):
+    message = make("test_message:5f0c1d2e", state="failed", error="SMTP 550 5.1.1 Mailbox unavailable")
+    client = client_as(front_desk)
+    for url in (reverse("clinic:outbox_list"), reverse("clinic:outbox_detail", args=[message.pk])):
+        page = client.get(url).content.decode()
+        assert "Test message" in page
+        assert "test_message:5f0c1d2e" not in page and message.message_id not in page
+        assert ">test_message<" not in page and ">failed<" not in page
+    # The clinic admin, who may take a delivery up with the mail provider, sees the references.
+    page = client_as(clinic_admin).get(reverse("clinic:outbox_detail", args=[message.pk])).content.decode()
+    assert "test_message:5f0c1d2e" in page and escape(message.message_id) in page

@@ -1,8 +1,7 @@
 from django import forms
 
-from . import outbox
+from .kinds import registered_kinds
 from .models import OutboxMessage
-from .outbox_selectors import OutboxFilters
 
 
 class OutboxFilterForm(forms.Form):
@@ -26,7 +25,7 @@ class OutboxFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        kinds = outbox.registered_kinds()
+        kinds = registered_kinds()
         self.fields["kind"].choices = [("", "Any kind")] + sorted(
             ((name, kind.label) for name, kind in kinds.items()), key=lambda c: c[1]
         )
@@ -37,18 +36,9 @@ class OutboxFilterForm(forms.Form):
             self.add_error("date_to", "The end date is before the start date.")
         return data
 
-    def filters(self) -> OutboxFilters:
-        if not self.is_valid():
-            return OutboxFilters()
-        data = self.cleaned_data
-        return OutboxFilters(
-            state=data["state"],
-            kind=data["kind"],
-            patient_id=data["patient"],
-            q=data["q"],
-            date_from=data["date_from"],
-            date_to=data["date_to"],
-        )
+    def filters(self) -> dict:
+        """What outbox_list() filters by; nothing while any filter is not understood."""
+        return self.cleaned_data if self.is_valid() else {}
 
 
 class TestMessageForm(forms.Form):

@@ -1,7 +1,7 @@
 from django.utils import timezone
 
-from clinic.models import OutboxMessage
-from clinic.outbox import message_id_for
+from outbox.kinds import message_id_for
+from outbox.models import OutboxMessage
 
 
 def url_kwargs(world):

@@ -1,0 +1,17 @@
+"""Access rules for the Messages pages (see clinic/access.py): everyone reads them; front desk and
+clinic admin retry failures; only clinic admin sends a test message."""
+
+from clinic.access import READ, WRITE, rule
+
+EVERYONE_READS = rule(clinic_admin=READ, practitioner=READ, front_desk=READ)
+
+ACCESS = {
+    "clinic:outbox_list": EVERYONE_READS,
+    "clinic:outbox_detail": EVERYONE_READS,
+    "clinic:outbox_body": EVERYONE_READS,
+    "clinic:outbox_retry": rule(clinic_admin=WRITE, front_desk=WRITE),
+    "clinic:outbox_test": rule(clinic_admin=WRITE),
+    # What each kind of e-mail says, rendered from made-up data.
+    "clinic:email_templates": EVERYONE_READS,
+    "clinic:email_template_html": EVERYONE_READS,
+}
