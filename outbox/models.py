@@ -72,10 +72,12 @@ class OutboxMessage(models.Model):
             models.CheckConstraint(
                 condition=models.Q(state__in=["pending", "sending", "sent", "failed", "cancelled"]),
                 name="outbox_state_valid",
+                violation_error_message="A message is waiting, being sent, sent, failed or cancelled.",
             ),
             models.CheckConstraint(
                 condition=~models.Q(state="sent") | models.Q(sent_at__isnull=False),
                 name="outbox_sent_has_sent_at",
+                violation_error_message="A sent message needs the time it was sent.",
             ),
         ]
 

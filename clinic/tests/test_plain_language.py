@@ -66,8 +66,6 @@ def test_every_constraint_has_a_plain_message():
         for constraint in model._meta.constraints
         if isinstance(constraint, CheckConstraint | UniqueConstraint)
         and constraint.violation_error_message == default
-        # The outbox's models move to their own app (issue 13, separately): they bring their own.
-        and not model.__name__.startswith("Outbox")
     ]
     assert bare == []
 
