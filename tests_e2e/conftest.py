@@ -1,6 +1,7 @@
 """Browser journeys in real headless Chromium (Debian's package), driven by Playwright.
 
-Never `playwright install`: the browser is /usr/bin/chromium. Without it the journeys skip, saying so.
+Never `playwright install`: the browser is /usr/bin/chromium. Without it only the journeys skip, and
+the end of the run says how many and why; with REQUIRE_BROWSER=1 (CI) that fails the run instead.
 """
 
 import os
@@ -19,11 +20,12 @@ SCREENSHOTS = Path(
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-
 HERE = Path(__file__).resolve().parent
 NO_CHROMIUM = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
 # CI sets REQUIRE_BROWSER=1: there a missing browser, or a run in which no journey ran, fails.
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+JOURNEYS = pytest.StashKey[set]()  # node ids of the journeys collected in this run
+SCREENSHOTS_TAKEN = pytest.StashKey[bool]()
 
 
 def is_journey(item) -> bool:
@@ -40,9 +42,6 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.e2e)
         if not CHROMIUM.exists():
             item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
-
-
-JOURNEYS = pytest.StashKey[set]()
 
 
 def journey_counts(terminalreporter) -> tuple[int, list]:
@@ -67,7 +66,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     line = f"browser journeys: {run} run, {len(skipped)} skipped"
     if reasons:
         line += " — " + "; ".join(reasons)
-    if SCREENSHOTS.exists() and any(SCREENSHOTS.iterdir()):
+    if config.stash.get(SCREENSHOTS_TAKEN, False):
         terminalreporter.write_line(f"browser crawl screenshots: {SCREENSHOTS}")
     terminalreporter.write_line(line)
 
@@ -118,6 +117,14 @@ def page(browser, live_server):
     page.console_errors = errors
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshots(request) -> Path:
+    """The folder for full-page screenshots, which the end of the run names for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    request.config.stash[SCREENSHOTS_TAKEN] = True
+    return SCREENSHOTS
 
 
 @pytest.fixture

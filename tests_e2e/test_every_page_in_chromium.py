@@ -1,6 +1,7 @@
 """The main pages of each role, on the demo clinic, as Chromium shows them: they load without a console
 error or a failed request, load nothing from outside this server, and axe-core (WCAG 2.1 AA) finds no
-critical or serious violation. One full-page screenshot per page goes to SCREENSHOTS, for a person.
+critical or serious violation. One full-page screenshot per page goes to var/screenshots/ (or
+$SCREENSHOT_DIR), which the end of the run names, for a person to look at.
 
 axe-core is vendored for the tests only (tests_e2e/vendor/axe-core/) and injected with page.evaluate,
 a DevTools evaluation that the page's Content-Security-Policy does not govern: the product's policy
@@ -19,8 +20,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.access import is_allowed
-
-from .conftest import SCREENSHOTS
 
 AXE = (Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js").read_text()
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -110,10 +109,11 @@ def open_planner_proposal(page) -> None:
     expect(page.get_by_role("table", name="Proposed sessions")).to_be_visible()
 
 
-def test_main_pages_of_each_role_load_cleanly_and_pass_axe(demo_clinic, page, login, live_server):
+def test_main_pages_of_each_role_load_cleanly_and_pass_axe(
+    demo_clinic, page, login, live_server, screenshots
+):
     # One test for the three roles: building the demo clinic is the slow part, so it is built once.
     problems = watch_requests(page, live_server.url)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     found: dict[str, list[str]] = {}
     for username in ("practitioner", "frontdesk", "admin"):
         user = get_user_model().objects.get(username=username)
@@ -137,7 +137,7 @@ def test_main_pages_of_each_role_load_cleanly_and_pass_axe(demo_clinic, page, lo
                 *(f"console: {e}" for e in page.console_errors),
                 *axe_violations(page),
             ]
-            page.screenshot(path=SCREENSHOTS / f"{username}-{name}.png", full_page=True)
+            page.screenshot(path=screenshots / f"{username}-{name}.png", full_page=True)
             opened += 1
             if page_problems:
                 found[f"{username}, {name} ({address})"] = page_problems
