@@ -34,7 +34,8 @@ def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(pag
     expect(page.get_by_text("Proposal: 4 sessions, Ages 30–35: one session every two weeks")).to_be_visible()
     rows = page.locator("table[aria-label='Proposed sessions'] tbody tr")
     expect(rows).to_have_count(4)
-    expect(rows.nth(3).locator("input[type=date]")).to_have_value(
+    # Each field of a row is named for the session it moves (the planner's labels).
+    expect(page.get_by_label("Session 4 date")).to_have_value(
         (monday + datetime.timedelta(days=42)).isoformat()
     )
 
