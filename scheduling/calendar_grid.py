@@ -79,8 +79,10 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
                 at = f"{local:%H:%M}"
                 parts.append(
                     f'<a class="d-block small text-success-emphasis text-decoration-none slot-free" '
-                    f'href="{new_url}?date={local:%Y-%m-%d}&amp;time={at}{query}" '
-                    f'aria-label="Book {escape(dateformat.format(local, "D j M"))} at {at}{label}">+ free</a>'
+                    f'href="{new_url}?date={local:%Y-%m-%d}&amp;time={at}{query}"'
+                    # The link's name starts with what it shows (WCAG 2.5.3), then says what it books.
+                    f'>+ free<span class="visually-hidden">: book '
+                    f'{escape(dateformat.format(local, "D j M"))} at {at}{label}</span></a>'
                 )
             if cell.appointments or cell.busy:
                 css = BUSY

@@ -1,6 +1,7 @@
 """Browser journeys in real headless Chromium (Debian's package), driven by Playwright.
 
-Never `playwright install`: the browser is /usr/bin/chromium. Without it the journeys skip, saying so.
+Never `playwright install`: the browser is /usr/bin/chromium. Without it only the journeys skip, and
+the end of the run says how many and why; with REQUIRE_BROWSER=1 (CI) that fails the run instead.
 """
 
 import os
@@ -9,16 +10,74 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# One full-page screenshot per page of the browser crawl (test_every_page_in_chromium.py).
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parents[1] / "var" / "screenshots")
+)
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+HERE = Path(__file__).resolve().parent
+NO_CHROMIUM = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+# CI sets REQUIRE_BROWSER=1: there a missing browser, or a run in which no journey ran, fails.
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+JOURNEYS = pytest.StashKey[set]()  # node ids of the journeys collected in this run
+SCREENSHOTS_TAKEN = pytest.StashKey[bool]()
+
+
+def is_journey(item) -> bool:
+    return HERE in Path(item.path).resolve().parents
+
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
+    # pytest passes every item of the session here, not only this folder's: touch only the journeys.
+    journeys = [item for item in items if is_journey(item)]
+    config.stash[JOURNEYS] = {item.nodeid for item in journeys}
+    if journeys and not CHROMIUM.exists() and REQUIRE_BROWSER:
+        raise pytest.UsageError(f"REQUIRE_BROWSER=1 but {NO_CHROMIUM}: the browser journeys cannot run.")
+    for item in journeys:
         item.add_marker(pytest.mark.e2e)
         if not CHROMIUM.exists():
-            item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"))
+            item.add_marker(pytest.mark.skip(reason=NO_CHROMIUM))
+
+
+def journey_counts(terminalreporter) -> tuple[int, list]:
+    """(journeys run, skip reports of journeys) from what the terminal reporter recorded."""
+    nodeids = terminalreporter.config.stash.get(JOURNEYS, set())
+    run = sum(
+        1
+        for outcome in ("passed", "failed", "xfailed", "xpassed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.nodeid in nodeids and report.when == "call"
+    )
+    skipped = [report for report in terminalreporter.stats.get("skipped", []) if report.nodeid in nodeids]
+    return run, skipped
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Outermost wrapper: written after the short test summary, just above the final count line.
+    yield
+    run, skipped = journey_counts(terminalreporter)
+    reasons = sorted({str(report.longrepr[2]).removeprefix("Skipped: ") for report in skipped})
+    line = f"browser journeys: {run} run, {len(skipped)} skipped"
+    if reasons:
+        line += " — " + "; ".join(reasons)
+    if config.stash.get(SCREENSHOTS_TAKEN, False):
+        terminalreporter.write_line(f"browser crawl screenshots: {SCREENSHOTS}")
+    terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not REQUIRE_BROWSER or exitstatus != pytest.ExitCode.OK:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    run, skipped = journey_counts(reporter)
+    if run == 0 or skipped:
+        reporter.write_line("")
+        reporter.write_line(f"REQUIRE_BROWSER=1 but {run} journeys ran and {len(skipped)} skipped.", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +113,14 @@ def page(browser, live_server):
     page.console_errors = errors
     yield page
     context.close()
+
+
+@pytest.fixture
+def screenshots(request) -> Path:
+    """The folder for full-page screenshots, which the end of the run names for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    request.config.stash[SCREENSHOTS_TAKEN] = True
+    return SCREENSHOTS
 
 
 @pytest.fixture

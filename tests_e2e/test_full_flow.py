@@ -8,6 +8,7 @@ import datetime
 import re
 
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -52,9 +53,10 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     login(practitioner)
     page.goto(f"/patients/{patient.pk}/")
     page.get_by_role("link", name="New consultation").first.click()
-    assert "Ages 45–65: two sessions per week" in page.locator("#plan-protocol").inner_text()
-    assert page.get_by_label("Proposed sessions").input_value() == "6"
-    assert page.get_by_label("Interval (days)").input_value() == "3"
+    page.wait_for_url(re.compile(r"/consultations/new/$"))
+    expect(page.locator("#plan-protocol")).to_contain_text("Ages 45–65: two sessions per week")
+    expect(page.get_by_label("Proposed sessions")).to_have_value("6")
+    expect(page.get_by_label("Interval (days)")).to_have_value("3")
     page.get_by_label("Hydration and nourishment").check()
     page.get_by_label("Patient's goals").fill(GOALS)
     page.get_by_label("Skin assessment", exact=True).fill(ASSESSMENT)
@@ -63,12 +65,13 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url(re.compile(r"/treatments/consultations/\d+/$"))
     page.get_by_role("button", name="Sign consultation").click()
-    page.get_by_text("Consultation signed.").wait_for()
+    expect(page.get_by_text("Consultation signed.")).to_be_visible()
     consultation = Consultation.objects.get(patient=patient)
     assert (consultation.plan_session_count, consultation.plan_interval_days) == (6, 3)
 
     # 3. ...and formulates the cocktail.
     page.get_by_role("link", name="Formulate cocktail").click()
+    page.wait_for_url(re.compile(r"/formulations/new/$"))
     row = page.locator("[data-lines] tr").nth(0)
     row.locator("select").select_option(str(ingredient(HA).pk))
     row.locator("input[type=number]").fill("2")
@@ -82,18 +85,18 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     page.goto(f"/patients/{patient.pk}/")
     assert_no_clinical_content(page)
     page.get_by_role("link", name="Plan a series").click()
-    source = page.locator("#plan-source").inner_text()
-    assert (
-        f"from Inês Moura's plan of {consultation.date:%d/%m/%Y}: 6 sessions, two sessions per week" in source
+    page.wait_for_url(re.compile(r"/scheduling/plan/"))
+    expect(page.locator("#plan-source")).to_contain_text(
+        f"from Inês Moura's plan of {consultation.date:%d/%m/%Y}: 6 sessions, two sessions per week"
     )
-    assert page.get_by_label("Number of sessions").input_value() == "6"
-    assert page.get_by_label("Cadence", exact=True).input_value() == "2/7"
+    expect(page.get_by_label("Number of sessions")).to_have_value("6")
+    expect(page.get_by_label("Cadence", exact=True)).to_have_value("2/7")
     assert_no_clinical_content(page)
     page.get_by_label("First date").fill(monday.isoformat())
     page.get_by_role("button", name="Propose sessions").click()
-    page.get_by_text("Proposal: 6 sessions, Ages 45–65: two sessions per week").wait_for()
+    expect(page.get_by_text("Proposal: 6 sessions, Ages 45–65: two sessions per week")).to_be_visible()
     page.get_by_role("button", name="Book all sessions").click()
-    page.get_by_text("Booked 6 sessions for Helena Vasconcelos.").wait_for()
+    expect(page.get_by_text("Booked 6 sessions for Helena Vasconcelos.")).to_be_visible()
     assert_no_clinical_content(page)
     first = Appointment.objects.get(patient=patient, sequence=1)
     assert Appointment.objects.filter(series=first.series, state="booked").count() == 6
@@ -112,22 +115,23 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     panel.get_by_role("link", name="Helena Vasconcelos").click()
     page.wait_for_url(f"**/scheduling/appointments/{first.pk}/")
     page.get_by_role("link", name="Record session").click()
-    assert page.get_by_label("Date and time").input_value() == f"{timezone.localtime(starts):%Y-%m-%dT%H:%M}"
-    assert page.get_by_label("Neck", exact=True).is_checked()
+    page.wait_for_url(re.compile(r"/appointments/\d+/session/$"))
+    expect(page.get_by_label("Date and time")).to_have_value(f"{timezone.localtime(starts):%Y-%m-%dT%H:%M}")
+    expect(page.get_by_label("Neck", exact=True)).to_be_checked()
     page.get_by_label(re.compile("Lot / batch of")).fill(LOT)
     page.get_by_label("Notes").fill(NOTES)
     page.get_by_role("button", name="Save session record").click()
     page.wait_for_url(re.compile(r"/treatments/sessions/\d+/$"))
     page.get_by_role("button", name="Mark done").click()
-    page.get_by_text("Session marked done.").wait_for()
+    expect(page.get_by_text("Session marked done.")).to_be_visible()
     record = SessionRecord.objects.get(appointment=first)
     assert record.done_at is not None
 
     # 6. The appointment is completed.
     page.get_by_role("link", name=re.compile("treatment session 1 of 6")).click()
     page.wait_for_url(f"**/scheduling/appointments/{first.pk}/")
-    assert page.locator(".badge.fs-6").inner_text() == "Completed"
-    assert "Session done" in page.locator("#session-status").inner_text()
+    expect(page.locator(".badge.fs-6")).to_have_text("Completed")
+    expect(page.locator("#session-status")).to_contain_text("Session done")
     first.refresh_from_db()
     assert first.state == "completed"
     assert page.console_errors == []
@@ -145,7 +149,7 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
         page.goto(url)
         assert_no_clinical_content(page)
     page.goto(f"/scheduling/appointments/{first.pk}/")
-    assert "Session done" in page.locator("#session-status").inner_text()
-    assert page.get_by_role("link", name="Open the session record").count() == 0
+    expect(page.locator("#session-status")).to_contain_text("Session done")
+    expect(page.get_by_role("link", name="Open the session record")).to_have_count(0)
     assert page.console_errors == []
     assert page.goto(f"/treatments/sessions/{record.pk}/").status == 403

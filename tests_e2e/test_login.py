@@ -1,10 +1,12 @@
+import re
+
 from playwright.sync_api import expect
 
 
 def test_staff_member_logs_in_and_sees_their_role(page, login, front_desk):
     login(front_desk)
-    assert page.get_by_role("heading", level=1).inner_text().startswith("Good ")
-    assert "Front desk" in page.locator("nav").inner_text()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Good "))
+    expect(page.locator("nav")).to_contain_text("Front desk")
     assert page.console_errors == []
 
 

@@ -22,7 +22,7 @@ def test_admin_sends_a_test_message_and_sees_it_sent(page, login, clinic_admin, 
     page.get_by_role("link", name="Messages").click()
     page.get_by_label("Send a test message to").fill("me@example.com")
     page.get_by_role("button", name="Send test message").click()
-    assert "Test message queued for me@example.com" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("Test message queued for me@example.com")
     expect(page.get_by_text("Preview: what this message would say if it were sent now.")).to_be_visible()
     shot(page, "outbox-detail-pending")
 
@@ -30,7 +30,7 @@ def test_admin_sends_a_test_message_and_sees_it_sent(page, login, clinic_admin, 
     page.reload()
     expect(page.get_by_text("As sent.")).to_be_visible()
     frame = page.frame_locator("iframe[title='HTML part of the message']")
-    assert "Rua das Flores 12" in frame.locator("body").inner_text()
+    expect(frame.locator("body")).to_contain_text("Rua das Flores 12")
     shot(page, "outbox-detail-sent")
     assert [m["To"] for m in smtp_server.messages] == ["me@example.com"]
     assert page.console_errors == []
@@ -43,17 +43,18 @@ def test_front_desk_sees_a_failure_on_the_dashboard_and_retries_it(page, login, 
     outbox.dispatch_due()
 
     login(front_desk)
-    assert "1 message to patients could not be delivered." in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("1 message to patients could not be delivered.")
     shot(page, "outbox-dashboard")
     page.get_by_role("link", name="See failed messages").click()
+    page.wait_for_url("**/messages/?*")
     shot(page, "outbox-list-failed")
     page.get_by_role("link", name=message.due_at.astimezone().strftime("%a")).first.click()
-    assert (
+    page.wait_for_url(f"**/messages/{message.pk}/")
+    expect(page.locator("main")).to_contain_text(
         "Recipient refused — nobody@example.com: 550 5.1.1 Mailbox unavailable"
-        in page.locator("main").inner_text()
     )
     shot(page, "outbox-detail-failed")
     page.get_by_role("button", name="Retry now").click()
-    assert "will be sent again within a minute" in page.locator(".messages").inner_text()
+    expect(page.locator(".messages")).to_contain_text("will be sent again within a minute")
     assert OutboxMessage.objects.get().state == "pending"
     assert page.console_errors == []

@@ -2,9 +2,11 @@
 action, and finds it in the week view."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from clinic.tests.factories import UserFactory
 from scheduling.models import Appointment
@@ -29,33 +31,33 @@ def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(pag
     page.get_by_label("First date").fill(monday.isoformat())
     page.get_by_label("Preferred time").fill("11:00")
     page.get_by_role("button", name="Propose sessions").click()
-    page.get_by_text("Proposal: 4 sessions, Ages 30–35: one session every two weeks").wait_for()
+    expect(page.get_by_text("Proposal: 4 sessions, Ages 30–35: one session every two weeks")).to_be_visible()
     rows = page.locator("table[aria-label='Proposed sessions'] tbody tr")
-    assert rows.count() == 4
-    assert (
-        rows.nth(3).locator("input[type=date]").input_value()
-        == (monday + datetime.timedelta(days=42)).isoformat()
+    expect(rows).to_have_count(4)
+    # Each field of a row is named for the session it moves (the planner's labels).
+    expect(page.get_by_label("Session 4 date")).to_have_value(
+        (monday + datetime.timedelta(days=42)).isoformat()
     )
 
     page.get_by_role("button", name="Book all sessions").click()
-    page.get_by_text("Booked 4 sessions for Marta Quintela.").wait_for()
+    expect(page.get_by_text("Booked 4 sessions for Marta Quintela.")).to_be_visible()
     assert Appointment.objects.filter(patient__family_name="Quintela", state="booked").count() == 4
 
     page.get_by_role("link", name="Calendar").click()
+    # htmx must be loaded before the form is used: it swaps the calendar in and keeps the address.
+    page.wait_for_url("**/scheduling/calendar/", wait_until="load")
     page.get_by_label("Date", exact=True).fill(monday.isoformat())
     page.get_by_label("Practitioner", exact=True).select_option(label="Inês Moura")
     page.get_by_role("button", name="Show").click()
     calendar = page.locator("#calendar")
-    calendar.get_by_role("link", name="11:00 Treatment session 1").wait_for()
-    assert (
-        calendar.get_by_role("link", name="Marta Quintela", exact=True)
-        .first.get_attribute("href")
-        .startswith("/patients/")
+    expect(calendar.get_by_role("link", name="11:00 Treatment session 1")).to_be_visible()
+    expect(calendar.get_by_role("link", name="Marta Quintela", exact=True).first).to_have_attribute(
+        "href", re.compile(r"^/patients/\d+/$")
     )
 
     # Two weeks on (htmx navigation, the address follows): session 2.
     for weeks in (1, 2):
         page.get_by_role("link", name="Next →").click()
         page.wait_for_url(f"**date={monday + datetime.timedelta(days=7 * weeks)}**")
-    calendar.get_by_text("Treatment session 2").wait_for()
+    expect(calendar.get_by_text("Treatment session 2")).to_be_visible()
     assert page.console_errors == []

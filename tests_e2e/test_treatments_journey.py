@@ -40,8 +40,10 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
     assert consultation.signed_by == practitioner
 
     page.get_by_role("link", name="Formulate cocktail").click()
+    # "Add a line" below is the page's script: wait until the page, scripts included, has loaded.
+    page.wait_for_url(re.compile(r"/formulations/new/$"), wait_until="load")
     rows = page.locator("[data-lines] tr")
-    assert "ALLERGY" in rows.nth(0).locator("select").inner_text()
+    expect(rows.nth(0).locator("select")).to_contain_text("ALLERGY")
     rows.nth(0).locator("select").select_option(str(ingredient(HA).pk))
     rows.nth(0).locator("input[type=number]").fill("2")
     # The allergy is refused, with a message saying why.
@@ -55,7 +57,7 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
     # "Add a line" adds a keyboard-ready row.
     before = rows.count()
     page.get_by_role("button", name="Add a line").click()
-    assert rows.count() == before + 1
+    expect(rows).to_have_count(before + 1)
     page.get_by_role("button", name="Save formulation").click()
     page.wait_for_url(re.compile(r"/treatments/formulations/\d+/$"))
     expect(page.get_by_role("heading", name=re.compile("Formulation v1"))).to_be_visible()
@@ -69,7 +71,7 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
 
     page.context.clear_cookies()
     login(front_desk)
-    assert "Ingredients" not in page.locator("nav").inner_text()
+    expect(page.locator("nav")).not_to_contain_text("Ingredients")
     for url in (
         f"/treatments/patients/{patient.pk}/",
         f"/treatments/consultations/{consultation.pk}/",
