@@ -12,7 +12,7 @@ ready-made messages) with the worker's ratio to it, for reference. In each round
 two sides take turns on the same rows, 100 messages at a time, each side's time summed over the
 round; the figure is the median of the rounds' ratios. A burst of load on this shared machine thus
 hits both sides, and an unlucky round moves one ratio, not the figure.
-    DATABASE_URL=postgres://… .venv/bin/python bench/fig5_dispatch.py [--requests 50]  (20 messages per request)
+    DATABASE_URL=postgres://… .venv/bin/python bench/fig5_dispatch.py [--requests 50]  # 20 e-mails each
 """
 
 import datetime

@@ -1,12 +1,11 @@
 """The dashboard gathers one panel per function listed here: `panel(request)` returns HTML (a Bootstrap
 column) or "" when it has nothing for this user."""
 
+from outbox import dashboard as outbox_dashboard
 from patients import dashboard as patients_dashboard
 from scheduling import cancellations_dashboard
 from scheduling import dashboard as scheduling_dashboard
-from outbox import dashboard as outbox_dashboard
 from treatments import dashboard as treatments_dashboard
-
 
 PANELS = (
     scheduling_dashboard.panel,

@@ -7,8 +7,8 @@ import datetime
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from outbox.models import OutboxMessage
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
+from outbox.models import OutboxMessage
 from patients.models import Patient
 
 DEMO_PASSWORD = "mesoclinic"

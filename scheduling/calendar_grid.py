@@ -82,7 +82,7 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
                     f'href="{new_url}?date={local:%Y-%m-%d}&amp;time={at}{query}"'
                     # The link's name starts with what it shows (WCAG 2.5.3), then says what it books.
                     f'>+ free<span class="visually-hidden">: book '
-                    f'{escape(dateformat.format(local, "D j M"))} at {at}{label}</span></a>'
+                    f"{escape(dateformat.format(local, 'D j M'))} at {at}{label}</span></a>"
                 )
             if cell.appointments or cell.busy:
                 css = BUSY

@@ -33,11 +33,11 @@ from django.utils.html import escape
 
 from clinic.access import ACCESS_TABLE
 from clinic.demo import build_every_state, create_demo_users
-from outbox.models import OutboxMessage
-from outbox.kinds import registered_kinds
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
 from clinic.tests.plain_language import internal_codes
 from clinic.tests.test_access import named_urls
+from outbox.kinds import registered_kinds
+from outbox.models import OutboxMessage
 from patients.models import Patient
 from scheduling import email_links
 from scheduling.models import Appointment, SessionSeries

@@ -4,21 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outbox', '0001_initial'),
-        ('patients', '0004_plain_constraint_messages'),
+        ("outbox", "0001_initial"),
+        ("patients", "0004_plain_constraint_messages"),
     ]
 
     operations = [
         migrations.AlterConstraint(
-            model_name='outboxmessage',
-            name='outbox_state_valid',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['pending', 'sending', 'sent', 'failed', 'cancelled'])), name='outbox_state_valid', violation_error_message='A message is waiting, being sent, sent, failed or cancelled.'),
+            model_name="outboxmessage",
+            name="outbox_state_valid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("state__in", ["pending", "sending", "sent", "failed", "cancelled"])),
+                name="outbox_state_valid",
+                violation_error_message="A message is waiting, being sent, sent, failed or cancelled.",
+            ),
         ),
         migrations.AlterConstraint(
-            model_name='outboxmessage',
-            name='outbox_sent_has_sent_at',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('state', 'sent'), _negated=True), ('sent_at__isnull', False), _connector='OR'), name='outbox_sent_has_sent_at', violation_error_message='A sent message needs the time it was sent.'),
+            model_name="outboxmessage",
+            name="outbox_sent_has_sent_at",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state", "sent"), _negated=True), ("sent_at__isnull", False), _connector="OR"
+                ),
+                name="outbox_sent_has_sent_at",
+                violation_error_message="A sent message needs the time it was sent.",
+            ),
         ),
     ]

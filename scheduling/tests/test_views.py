@@ -315,7 +315,7 @@ def test_calendar_cells_show_the_appointment_and_the_free_slot_markup(
         f'<td class=""><a class="d-block small text-success-emphasis text-decoration-none slot-free" '
         f'href="/scheduling/appointments/new/?date={tuesday.isoformat()}&amp;time=09:00&amp;'
         f'practitioner={practitioner.pk}">+ free<span class="visually-hidden">: book {tuesday:%a} '
-        f'{tuesday.day} {tuesday:%b} at 09:00 with {name}</span></a></td>'
+        f"{tuesday.day} {tuesday:%b} at 09:00 with {name}</span></a></td>"
     ) in page
 
 
