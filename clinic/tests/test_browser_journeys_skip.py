@@ -8,6 +8,7 @@ exit 0). These run pytest in a subprocess on one ordinary test file and one jour
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,9 @@ def run_pytest(*args, **env):
         if k not in {"DATABASE_URL", "REDIS_URL", "REQUIRE_BROWSER", "PYTEST_ADDOPTS"}
     }
     full_env["CHROMIUM_PATH"] = "/nonexistent/chromium"
+    # Its own folder for the SQLite test database: sharing ours, the inner run's teardown would
+    # delete the database file the outer run is still using.
+    full_env["MESOCLINIC_VAR_DIR"] = tempfile.mkdtemp(prefix="mesoclinic-inner-run-")
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", *SELECTION, *args],
