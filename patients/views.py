@@ -12,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinic import fragments
 from clinic.access import is_allowed
+from clinic.errors import Refusal, show_refusal
 from clinic.roles import user_roles
 
 from . import page_cache, selectors, services
@@ -181,8 +182,10 @@ def screening_edit(request, pk):
                 fitzpatrick_type=data["fitzpatrick_type"],
                 answers=form.answers(),
             )
-        except (ValidationError, services.PatientError) as error:
-            form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        except Refusal as refusal:
+            show_refusal(form, refusal)
         else:
             messages.success(request, "Screening saved.")
             return redirect(f"{patient.get_absolute_url()}#screening")
@@ -204,7 +207,7 @@ def _archive_or_restore(request, pk, *, archive: bool):
             else:
                 services.patient_restore(patient=patient, by=request.user)
                 messages.success(request, f"{patient.full_name} restored to the patient list.")
-        except services.PatientError as error:
+        except Refusal as error:
             messages.info(request, str(error))
         return redirect("patients:detail", pk=patient.pk)
     return render(request, "patients/archive_confirm.html", {"patient": patient, "archive": archive})

@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.access import ACCESS_TABLE
+from clinic.errors import Refusal
 from patients.models import Patient
-from patients.services import PatientError, patient_archive, patient_restore
+from patients.services import patient_archive, patient_restore
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,14 +59,14 @@ def test_archived_patient_cannot_be_edited_until_restored(client_as, front_desk)
 def test_archiving_twice_is_refused_politely(client_as, front_desk):
     patient = PatientFactory()
     patient_archive(patient=patient, by=front_desk)
-    with pytest.raises(PatientError, match="is already archived"):
+    with pytest.raises(Refusal, match="is already archived"):
         patient_archive(patient=patient, by=front_desk)
     response = client_as(front_desk).post(reverse("patients:archive", args=[patient.pk]), follow=True)
     assert f"{patient.full_name} is already archived." in response.content.decode()
 
 
 def test_restoring_an_active_patient_is_refused():
-    with pytest.raises(PatientError, match="is not archived"):
+    with pytest.raises(Refusal, match="is not archived"):
         patient_restore(patient=PatientFactory(), by=None)
 
 

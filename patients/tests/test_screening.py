@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from patients.models import AllergenGroup, Answer, Contraindication, Screening
-from patients.services import PatientError, screening_update
+from patients.services import screening_update
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +78,7 @@ def test_answer_date_in_the_future_is_refused(client_as, practitioner):
 
 def test_service_refuses_a_yes_without_a_date():
     patient = PatientFactory()
-    with pytest.raises(PatientError, match="Give the date “Pregnant or breastfeeding” was answered."):
+    with pytest.raises(Refusal, match="Give the date “Pregnant or breastfeeding” was answered."):
         screening_update(
             patient=patient,
             by=None,

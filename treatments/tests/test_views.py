@@ -9,6 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from treatments import services
 from treatments.dashboard import panel
 from treatments.models import Consultation, ConsultationAccessLog, Formulation, SessionRecord
@@ -414,7 +415,7 @@ def _offered_and_accepted(client, practitioner, patient, eligible) -> tuple[bool
     try:
         factories.formulation(practitioner, eligible)
         accepted = True
-    except services.ClinicalError:
+    except Refusal:
         accepted = False
     return "Formulate cocktail" in timeline, "Formulate cocktail" in detail, accepted
 
@@ -441,7 +442,7 @@ def test_an_older_eligible_consultation_offers_no_formulation_once_a_newer_one_i
     client = client_as(practitioner)
     detail = client.get(reverse("treatments:consultation_detail", args=[older.pk])).text
     assert "Formulate cocktail" not in detail
-    with pytest.raises(services.ClinicalError, match="not the patient's latest signed consultation"):
+    with pytest.raises(Refusal, match="not the patient's latest signed consultation"):
         factories.formulation(practitioner, older)
     page = client.get(reverse("treatments:formulation_create", args=[older.pk]), follow=True)
     assert "latest signed consultation" in page.text
