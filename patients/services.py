@@ -22,7 +22,7 @@ def next_chart_number() -> str:
 
 
 @transaction.atomic
-def patient_create(*, by, **fields) -> Patient:
+def register_patient(*, by, **fields) -> Patient:
     """Register a patient: assign the chart number, stamp consent, fill the search column."""
     patient = Patient(**fields, created_by=by)
     patient.chart_number = next_chart_number()
@@ -36,7 +36,7 @@ def patient_create(*, by, **fields) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, by, **fields) -> Patient:
+def update_patient(*, patient: Patient, by, **fields) -> Patient:
     """Change identity or contact details; a change of e-mail consent is time-stamped, and pending
     reminders follow the consent and the address in the same transaction (rule `email-needs-consent`,
     docs/clinical-rules.md)."""
@@ -70,7 +70,7 @@ def screening_for(patient: Patient) -> Screening:
 
 
 @transaction.atomic
-def patient_archive(*, patient: Patient, by) -> Patient:
+def archive_patient(*, patient: Patient, by) -> Patient:
     """Archive a patient: hidden from the list and search, kept for the record (nothing is deleted)."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.is_archived:
@@ -82,7 +82,7 @@ def patient_archive(*, patient: Patient, by) -> Patient:
 
 
 @transaction.atomic
-def patient_restore(*, patient: Patient, by) -> Patient:
+def restore_patient(*, patient: Patient, by) -> Patient:
     """Bring an archived patient back to the list and search."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if not patient.is_archived:
@@ -94,7 +94,7 @@ def patient_restore(*, patient: Patient, by) -> Patient:
 
 
 @transaction.atomic
-def screening_update(
+def update_screening(
     *,
     patient: Patient,
     by,

@@ -65,7 +65,7 @@ def patient_create(request):
         )
         if not _ask_about_duplicates(form, duplicates):
             try:
-                patient = services.patient_create(by=request.user, **form.patient_fields())
+                patient = services.register_patient(by=request.user, **form.patient_fields())
             except ValidationError as error:
                 _apply_service_error(form, error)
             else:
@@ -109,7 +109,7 @@ def patient_edit(request, pk):
             )
         if not _ask_about_duplicates(form, duplicates):
             try:
-                services.patient_update(patient=patient, by=request.user, **form.patient_fields())
+                services.update_patient(patient=patient, by=request.user, **form.patient_fields())
             except ValidationError as error:
                 _apply_service_error(form, error)
             else:
@@ -173,7 +173,7 @@ def screening_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.screening_update(
+            services.update_screening(
                 patient=patient,
                 by=request.user,
                 allergen_groups=data["allergen_groups"],
@@ -199,13 +199,13 @@ def _archive_or_restore(request, pk, *, archive: bool):
     if request.method == "POST":
         try:
             if archive:
-                services.patient_archive(patient=patient, by=request.user)
+                services.archive_patient(patient=patient, by=request.user)
                 messages.success(
                     request,
                     f"{patient.full_name} archived. The record is kept and can be restored at any time.",
                 )
             else:
-                services.patient_restore(patient=patient, by=request.user)
+                services.restore_patient(patient=patient, by=request.user)
                 messages.success(request, f"{patient.full_name} restored to the patient list.")
         except Refusal as error:
             messages.info(request, str(error))

@@ -15,7 +15,7 @@ from faker import Faker
 
 from clinic.errors import Refusal
 from patients.models import Patient
-from patients.services import patient_create
+from patients.services import register_patient
 from treatments.selectors import series_plan_for
 
 from . import services
@@ -110,7 +110,7 @@ def _patients(rng: random.Random, faker: Faker, stdout) -> list[Patient]:
         born = today - datetime.timedelta(days=age * 365 + rng.randint(20, 300))
         given, family = faker.first_name(), faker.last_name()
         patients.append(
-            patient_create(
+            register_patient(
                 by=by,
                 given_name=given,
                 family_name=family,

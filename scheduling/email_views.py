@@ -174,7 +174,7 @@ def cancel(request, token: str):
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    from patients.services import patient_update
+    from patients.services import update_patient
 
     try:
         patient = email_links.read_unsubscribe_token(token)
@@ -190,7 +190,7 @@ def unsubscribe(request, token: str):
         )
     if request.method == "POST":
         patient._change_reason = "The patient (unsubscribe link in an e-mail)"
-        patient_update(patient=patient, by=None, email_consent=False)
+        update_patient(patient=patient, by=None, email_consent=False)
         return _page(
             request,
             title="E-mails stopped",

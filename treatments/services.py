@@ -134,7 +134,7 @@ _NULLABLE = {"plan_session_count", "plan_interval_days", "date"}
 
 
 @transaction.atomic
-def consultation_create(
+def start_consultation(
     *, patient: Patient, by, answers: dict[str, str] | None = None, **fields
 ) -> Consultation:
     """Open a draft consultation (rule `consultation-first`). Contraindication answers default to the
@@ -162,7 +162,7 @@ def _locked_consultation(consultation: Consultation) -> Consultation:
 
 
 @transaction.atomic
-def consultation_update(
+def update_consultation(
     *, consultation: Consultation, by, answers: dict[str, str] | None = None, **fields
 ) -> Consultation:
     """Change a draft consultation. A signed one is refused: corrections are addenda."""
@@ -179,7 +179,7 @@ def consultation_update(
 
 
 @transaction.atomic
-def consultation_sign(*, consultation: Consultation, by) -> Consultation:
+def sign_consultation(*, consultation: Consultation, by) -> Consultation:
     """Sign the note: from now on it is locked (addenda only). A decision is required, and an
     eligible consultation needs its plan (areas, count, interval)."""
     current = _locked_consultation(consultation)
@@ -203,7 +203,7 @@ def consultation_sign(*, consultation: Consultation, by) -> Consultation:
 
 
 @transaction.atomic
-def addendum_add(*, consultation: Consultation, by, text: str) -> Addendum:
+def add_addendum(*, consultation: Consultation, by, text: str) -> Addendum:
     """Add a correction to a signed consultation: kept with its author and time, never edited."""
     text = (text or "").strip()
     if not text:
@@ -269,7 +269,7 @@ def _check_lines(patient: Patient, lines: list[LineInput]) -> None:
 
 
 @transaction.atomic
-def formulation_create(
+def create_formulation(
     *,
     consultation: Consultation,
     by,
@@ -495,7 +495,7 @@ def _save_lots(record: SessionRecord, lots: dict[int, str], by) -> None:
 
 
 @transaction.atomic
-def session_record_create(
+def record_session(
     *,
     formulation: Formulation,
     by,
@@ -536,7 +536,7 @@ def _open_record(record: SessionRecord) -> SessionRecord:
 
 
 @transaction.atomic
-def session_record_update(
+def update_session_record(
     *, session_record: SessionRecord, by, lots: dict[int, str] | None = None, **fields
 ) -> SessionRecord:
     """Change an open session record. A record marked done is locked."""
@@ -552,7 +552,7 @@ def session_record_update(
 
 
 @transaction.atomic
-def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
+def mark_session_done(*, session_record: SessionRecord, by) -> SessionRecord:
     """Finish the session: the record is locked, and the aftercare e-mail is queued in the same
     transaction (rules `aftercare-instructions`, `aftercare-once`)."""
     current = _open_record(session_record)

@@ -94,7 +94,7 @@ def consultation_create(request, patient_id: int):
     form = ConsultationForm(request.POST or None, answers=answers, initial={"date": today, **plan_initial})
     if request.method == "POST" and form.is_valid():
         try:
-            consultation = services.consultation_create(
+            consultation = services.start_consultation(
                 patient=patient, by=request.user, answers=form.answers(), **form.fields_for_service()
             )
         except Refusal as error:
@@ -132,7 +132,7 @@ def consultation_detail(request, pk: int):
 
 def _formulate_here(consultation) -> bool:
     """Whether a formulation may follow from this consultation: it is the patient's latest signed one
-    and found them eligible (what formulation_create accepts; a query only for a signed "eligible")."""
+    and found them eligible (what create_formulation accepts; a query only for a signed "eligible")."""
     if not (consultation.is_signed and consultation.is_eligible):
         return False
     formulate_from = selectors.consultation_to_formulate_from(consultation.patient)
@@ -153,7 +153,7 @@ def consultation_edit(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.consultation_update(
+            services.update_consultation(
                 consultation=consultation,
                 by=request.user,
                 answers=form.answers(),
@@ -176,7 +176,7 @@ def consultation_sign(request, pk: int):
     if request.method != "POST":
         return redirect("treatments:consultation_detail", pk=pk)
     try:
-        services.consultation_sign(consultation=consultation, by=request.user)
+        services.sign_consultation(consultation=consultation, by=request.user)
     except Refusal as error:
         messages.error(request, error.message)
         if not consultation.is_signed:
@@ -195,7 +195,7 @@ def addendum_add(request, pk: int):
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            services.addendum_add(consultation=consultation, by=request.user, text=form.cleaned_data["text"])
+            services.add_addendum(consultation=consultation, by=request.user, text=form.cleaned_data["text"])
         except Refusal as error:
             messages.error(request, error.message)
         else:
@@ -265,7 +265,7 @@ def _formulation_page(request, *, patient, consultation, previous=None):
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
-            formulation = services.formulation_create(
+            formulation = services.create_formulation(
                 consultation=consultation,
                 by=request.user,
                 lines=_line_inputs(formset),
@@ -379,7 +379,7 @@ def _session_page(request, *, formulation, appointment=None):
     form = SessionRecordForm(request.POST or None, lines=lines, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            record = services.session_record_create(
+            record = services.record_session(
                 formulation=formulation,
                 by=request.user,
                 lots=form.lots(),
@@ -452,7 +452,7 @@ def session_edit(request, pk: int):
     form = SessionRecordForm(request.POST or None, instance=record, lines=lines)
     if request.method == "POST" and form.is_valid():
         try:
-            services.session_record_update(
+            services.update_session_record(
                 session_record=record, by=request.user, lots=form.lots(), **form.fields_for_service()
             )
         except Refusal as error:
@@ -471,7 +471,7 @@ def session_edit(request, pk: int):
 def session_done(request, pk: int):
     record = get_object_or_404(SessionRecord, pk=pk)
     try:
-        services.session_mark_done(session_record=record, by=request.user)
+        services.mark_session_done(session_record=record, by=request.user)
     except Refusal as error:
         messages.error(request, error.message)
     else:

@@ -45,7 +45,7 @@ def appointment(practitioner, formulation):
 
 
 def record_for(appointment, formulation, practitioner, **fields):
-    return services.session_record_create(
+    return services.record_session(
         formulation=formulation,
         by=practitioner,
         appointment=appointment,
@@ -112,7 +112,7 @@ def test_marking_the_session_done_completes_its_appointment_with_logged_steps(
     appointment, formulation, practitioner
 ):
     record = record_for(appointment, formulation, practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.COMPLETED
     steps = AppointmentStateChange.objects.filter(appointment=appointment).order_by("id")
@@ -127,7 +127,7 @@ def test_an_appointment_already_completed_stays_completed(appointment, formulati
     appointment.state = AppointmentState.COMPLETED
     appointment.save()
     record = record_for(appointment, formulation, practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.COMPLETED
     assert not AppointmentStateChange.objects.filter(appointment=appointment).exists()
@@ -140,7 +140,7 @@ def test_mark_done_changes_nothing_when_the_appointment_was_cancelled_meanwhile(
     record = record_for(appointment, formulation, practitioner)
     cancel_appointment(appointment=appointment, reason="Patient unwell", by=front_desk)
     with pytest.raises(Refusal) as refused:
-        services.session_mark_done(session_record=record, by=practitioner)
+        services.mark_session_done(session_record=record, by=practitioner)
     assert refused.value.message == (
         "The session cannot be marked done because its appointment cannot be completed: "
         "This appointment is cancelled: it cannot be marked completed."
@@ -151,7 +151,7 @@ def test_mark_done_changes_nothing_when_the_appointment_was_cancelled_meanwhile(
 
 def test_a_session_without_appointment_is_marked_done_as_before(formulation, practitioner):
     record = factories.session_record(practitioner, formulation)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     assert record.appointment is None and record.done_at is not None
 
 
@@ -213,7 +213,7 @@ def test_front_desk_sees_only_that_the_session_was_done(
     client_as, front_desk, practitioner, appointment, formulation
 ):
     record = record_for(appointment, formulation, practitioner, notes="Slight bruising left cheek")
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     page = client_as(front_desk).get(reverse("scheduling:appointment_detail", args=[appointment.pk]))
     html = page.content.decode()
     assert "Session done" in html

@@ -25,7 +25,7 @@ def test_concurrent_records_of_one_appointment_exactly_one_wins(practitioner):
     def attempt():
         try:
             barrier.wait(timeout=10)
-            factories.services.session_record_create(
+            factories.services.record_session(
                 formulation=formulation,
                 by=practitioner,
                 appointment=appointment,

@@ -23,7 +23,7 @@ def aged(age: int, on: datetime.date = DAY):
 
 
 def eligible(practitioner, patient, **plan):
-    return services.consultation_create(
+    return services.start_consultation(
         patient=patient,
         by=practitioner,
         **{**factories.ELIGIBLE_PLAN, "date": DAY, **plan},
@@ -80,13 +80,13 @@ def test_no_protocol_for_the_age_needs_a_reason(practitioner):
 
 
 def test_signing_checks_the_plan_against_the_band_too(practitioner):
-    consultation = services.consultation_create(patient=aged(50), by=practitioner, date=DAY)
+    consultation = services.start_consultation(patient=aged(50), by=practitioner, date=DAY)
     # A draft saved before plans were checked against the bands (the service refuses it today).
     Consultation.objects.filter(pk=consultation.pk).update(
         decision="eligible", plan_areas=["face"], plan_session_count=10, plan_interval_days=3
     )
     with pytest.raises(Refusal, match="10 sessions is outside the band's 6 sessions"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+        services.sign_consultation(consultation=consultation, by=practitioner)
 
 
 def test_new_consultation_is_prefilled_from_the_band(client_as, practitioner):

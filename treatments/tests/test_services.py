@@ -49,7 +49,7 @@ def test_catalogue_is_seeded_with_a_realistic_starting_set():
 def test_consultation_prefills_contraindications_from_the_screening(practitioner):
     patient = factories.patient()
     answer_yes(patient, Contraindication.ANTICOAGULANTS)
-    consultation = services.consultation_create(patient=patient, by=practitioner)
+    consultation = services.start_consultation(patient=patient, by=practitioner)
     answers = dict(consultation.answers.values_list("item", "answer"))
     assert len(answers) == len(Contraindication.values)
     assert answers["anticoagulants"] == "yes"
@@ -59,7 +59,7 @@ def test_consultation_prefills_contraindications_from_the_screening(practitioner
 def test_answers_confirmed_at_the_visit_override_the_screening(practitioner):
     patient = factories.patient()
     answer_yes(patient, Contraindication.ANTICOAGULANTS)
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=patient, by=practitioner, answers={"anticoagulants": "no"}
     )
     assert consultation.answers.get(item="anticoagulants").answer == "no"
@@ -68,7 +68,7 @@ def test_answers_confirmed_at_the_visit_override_the_screening(practitioner):
 def test_a_yes_answer_blocks_eligible_without_an_override_reason(practitioner):
     patient = factories.patient()
     with pytest.raises(Refusal) as error:
-        services.consultation_create(
+        services.start_consultation(
             patient=patient, by=practitioner, decision="eligible", answers={"keloid": "yes"}
         )
     assert error.value.field == "override_reason"
@@ -77,7 +77,7 @@ def test_a_yes_answer_blocks_eligible_without_an_override_reason(practitioner):
 
 
 def test_override_reason_allows_eligible_and_is_kept(practitioner):
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=factories.patient(),
         by=practitioner,
         decision="eligible",
@@ -91,28 +91,28 @@ def test_override_reason_allows_eligible_and_is_kept(practitioner):
 
 def test_deferred_needs_a_reason(practitioner):
     with pytest.raises(Refusal, match="Give the reason for “Deferred”"):
-        services.consultation_create(patient=factories.patient(), by=practitioner, decision="deferred")
+        services.start_consultation(patient=factories.patient(), by=practitioner, decision="deferred")
 
 
 def test_other_concern_needs_its_text(practitioner):
     with pytest.raises(Refusal, match="Describe the “other” concern"):
-        services.consultation_create(patient=factories.patient(), by=practitioner, concerns=["other"])
+        services.start_consultation(patient=factories.patient(), by=practitioner, concerns=["other"])
 
 
 def test_signing_an_eligible_consultation_needs_the_plan(practitioner):
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=factories.patient(), by=practitioner, decision="eligible", plan_areas=["face"]
     )
     with pytest.raises(Refusal, match="proposed number of sessions and the interval"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+        services.sign_consultation(consultation=consultation, by=practitioner)
     consultation.refresh_from_db()
     assert consultation.signed_at is None
 
 
 def test_signing_needs_a_decision(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner)
     with pytest.raises(Refusal, match="Record a decision"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+        services.sign_consultation(consultation=consultation, by=practitioner)
 
 
 def test_signed_consultation_records_who_and_when(practitioner):
@@ -125,7 +125,7 @@ def test_signed_consultation_records_who_and_when(practitioner):
 def test_signed_consultation_cannot_be_edited(practitioner):
     consultation = factories.signed_consultation(practitioner, goals="Brighter skin")
     with pytest.raises(Refusal, match="can no longer be edited. Add an addendum"):
-        services.consultation_update(consultation=consultation, by=practitioner, goals="Changed")
+        services.update_consultation(consultation=consultation, by=practitioner, goals="Changed")
     consultation.refresh_from_db()
     assert consultation.goals == "Brighter skin"
 
@@ -133,12 +133,12 @@ def test_signed_consultation_cannot_be_edited(practitioner):
 def test_signed_consultation_cannot_be_signed_twice(practitioner):
     consultation = factories.signed_consultation(practitioner)
     with pytest.raises(Refusal, match="can no longer be edited"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+        services.sign_consultation(consultation=consultation, by=practitioner)
 
 
 def test_draft_consultation_can_be_edited(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner, goals="a")
-    services.consultation_update(
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner, goals="a")
+    services.update_consultation(
         consultation=consultation, by=practitioner, goals="b", answers={"pregnancy": "no"}
     )
     consultation.refresh_from_db()
@@ -148,30 +148,30 @@ def test_draft_consultation_can_be_edited(practitioner):
 
 def test_addendum_on_signed_consultation_keeps_author_time_and_text(practitioner):
     consultation = factories.signed_consultation(practitioner)
-    addendum = services.addendum_add(consultation=consultation, by=practitioner, text="  Patient called. ")
+    addendum = services.add_addendum(consultation=consultation, by=practitioner, text="  Patient called. ")
     assert (addendum.author, addendum.text) == (practitioner, "Patient called.")
     assert addendum.created_at is not None
     assert list(consultation.addenda.all()) == [addendum]
 
 
 def test_addendum_is_refused_on_a_draft(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner)
     with pytest.raises(Refusal, match="still a draft"):
-        services.addendum_add(consultation=consultation, by=practitioner, text="x")
+        services.add_addendum(consultation=consultation, by=practitioner, text="x")
     assert Addendum.objects.count() == 0
 
 
 def test_empty_addendum_is_refused(practitioner):
     consultation = factories.signed_consultation(practitioner)
     with pytest.raises(Refusal, match="Write the addendum text"):
-        services.addendum_add(consultation=consultation, by=practitioner, text="   ")
+        services.add_addendum(consultation=consultation, by=practitioner, text="   ")
 
 
 def test_consultation_changes_are_audited(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner, goals="a")
-    services.consultation_update(consultation=consultation, by=practitioner, goals="b")
-    services.consultation_update(consultation=consultation, by=practitioner, **factories.ELIGIBLE_PLAN)
-    services.consultation_sign(consultation=consultation, by=practitioner)
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner, goals="a")
+    services.update_consultation(consultation=consultation, by=practitioner, goals="b")
+    services.update_consultation(consultation=consultation, by=practitioner, **factories.ELIGIBLE_PLAN)
+    services.sign_consultation(consultation=consultation, by=practitioner)
     history = consultation.history.order_by("history_date")
     assert [h.history_type for h in history] == ["+", "~", "~", "~"]
     assert {h.history_user for h in history} == {practitioner}
@@ -182,7 +182,7 @@ def test_consultation_changes_are_audited(practitioner):
 
 
 def test_formulation_needs_a_signed_eligible_consultation(practitioner):
-    draft = services.consultation_create(
+    draft = services.start_consultation(
         patient=factories.patient(), by=practitioner, **factories.ELIGIBLE_PLAN
     )
     with pytest.raises(Refusal, match="Sign the consultation first"):
@@ -265,7 +265,7 @@ def test_an_ingredient_may_appear_once(practitioner):
 
 def test_formulation_needs_lines_and_volume(practitioner):
     with pytest.raises(Refusal, match="Add at least one ingredient"):
-        services.formulation_create(
+        services.create_formulation(
             consultation=factories.signed_consultation(practitioner),
             by=practitioner,
             lines=[],
@@ -346,28 +346,28 @@ def test_numbing_cream_needs_the_product(practitioner):
 
 def test_mark_done_locks_the_record_and_queues_aftercare(practitioner):
     record = factories.session_record(practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     record.refresh_from_db()
     assert record.done_by == practitioner
     assert record.aftercare_due_at is not None
     with pytest.raises(Refusal, match="marked done on .* and is locked"):
-        services.session_record_update(session_record=record, by=practitioner, notes="late change")
+        services.update_session_record(session_record=record, by=practitioner, notes="late change")
     with pytest.raises(Refusal, match="is locked"):
-        services.session_mark_done(session_record=record, by=practitioner)
+        services.mark_session_done(session_record=record, by=practitioner)
     assert SessionRecord.objects.get(pk=record.pk).notes == ""
 
 
 def test_mark_done_needs_the_volume(practitioner):
     record = factories.session_record(practitioner, volume_ml=None)
     with pytest.raises(Refusal, match="Record the volume given"):
-        services.session_mark_done(session_record=record, by=practitioner)
+        services.mark_session_done(session_record=record, by=practitioner)
     record.refresh_from_db()
     assert record.done_at is None and record.aftercare_due_at is None
 
 
 def test_aftercare_is_queued_at_most_once(practitioner):
     record = factories.session_record(practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     record.refresh_from_db()
     first_due = record.aftercare_due_at
     assert services.queue_aftercare(session_record=record) is False
@@ -383,7 +383,7 @@ def test_aftercare_is_not_queued_for_an_open_session(practitioner):
 
 def test_open_session_record_can_be_updated(practitioner):
     record = factories.session_record(practitioner)
-    services.session_record_update(
+    services.update_session_record(
         session_record=record, by=practitioner, pain_score=6, reactions=["redness"]
     )
     record.refresh_from_db()
@@ -393,19 +393,19 @@ def test_open_session_record_can_be_updated(practitioner):
 def test_consultation_date_cannot_be_in_the_future(practitioner):
     tomorrow = datetime.date.today() + datetime.timedelta(days=2)
     with pytest.raises(Refusal, match="cannot be in the future"):
-        services.consultation_create(patient=factories.patient(), by=practitioner, date=tomorrow)
+        services.start_consultation(patient=factories.patient(), by=practitioner, date=tomorrow)
 
 
 def test_no_new_formulation_after_a_later_consultation_deferred_treatment(practitioner):
     first = factories.formulation(practitioner)
-    later = services.consultation_create(
+    later = services.start_consultation(
         patient=first.patient,
         by=practitioner,
         date=datetime.date(2026, 4, 1),
         decision="deferred",
         decision_reason="Started isotretinoin",
     )
-    services.consultation_sign(consultation=later, by=practitioner)
+    services.sign_consultation(consultation=later, by=practitioner)
     with pytest.raises(Refusal) as error:
         factories.formulation(practitioner, first.consultation, previous=first)
     assert error.value.message == (
