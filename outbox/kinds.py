@@ -21,14 +21,11 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 
 from clinic.emails import render_email
+from clinic.errors import Refusal
 
 from .models import OutboxMessage
 
 Builder = Callable[[OutboxMessage], EmailMessage | None]
-
-
-class OutboxError(Exception):
-    """A refusal with a message a person can read."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ def build_email(message: OutboxMessage) -> EmailMessage | None:
     """The e-mail this row would send now (also used to preview a pending row)."""
     kind = _KINDS.get(message.kind)
     if kind is None:
-        raise OutboxError(f"No builder registered for kind {message.kind!r}.")
+        raise Refusal(f"No builder registered for kind {message.kind!r}.")
     email = kind.builder(message)
     if email is None:
         return None

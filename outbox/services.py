@@ -24,7 +24,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .kinds import TEST_MESSAGE, OutboxError, build_email, html_part, message_id_for, registered_kinds
+from clinic.errors import Refusal
+
+from .kinds import TEST_MESSAGE, build_email, html_part, message_id_for, registered_kinds
 from .models import OutboxEvent, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ def _event(message: OutboxMessage, action: str, detail: str = "", user=None) -> 
 
 def _require_transaction() -> None:
     if connection.get_autocommit():
-        raise OutboxError(
+        raise Refusal(
             "enqueue() must run inside the transaction of the change that causes the message "
             "(wrap the caller in transaction.atomic)."
         )
@@ -61,9 +63,9 @@ def enqueue(
     sent, sent or failed is returned unchanged."""
     _require_transaction()
     if kind not in registered_kinds():
-        raise OutboxError(f"Unknown message kind {kind!r}: register it with register_kind().")
+        raise Refusal(f"Unknown message kind {kind!r}: register it with register_kind().")
     if not recipient:
-        raise OutboxError("The message has no recipient address.")
+        raise Refusal("The message has no recipient address.")
     # Two transactions enqueueing one key wait for each other (PostgreSQL; SQLite serialises them).
     message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
     if message is not None:
@@ -131,7 +133,7 @@ def retry_now(*, message_id: int, user=None) -> OutboxMessage:
     """Staff try a failed message again: pending, due now, with a full set of tries again."""
     message = OutboxMessage.objects.select_for_update().get(pk=message_id)
     if message.state != State.FAILED:
-        raise OutboxError(
+        raise Refusal(
             f"Only failed messages can be retried; this one is {message.get_state_display().lower()}."
         )
     previous, message.state, message.due_at, message.attempts = (

@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from clinic.errors import Refusal
 from clinic.roles import CLINIC_ADMIN, user_roles
 
 from .forms import OutboxFilterForm, TestMessageForm
-from .kinds import OutboxError, build_email, html_part, kind_label, registered_kinds
+from .kinds import build_email, html_part, kind_label, registered_kinds
 from .models import OutboxMessage
 from .selectors import outbox_detail, outbox_events, outbox_list, outbox_state_counts
 from .services import retry_now, send_test_message
@@ -117,7 +118,7 @@ def message_retry(request, pk: int):
     message = _get(pk)
     try:
         retry_now(message_id=message.pk, user=request.user)
-    except OutboxError as exc:
+    except Refusal as exc:
         flash.error(request, str(exc))
     else:
         flash.success(request, f"The message to {message.recipient} will be sent again within a minute.")

@@ -25,7 +25,7 @@ from .models import (
     Sex,
     fold,
 )
-from .services import patient_archive, patient_create, screening_update
+from .services import archive_patient, register_patient, update_screening
 
 PATIENT_COUNT = 200
 # locale, phone region, country name, e-mail domain, share of patients
@@ -102,7 +102,7 @@ def build(*, stdout, seed: int) -> None:
         family = fake.last_name()
         has_email = rng.random() < 0.9
         email = email_address(given, f"{family}{number}", domain=domain) if has_email else ""
-        patient = patient_create(
+        patient = register_patient(
             by=front_desk,
             given_name=given,
             family_name=family,
@@ -127,7 +127,7 @@ def build(*, stdout, seed: int) -> None:
             _screen(rng, patient, rng.choice(practitioners), groups, today)
             screened += 1
         if rng.random() < 0.05:
-            patient_archive(patient=patient, by=front_desk)
+            archive_patient(patient=patient, by=front_desk)
             archived += 1
     stdout.write(f"  {PATIENT_COUNT} patients ({screened} screened, {archived} archived)")
 
@@ -144,7 +144,7 @@ def _screen(rng: random.Random, patient, practitioner, groups, today: datetime.d
         else:
             answers[item] = (Answer.UNKNOWN, None)
     allergic = rng.sample(groups, k=1) if groups and rng.random() < 0.15 else []
-    screening_update(
+    update_screening(
         patient=patient,
         by=practitioner,
         allergen_groups=allergic,
@@ -180,7 +180,7 @@ def build_states(*, by, today: datetime.date) -> dict[str, Patient]:
     """The patients of NAMED_PATIENTS, 33 on `today` (inside a protocol band), by key."""
     patients = {}
     for number, (key, given, family, has_email, consent, archived) in enumerate(NAMED_PATIENTS):
-        patient = patient_create(
+        patient = register_patient(
             by=by,
             given_name=given,
             family_name=family,
@@ -191,6 +191,6 @@ def build_states(*, by, today: datetime.date) -> dict[str, Patient]:
             notes=f"Notes for {given} <b>not bold</b> {{{{ notes }}}}",
         )
         if archived:
-            patient_archive(patient=patient, by=by)
+            archive_patient(patient=patient, by=by)
         patients[key] = patient
     return patients

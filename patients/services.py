@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from clinic.errors import Refusal
 from clinic.models import Counter
 
 from .models import Answer, Contraindication, Patient, Screening, ScreeningAnswer
@@ -21,7 +22,7 @@ def next_chart_number() -> str:
 
 
 @transaction.atomic
-def patient_create(*, by, **fields) -> Patient:
+def register_patient(*, by, **fields) -> Patient:
     """Register a patient: assign the chart number, stamp consent, fill the search column."""
     patient = Patient(**fields, created_by=by)
     patient.chart_number = next_chart_number()
@@ -35,7 +36,7 @@ def patient_create(*, by, **fields) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, by, **fields) -> Patient:
+def update_patient(*, patient: Patient, by, **fields) -> Patient:
     """Change identity or contact details; a change of e-mail consent is time-stamped, and pending
     reminders follow the consent and the address in the same transaction (rule `email-needs-consent`,
     docs/clinical-rules.md)."""
@@ -68,16 +69,12 @@ def screening_for(patient: Patient) -> Screening:
     return screening
 
 
-class PatientError(Exception):
-    """A change refused for a reason staff can act on; the message says what to do."""
-
-
 @transaction.atomic
-def patient_archive(*, patient: Patient, by) -> Patient:
+def archive_patient(*, patient: Patient, by) -> Patient:
     """Archive a patient: hidden from the list and search, kept for the record (nothing is deleted)."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if patient.is_archived:
-        raise PatientError(f"{patient.full_name} is already archived.")
+        raise Refusal(f"{patient.full_name} is already archived.")
     patient.archived_at = timezone.now()
     patient._history_user = by
     patient.save()
@@ -85,11 +82,11 @@ def patient_archive(*, patient: Patient, by) -> Patient:
 
 
 @transaction.atomic
-def patient_restore(*, patient: Patient, by) -> Patient:
+def restore_patient(*, patient: Patient, by) -> Patient:
     """Bring an archived patient back to the list and search."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if not patient.is_archived:
-        raise PatientError(f"{patient.full_name} is not archived.")
+        raise Refusal(f"{patient.full_name} is not archived.")
     patient.archived_at = None
     patient._history_user = by
     patient.save()
@@ -97,7 +94,7 @@ def patient_restore(*, patient: Patient, by) -> Patient:
 
 
 @transaction.atomic
-def screening_update(
+def update_screening(
     *,
     patient: Patient,
     by,
@@ -114,10 +111,10 @@ def screening_update(
     screening = Screening.objects.select_for_update().get(pk=screening.pk)
     for item, (answer, answered_on) in answers.items():
         if item not in Contraindication.values:
-            raise PatientError(f"Unknown contraindication {item!r}.")
+            raise Refusal(f"Unknown contraindication {item!r}.")
         if answer != Answer.UNKNOWN and answered_on is None:
             label = Contraindication(item).label
-            raise PatientError(f"Give the date “{label}” was answered.")
+            raise Refusal(f"Give the date “{label}” was answered.")
     changed = (
         screening.allergy_notes != allergy_notes
         or screening.current_medications != current_medications

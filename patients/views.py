@@ -12,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinic import fragments
 from clinic.access import is_allowed
+from clinic.errors import Refusal, show_refusal
 from clinic.roles import user_roles
 
 from . import page_cache, selectors, services
@@ -64,7 +65,7 @@ def patient_create(request):
         )
         if not _ask_about_duplicates(form, duplicates):
             try:
-                patient = services.patient_create(by=request.user, **form.patient_fields())
+                patient = services.register_patient(by=request.user, **form.patient_fields())
             except ValidationError as error:
                 _apply_service_error(form, error)
             else:
@@ -108,7 +109,7 @@ def patient_edit(request, pk):
             )
         if not _ask_about_duplicates(form, duplicates):
             try:
-                services.patient_update(patient=patient, by=request.user, **form.patient_fields())
+                services.update_patient(patient=patient, by=request.user, **form.patient_fields())
             except ValidationError as error:
                 _apply_service_error(form, error)
             else:
@@ -172,7 +173,7 @@ def screening_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.screening_update(
+            services.update_screening(
                 patient=patient,
                 by=request.user,
                 allergen_groups=data["allergen_groups"],
@@ -181,8 +182,10 @@ def screening_edit(request, pk):
                 fitzpatrick_type=data["fitzpatrick_type"],
                 answers=form.answers(),
             )
-        except (ValidationError, services.PatientError) as error:
-            form.add_error(None, error.messages if isinstance(error, ValidationError) else str(error))
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        except Refusal as refusal:
+            show_refusal(form, refusal)
         else:
             messages.success(request, "Screening saved.")
             return redirect(f"{patient.get_absolute_url()}#screening")
@@ -196,15 +199,15 @@ def _archive_or_restore(request, pk, *, archive: bool):
     if request.method == "POST":
         try:
             if archive:
-                services.patient_archive(patient=patient, by=request.user)
+                services.archive_patient(patient=patient, by=request.user)
                 messages.success(
                     request,
                     f"{patient.full_name} archived. The record is kept and can be restored at any time.",
                 )
             else:
-                services.patient_restore(patient=patient, by=request.user)
+                services.restore_patient(patient=patient, by=request.user)
                 messages.success(request, f"{patient.full_name} restored to the patient list.")
-        except services.PatientError as error:
+        except Refusal as error:
             messages.info(request, str(error))
         return redirect("patients:detail", pk=patient.pk)
     return render(request, "patients/archive_confirm.html", {"patient": patient, "archive": archive})

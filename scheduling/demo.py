@@ -13,13 +13,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from faker import Faker
 
+from clinic.errors import Refusal
 from patients.models import Patient
-from patients.services import patient_create
+from patients.services import register_patient
 from treatments.selectors import series_plan_for
 
 from . import services
 from .availability import Availability, local_datetime
-from .errors import SchedulingError
 from .models import (
     Appointment,
     AppointmentKind,
@@ -110,7 +110,7 @@ def _patients(rng: random.Random, faker: Faker, stdout) -> list[Patient]:
         born = today - datetime.timedelta(days=age * 365 + rng.randint(20, 300))
         given, family = faker.first_name(), faker.last_name()
         patients.append(
-            patient_create(
+            register_patient(
                 by=by,
                 given_name=given,
                 family_name=family,
@@ -214,7 +214,7 @@ def build(*, stdout, seed: int) -> None:
             slots = [(s.starts_at, s.practitioner, s.room) for s in proposal.sessions]
             book_series(patient=patient, plan=proposal.plan, slots=slots, by=front_desk)
             series_count += 1
-        except SchedulingError:
+        except Refusal:
             continue
 
     # Single consultations and reviews over the next four weeks.
@@ -236,7 +236,7 @@ def build(*, stdout, seed: int) -> None:
                     notes=rng.choice(["", "", "Prefers e-mail reminders", "Parking voucher"]),
                     by=front_desk,
                 )
-            except SchedulingError:
+            except Refusal:
                 continue
             singles += 1
             if rng.random() < 0.4:
@@ -321,7 +321,7 @@ def next_open_day(today: datetime.date) -> datetime.date:
         day = today + datetime.timedelta(days=offset)
         if any(availability.working_blocks(pk, day) for pk in staff):
             return day
-    raise SchedulingError("The clinic does not open in the next two months.")
+    raise Refusal("The clinic does not open in the next two months.")
 
 
 def _free(availability, starts_at, minutes, practitioner, room, patient) -> bool:
@@ -343,7 +343,7 @@ def _free_slot(availability, days, practitioner, rooms, patient) -> tuple[dateti
                 for room in rooms:
                     if _free(availability, starts_at, 60, practitioner, room, patient):
                         return starts_at, room
-    raise SchedulingError("No free hour for the every-state demo.")
+    raise Refusal("No free hour for the every-state demo.")
 
 
 def build_next_open_day(*, now: datetime.datetime, patients: list[Patient], by) -> dict:
@@ -370,7 +370,7 @@ def build_next_open_day(*, now: datetime.datetime, patients: list[Patient], by) 
                     appointment = book_appointment(
                         patient=patient, practitioner=practitioner, room=room, starts_at=starts_at, by=by
                     )
-                except SchedulingError:
+                except Refusal:
                     continue
             else:
                 appointment = past_appointment(
@@ -500,6 +500,6 @@ def build_states(*, patients: dict, practitioner, front_desk, now: datetime.date
         made["series"] = book_series(
             patient=patients["folded"], plan=plan_for(age=33), slots=slots, by=front_desk
         )
-    except SchedulingError:  # the demo's holidays can fall on the fortnightly days: no series then
+    except Refusal:  # the demo's holidays can fall on the fortnightly days: no series then
         made["series"] = None
     return made

@@ -18,6 +18,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
+
 from .models import Appointment
 
 CONFIRM = "confirm"
@@ -49,12 +51,14 @@ def appointment_link(appointment: Appointment, action: str) -> str:
     return settings.SITE_URL + reverse(f"scheduling:email_{action}", kwargs={"token": token})
 
 
-class LinkProblem(Exception):
-    """Why a link cannot be used; the message is shown to the patient."""
+class LinkProblem(Refusal):
+    """Why a link cannot be used; the message is shown to the patient.
+
+    Kept apart from other refusals because the e-mail link pages catch it to show a page with its
+    `title` (and "expired" as 410 Gone) instead of the form's refusal."""
 
     def __init__(self, message: str, *, title: str = "This link cannot be used"):
         super().__init__(message)
-        self.message = message
         self.title = title
 
 

@@ -10,11 +10,11 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from clinic.errors import Refusal
 from clinic.models import ClinicSettings
 
 from . import email_links, services
 from .availability import when
-from .errors import SchedulingError
 from .models import AppointmentState
 
 PATIENT_CANCEL_REASON = "Cancelled by the patient by e-mail link"
@@ -105,7 +105,7 @@ def confirm(request, token: str):
                 if not target.lock() or target.appointment.state != AppointmentState.BOOKED:
                     return confirm(request, token)  # changed meanwhile: GET-like answer, nothing done
                 services.confirm_appointment(appointment=target.appointment, by=None)
-        except SchedulingError as exc:
+        except Refusal as exc:
             return _page(request, title="We could not confirm", message=str(exc), tone="warning", status=409)
         return _page(
             request,
@@ -150,7 +150,7 @@ def cancel(request, token: str):
                 services.cancel_appointment(
                     appointment=target.appointment, reason=PATIENT_CANCEL_REASON, by=None
                 )
-        except SchedulingError as exc:
+        except Refusal as exc:
             return _page(request, title="We could not cancel", message=str(exc), tone="warning", status=409)
         return _page(
             request,
@@ -174,7 +174,7 @@ def cancel(request, token: str):
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    from patients.services import patient_update
+    from patients.services import update_patient
 
     try:
         patient = email_links.read_unsubscribe_token(token)
@@ -190,7 +190,7 @@ def unsubscribe(request, token: str):
         )
     if request.method == "POST":
         patient._change_reason = "The patient (unsubscribe link in an e-mail)"
-        patient_update(patient=patient, by=None, email_consent=False)
+        update_patient(patient=patient, by=None, email_consent=False)
         return _page(
             request,
             title="E-mails stopped",

@@ -1,10 +1,8 @@
-class SchedulingError(Exception):
-    """A refusal with a message for the person at the desk: what happened and what to do."""
-
-    @property
-    def message(self) -> str:
-        return str(self.args[0]) if self.args else ""
+from clinic.errors import Refusal
 
 
-class BookingClash(SchedulingError):
-    """The slot is taken (by the practitioner, the room or the patient) or outside working time."""
+class BookingClash(Refusal):
+    """The slot is taken (by the practitioner, the room or the patient) or outside working time.
+
+    Kept apart from other refusals because book_series and shift_rest_of_series catch a clash to say which
+    session of the series clashed and that nothing was booked or moved."""

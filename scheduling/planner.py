@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from clinic.models import ClinicSettings
 from clinic.staff import person
 
@@ -26,7 +27,6 @@ from .availability import (
     practitioners,
     to_local,
 )
-from .errors import SchedulingError
 from .models import ProtocolBand, cadence_label
 
 MINIMUM_SERIES_AGE = 18
@@ -129,18 +129,18 @@ def plan_for(
     """
     override_reason = (override_reason or "").strip()
     if age < MINIMUM_SERIES_AGE:
-        raise SchedulingError(
+        raise Refusal(
             f"The patient is {age} on the first session date: a treatment series is not booked for under-18s."
         )
     band = band_for_age(age)
     if band is None:
         if not count or not cadence:
-            raise SchedulingError(
+            raise Refusal(
                 f"No protocol for this age ({age}). Choose the number of sessions and the cadence, "
                 "and give the reason."
             )
         if not override_reason:
-            raise SchedulingError(
+            raise Refusal(
                 f"No protocol for this age ({age}): give the reason for the count and cadence chosen."
             )
     else:
@@ -148,22 +148,20 @@ def plan_for(
         cadence = cadence or (band.sessions_per_period, band.period_days)
         deviation = band_deviation(band, count=count, cadence=cadence)
         if deviation and not override_reason:
-            raise SchedulingError(f"{deviation}: give the reason for the change.")
+            raise Refusal(f"{deviation}: give the reason for the change.")
         if not deviation:
             override_reason = ""
     per, days = cadence
     if count < 1 or count > 30:
-        raise SchedulingError("A series has between 1 and 30 sessions.")
+        raise Refusal("A series has between 1 and 30 sessions.")
     twice_weekly = per == 2 and days == 7
     if twice_weekly:
         weekdays = tuple(sorted(set(weekdays or DEFAULT_TWICE_WEEKLY_DAYS)))
         if len(weekdays) != 2:
-            raise SchedulingError("Choose exactly two weekdays for a twice-weekly series.")
+            raise Refusal("Choose exactly two weekdays for a twice-weekly series.")
         gap = weekdays[1] - weekdays[0]
         if not (2 <= gap <= 5):
-            raise SchedulingError(
-                "The two weekdays must be 2 to 5 days apart, for example Monday and Thursday."
-            )
+            raise Refusal("The two weekdays must be 2 to 5 days apart, for example Monday and Thursday.")
     else:
         weekdays = ()
     return SeriesPlan(
@@ -488,7 +486,7 @@ def check_series(
     session as booking would (`check_slots`). Refuses an empty series or one whose count the plan
     no longer has (the age band changed with the first date): propose it again."""
     if not slots:
-        raise SchedulingError("There are no sessions to book: propose the series first.")
+        raise Refusal("There are no sessions to book: propose the series first.")
     plan = plan_for(
         age=patient.age_on(to_local(slots[0][0]).date()),
         count=count,
@@ -497,7 +495,7 @@ def check_series(
         override_reason=override_reason,
     )
     if len(slots) != plan.count:
-        raise SchedulingError(f"The plan has {plan.count} sessions: propose the series again.")
+        raise Refusal(f"The plan has {plan.count} sessions: propose the series again.")
     return CheckedSeries(plan, check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes))
 
 

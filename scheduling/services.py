@@ -21,11 +21,12 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from clinic.models import ClinicSettings
 
 from . import notifications
 from .availability import Availability, to_local, when
-from .errors import BookingClash, SchedulingError
+from .errors import BookingClash
 from .models import (
     ACTIVE_STATES,
     UPCOMING_STATES,
@@ -201,7 +202,7 @@ def book_appointment(
     """Book one appointment (rule `session-about-an-hour`: default length from the clinic settings),
     refusing any clash."""
     if starts_at <= timezone.now():
-        raise SchedulingError("That time is in the past: choose a later time.")
+        raise Refusal("That time is in the past: choose a later time.")
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
     appointment = _new_appointment(
         patient=patient,
@@ -235,19 +236,19 @@ def book_series(
     session, its time and what clashed; the whole series is then rolled back.
     """
     if len(slots) != plan.count:
-        raise SchedulingError(f"The series has {plan.count} sessions but {len(slots)} were given.")
+        raise Refusal(f"The series has {plan.count} sessions but {len(slots)} were given.")
     starts = [s[0] for s in slots]
     if any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
-        raise SchedulingError("The sessions must be in order, each after the one before.")
+        raise Refusal("The sessions must be in order, each after the one before.")
     age = patient.age_on(to_local(starts[0]).date())
     if age != plan.age:
-        raise SchedulingError(
+        raise Refusal(
             f"The patient is {age} on the first session date, not {plan.age}: propose the series again."
         )
     if age < MINIMUM_SERIES_AGE:
-        raise SchedulingError(f"The patient is {age}: a treatment series is not booked for under-18s.")
+        raise Refusal(f"The patient is {age}: a treatment series is not booked for under-18s.")
     if starts[0] <= timezone.now():
-        raise SchedulingError("The first session is in the past: choose a later date.")
+        raise Refusal("The first session is in the past: choose a later date.")
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
     series = SessionSeries(
         patient=patient,
@@ -313,9 +314,9 @@ def reschedule_appointment(
     """Move one upcoming appointment, keeping its length; the new slot is checked like a booking."""
     appointment = _lock(appointment)
     if not appointment.is_upcoming:
-        raise SchedulingError(f"A {appointment.get_state_display().lower()} appointment cannot be moved.")
+        raise Refusal(f"A {appointment.get_state_display().lower()} appointment cannot be moved.")
     if starts_at <= timezone.now():
-        raise SchedulingError("The new time is in the past: choose a later time.")
+        raise Refusal("The new time is in the past: choose a later time.")
     _check_series_order(appointment, starts_at)
     before = (appointment.starts_at, appointment.practitioner_id)
     length = appointment.ends_at - appointment.starts_at
@@ -339,12 +340,12 @@ def _check_series_order(appointment: Appointment, starts_at: datetime.datetime) 
     before = neighbours.filter(sequence__lt=appointment.sequence).order_by("-sequence").first()
     after = neighbours.filter(sequence__gt=appointment.sequence).order_by("sequence").first()
     if before and starts_at <= before.starts_at:
-        raise SchedulingError(
+        raise Refusal(
             f"Session {appointment.sequence} would come before session {before.sequence} "
             f"({when(before.starts_at)}): choose a later time."
         )
     if after and starts_at >= after.starts_at:
-        raise SchedulingError(
+        raise Refusal(
             f"Session {appointment.sequence} would come after session {after.sequence} "
             f"({when(after.starts_at)}): choose an earlier time, or shift the rest of the series with it."
         )
@@ -363,11 +364,11 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
     amount of wall-clock time, in one action, all or nothing (rule `shift-rest-of-series`)."""
     appointment = _lock(appointment)
     if not appointment.series_id:
-        raise SchedulingError("This appointment is not part of a series.")
+        raise Refusal("This appointment is not part of a series.")
     if not appointment.is_upcoming:
-        raise SchedulingError(f"A {appointment.get_state_display().lower()} session cannot be moved.")
+        raise Refusal(f"A {appointment.get_state_display().lower()} session cannot be moved.")
     if starts_at <= timezone.now():
-        raise SchedulingError("The new time is in the past: choose a later time.")
+        raise Refusal("The new time is in the past: choose a later time.")
     offset = to_local(starts_at).replace(tzinfo=None) - to_local(appointment.starts_at).replace(tzinfo=None)
     moving = list(
         Appointment.objects.select_for_update()
@@ -386,7 +387,7 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
         .first()
     )
     if earlier and starts_at <= earlier.starts_at:
-        raise SchedulingError(
+        raise Refusal(
             f"Session {appointment.sequence} would come before session {earlier.sequence}: "
             "choose a later time."
         )
@@ -414,7 +415,7 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
 def _change_state(appointment: Appointment, to_state: str, *, by, reason: str = "") -> Appointment:
     appointment = _lock(appointment)
     if to_state not in TRANSITIONS[appointment.state]:
-        raise SchedulingError(
+        raise Refusal(
             f"This appointment is {appointment.get_state_display().lower()}: it cannot be marked "
             f"{AppointmentState(to_state).label.lower()}."
         )
@@ -440,7 +441,7 @@ def mark_arrived(*, appointment: Appointment, by) -> Appointment:
     """The patient is at the clinic."""
     appointment = _lock(appointment)
     if to_local(appointment.starts_at).date() > timezone.localdate():
-        raise SchedulingError("The patient can be marked as arrived on the day of the appointment.")
+        raise Refusal("The patient can be marked as arrived on the day of the appointment.")
     return _change_state(appointment, AppointmentState.ARRIVED, by=by)
 
 
@@ -456,9 +457,7 @@ def mark_no_show(*, appointment: Appointment, by) -> Appointment:
     shifted). Frees the slot."""
     appointment = _lock(appointment)
     if appointment.starts_at > timezone.now():
-        raise SchedulingError(
-            "An appointment can be marked as a no-show only once its start time has passed."
-        )
+        raise Refusal("An appointment can be marked as a no-show only once its start time has passed.")
     return _change_state(appointment, AppointmentState.NO_SHOW, by=by)
 
 
@@ -467,7 +466,7 @@ def cancel_appointment(*, appointment: Appointment, reason: str, by) -> Appointm
     """Cancel one appointment, keeping the reason; the slot is free again."""
     reason = (reason or "").strip()
     if not reason:
-        raise SchedulingError("Give the reason for the cancellation.")
+        raise Refusal("Give the reason for the cancellation.")
     return _change_state(appointment, AppointmentState.CANCELLED, by=by, reason=reason)
 
 
@@ -477,9 +476,9 @@ def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[
     with the reason."""
     reason = (reason or "").strip()
     if not reason:
-        raise SchedulingError("Give the reason for the cancellation.")
+        raise Refusal("Give the reason for the cancellation.")
     if not appointment.series_id:
-        raise SchedulingError("This appointment is not part of a series.")
+        raise Refusal("This appointment is not part of a series.")
     rest = list(
         Appointment.objects.filter(
             series_id=appointment.series_id,
@@ -488,7 +487,7 @@ def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[
         ).order_by("sequence")
     )
     if not rest:
-        raise SchedulingError("No upcoming session of this series is left to cancel.")
+        raise Refusal("No upcoming session of this series is left to cancel.")
     return [_change_state(item, AppointmentState.CANCELLED, by=by, reason=reason) for item in rest]
 
 

@@ -11,6 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from clinic.errors import Refusal, show_refusal
 from clinic.models import ClinicSettings
 from clinic.staff import person
 from patients.models import Patient
@@ -19,7 +20,6 @@ from treatments import appointment_section
 
 from . import calendar_grid, notifications, selectors, services
 from .availability import active_rooms, local_datetime, to_local
-from .errors import SchedulingError
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, RowChoices, SessionRowFormSet
 from .models import Appointment, ProtocolBand, SessionSeries, cadence_label
 from .planner import (
@@ -205,8 +205,8 @@ def plan_series(request):
             )
             messages.success(request, f"Booked {series.count} sessions for {patient.full_name}.")
             return redirect("scheduling:series_detail", pk=series.pk)
-    except SchedulingError as exc:
-        form.add_error(None, exc.message)
+    except Refusal as exc:
+        show_refusal(form, exc)
     return render(request, "scheduling/plan.html", context)
 
 
@@ -278,8 +278,8 @@ def appointment_new(request):
                 notes=data["notes"],
                 by=request.user,
             )
-        except SchedulingError as exc:
-            form.add_error(None, exc.message)
+        except Refusal as exc:
+            show_refusal(form, exc)
         else:
             messages.success(
                 request, f"Booked {appointment.get_kind_display().lower()} for {patient.full_name}."
@@ -350,7 +350,7 @@ def appointment_state(request, pk: int):
     label, service = STATE_ACTIONS[action]
     try:
         service(appointment=appointment, by=request.user)
-    except SchedulingError as exc:
+    except Refusal as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Marked {label.lower()}.")
@@ -386,7 +386,7 @@ def appointment_reschedule(request, pk: int):
         try:
             if data.get("shift_rest"):
                 if data["practitioner"] != appointment.practitioner or data["room"] != appointment.room:
-                    raise SchedulingError(
+                    raise Refusal(
                         "Shifting the rest of the series keeps each session's practitioner and room: "
                         "change those one session at a time."
                     )
@@ -403,8 +403,8 @@ def appointment_reschedule(request, pk: int):
                     by=request.user,
                 )
                 messages.success(request, "Appointment moved.")
-        except SchedulingError as exc:
-            form.add_error(None, exc.message)
+        except Refusal as exc:
+            show_refusal(form, exc)
         else:
             return redirect("scheduling:appointment_detail", pk=pk)
     return render(
@@ -431,8 +431,8 @@ def appointment_cancel(request, pk: int):
             else:
                 services.cancel_appointment(appointment=appointment, reason=data["reason"], by=request.user)
                 messages.success(request, "Appointment cancelled.")
-        except SchedulingError as exc:
-            form.add_error(None, exc.message)
+        except Refusal as exc:
+            show_refusal(form, exc)
         else:
             return redirect("scheduling:appointment_detail", pk=pk)
     return render(request, "scheduling/appointment_cancel.html", {"appointment": appointment, "form": form})

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinic.roles import PRACTITIONER
 from patients.models import Answer, Patient
-from patients.services import screening_for, screening_update
+from patients.services import screening_for, update_screening
 from scheduling.planner import interval_for_cadence
 
 from . import services
@@ -105,14 +105,14 @@ def build(*, stdout, seed: int) -> None:
         if has_yes:
             if deferred >= DEFERRED_TARGET:
                 continue
-            consultation = services.consultation_create(
+            consultation = services.start_consultation(
                 patient=patient,
                 by=practitioner,
                 decision="deferred",
                 decision_reason="Contraindication at screening: review after it has resolved or with the GP.",
                 **common,
             )
-            services.consultation_sign(consultation=consultation, by=practitioner)
+            services.sign_consultation(consultation=consultation, by=practitioner)
             _backdate(consultation, signed_at=_dt(day, 18))
             deferred += 1
             continue
@@ -131,7 +131,7 @@ def build(*, stdout, seed: int) -> None:
             plan_reason = (
                 "No protocol for this age: four sessions two weeks apart, reviewed after the second."
             )
-        consultation = services.consultation_create(
+        consultation = services.start_consultation(
             patient=patient,
             by=practitioner,
             decision="eligible",
@@ -143,11 +143,11 @@ def build(*, stdout, seed: int) -> None:
             answers={item: Answer.NO for item, answer in services.screening_answers(patient).items()},
             **common,
         )
-        services.consultation_sign(consultation=consultation, by=practitioner)
+        services.sign_consultation(consultation=consultation, by=practitioner)
         _backdate(consultation, signed_at=_dt(day, 18))
         eligible += 1
         lines = _lines(rng, ingredients, allergies, concerns)
-        formulation = services.formulation_create(
+        formulation = services.create_formulation(
             consultation=consultation,
             by=practitioner,
             lines=lines,
@@ -167,7 +167,7 @@ def build(*, stdout, seed: int) -> None:
                     LineInput(ingredient=line.ingredient, amount=_amount(rng, line.ingredient))
                     for line in lines
                 ]
-                formulation = services.formulation_create(
+                formulation = services.create_formulation(
                     consultation=consultation,
                     by=practitioner,
                     lines=lines,
@@ -181,7 +181,7 @@ def build(*, stdout, seed: int) -> None:
                 versions += 1
             numbing = rng.random() < 0.4
             technique = rng.choice(["needle", "needle", "injector"])
-            record = services.session_record_create(
+            record = services.record_session(
                 formulation=formulation,
                 by=practitioner,
                 performed_at=when,
@@ -203,12 +203,12 @@ def build(*, stdout, seed: int) -> None:
             )
             sessions += 1
             if n < done:
-                services.session_mark_done(session_record=record, by=practitioner)
+                services.mark_session_done(session_record=record, by=practitioner)
                 finished = when + datetime.timedelta(minutes=55)
                 _backdate(record, done_at=finished, aftercare_due_at=finished)
     # Unsigned drafts for the practitioners' dashboards.
     for patient in patients[-3:]:
-        services.consultation_create(
+        services.start_consultation(
             patient=patient, by=practitioners[0], concerns=["hydration"], goals="First visit; undecided."
         )
     stdout.write(
@@ -218,7 +218,7 @@ def build(*, stdout, seed: int) -> None:
 
 
 def _session(formulation, practitioner, when, **extra):
-    return services.session_record_create(
+    return services.record_session(
         formulation=formulation,
         by=practitioner,
         performed_at=when,
@@ -247,16 +247,16 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
     common = {"date": day, "concerns": ["hydration"], "goals": "Brighter skin", "skin_assessment": "Dull."}
     plan = {"plan_areas": ["face"], "plan_session_count": 4, "plan_interval_days": 14}
     made = {}
-    made["draft"] = services.consultation_create(
+    made["draft"] = services.start_consultation(
         patient=patients["greek"], by=practitioner, concerns=["hydration"], goals="First visit; undecided."
     )
     for key, decision in (("not_eligible", "not_eligible"), ("deferred", "deferred")):
         patient = patients["cyrillic" if key == "not_eligible" else "arabic"]
-        consultation = services.consultation_create(
+        consultation = services.start_consultation(
             patient=patient, by=practitioner, decision=decision, decision_reason="Pregnancy.", **common
         )
-        made[key] = services.consultation_sign(consultation=consultation, by=practitioner)
-    screening_update(
+        made[key] = services.sign_consultation(consultation=consultation, by=practitioner)
+    update_screening(
         patient=patients["cjk"],
         by=practitioner,
         allergen_groups=[],
@@ -266,7 +266,7 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         answers=dict.fromkeys(services.screening_answers(patients["cjk"]), (Answer.NO, day))
         | {"anticoagulants": (Answer.YES, day)},
     )
-    override = services.consultation_create(
+    override = services.start_consultation(
         patient=patients["cjk"],
         by=practitioner,
         decision="eligible",
@@ -274,9 +274,9 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         **common,
         **plan,
     )
-    made["override"] = services.consultation_sign(consultation=override, by=practitioner)
+    made["override"] = services.sign_consultation(consultation=override, by=practitioner)
     for key in ("folded", "script", "template"):
-        eligible = services.consultation_create(
+        eligible = services.start_consultation(
             patient=patients[key],
             by=practitioner,
             decision="eligible",
@@ -284,13 +284,13 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
             **common,
             **plan,
         )
-        made[f"eligible_{key}"] = services.consultation_sign(consultation=eligible, by=practitioner)
-    made["addendum"] = services.addendum_add(
+        made[f"eligible_{key}"] = services.sign_consultation(consultation=eligible, by=practitioner)
+    made["addendum"] = services.add_addendum(
         consultation=made["eligible_folded"], by=practitioner, text="Patient called: {{ fine }} <b>after</b>."
     )
     ingredients = list(Ingredient.objects.active().order_by("name")[:3])
     lines = [LineInput(ingredient=i, amount=i.typical_amount) for i in ingredients]
-    first = services.formulation_create(
+    first = services.create_formulation(
         consultation=made["eligible_folded"], by=practitioner, lines=lines, total_volume_ml=Decimal("3")
     )
     top = ingredients[0]
@@ -302,7 +302,7 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         ),
         *lines[1:],
     ]
-    second = services.formulation_create(
+    second = services.create_formulation(
         consultation=made["eligible_folded"],
         by=practitioner,
         lines=above,
@@ -310,7 +310,7 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         previous=first,
         notes="More of the first ingredient.",
     )
-    third = services.formulation_create(
+    third = services.create_formulation(
         consultation=made["eligible_folded"],
         by=practitioner,
         lines=lines,
@@ -319,12 +319,12 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         notes="Back to the first amounts.",
     )
     done = _session(first, practitioner, now - datetime.timedelta(days=14))
-    services.session_mark_done(session_record=done, by=practitioner)
+    services.mark_session_done(session_record=done, by=practitioner)
     made["session_done"] = done
     made["session_open"] = _session(second, practitioner, now - datetime.timedelta(hours=1))
     made["formulations"] = [first, second, third]
     for key in ("script", "template"):
-        formulation = services.formulation_create(
+        formulation = services.create_formulation(
             consultation=made[f"eligible_{key}"], by=practitioner, lines=lines, total_volume_ml=Decimal("3")
         )
         made[f"formulation_{key}"] = formulation

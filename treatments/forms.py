@@ -1,4 +1,4 @@
-"""Forms validate single fields; the rules that span records live in services.py (ClinicalError)."""
+"""Forms validate single fields; the rules that span records live in services.py (Refusal)."""
 
 from django import forms
 from django.forms import formset_factory

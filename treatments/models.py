@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from clinic.errors import Refusal
 from patients.models import AllergenGroup, Answer, Contraindication, Patient
 
 
@@ -252,10 +253,6 @@ class Ingredient(models.Model):
         return labels(Concern, self.concerns)
 
 
-class LockedRecord(Exception):
-    """Raised by a model asked to change a record that is locked (used formulation version)."""
-
-
 class Formulation(models.Model):
     """One version of a patient's cocktail (rule `per-patient-formulation`). A change makes a new version; a
     version used in a session record never changes (the model refuses, as does the service)."""
@@ -298,12 +295,12 @@ class Formulation(models.Model):
     def save(self, *args, **kwargs):
         # The database row of a used version is evidence of what was injected: never rewrite it.
         if self.is_used():
-            raise LockedRecord(f"Formulation v{self.version} was used in a session and cannot change.")
+            raise Refusal(f"Formulation v{self.version} was used in a session and cannot change.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if self.is_used():
-            raise LockedRecord(f"Formulation v{self.version} was used in a session and cannot be deleted.")
+            raise Refusal(f"Formulation v{self.version} was used in a session and cannot be deleted.")
         return super().delete(*args, **kwargs)
 
     def is_used(self) -> bool:
@@ -345,12 +342,12 @@ class FormulationLine(models.Model):
 
     def save(self, *args, **kwargs):
         if self.formulation_id and self.formulation.is_used():
-            raise LockedRecord("This formulation version was used in a session and cannot change.")
+            raise Refusal("This formulation version was used in a session and cannot change.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if self.formulation.is_used():
-            raise LockedRecord("This formulation version was used in a session and cannot change.")
+            raise Refusal("This formulation version was used in a session and cannot change.")
         return super().delete(*args, **kwargs)
 
 

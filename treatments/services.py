@@ -1,5 +1,5 @@
 """Writes to clinical records. Each function runs in one transaction, validates, and raises
-ClinicalError with a message a person can act on; views show it on the form. A rule cited
+Refusal with a message a person can act on; views show it on the form. A rule cited
 as rule `name` is in docs/clinical-rules.md."""
 
 from dataclasses import dataclass
@@ -9,9 +9,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from patients.models import Answer, Contraindication, Patient
 from patients.services import screening_for
-from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, AppointmentKind, ProtocolBand
 from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
 from scheduling.services import mark_session_took_place
@@ -30,16 +30,6 @@ from .models import (
     SessionRecord,
 )
 from .selectors import latest_signed_consultation
-
-
-class ClinicalError(Exception):
-    """A clinical rule refused a change. `field` names the form field the message belongs to, if any."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
 
 # ---------------------------------------------------------------- consultations
 # (rules `consultation-first`, `eligibility-decision`, `screening-blocks-eligibility`)
@@ -76,12 +66,12 @@ def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None
     (rule `screening-blocks-eligibility`). Not eligible / deferred need a reason (rule
     `eligibility-decision`). "Other" concern needs its text (rule `four-concerns`)."""
     if consultation.date and consultation.date > timezone.localdate():
-        raise ClinicalError("The consultation date cannot be in the future.", "date")
+        raise Refusal("The consultation date cannot be in the future.", "date")
     if "other" in (consultation.concerns or []) and not consultation.concern_other.strip():
-        raise ClinicalError("Describe the “other” concern, or untick it.", "concern_other")
+        raise Refusal("Describe the “other” concern, or untick it.", "concern_other")
     yes = [Contraindication(item).label for item, answer in answers.items() if answer == Answer.YES]
     if consultation.decision == Decision.ELIGIBLE and yes and not consultation.override_reason.strip():
-        raise ClinicalError(
+        raise Refusal(
             f"“Eligible” is blocked: the patient answered yes to {', '.join(yes)}. "
             "Write why treatment is still appropriate in “Contraindication override reason”, "
             "or choose “not eligible” or “deferred”.",
@@ -89,9 +79,7 @@ def _check_decision(consultation: Consultation, answers: dict[str, str]) -> None
         )
     needs_reason = consultation.decision in (Decision.NOT_ELIGIBLE, Decision.DEFERRED)
     if needs_reason and not consultation.decision_reason.strip():
-        raise ClinicalError(
-            f"Give the reason for “{consultation.get_decision_display()}”.", "decision_reason"
-        )
+        raise Refusal(f"Give the reason for “{consultation.get_decision_display()}”.", "decision_reason")
     _check_plan(consultation)
 
 
@@ -114,13 +102,13 @@ def _check_plan(consultation: Consultation) -> None:
         return
     age, band = plan_protocol(consultation.patient, consultation.date)
     if band is None:
-        raise ClinicalError(
+        raise Refusal(
             f"No protocol for age {age}: give the reason for the count and cadence chosen.",
             "plan_reason",
         )
     deviation = band_deviation(band, count=count, cadence=cadence_for_interval(interval))
     if deviation:
-        raise ClinicalError(f"{deviation}: give the reason for this course.", "plan_reason")
+        raise Refusal(f"{deviation}: give the reason for this course.", "plan_reason")
 
 
 def _save_answers(consultation: Consultation, answers: dict[str, str], by) -> None:
@@ -146,7 +134,7 @@ _NULLABLE = {"plan_session_count", "plan_interval_days", "date"}
 
 
 @transaction.atomic
-def consultation_create(
+def start_consultation(
     *, patient: Patient, by, answers: dict[str, str] | None = None, **fields
 ) -> Consultation:
     """Open a draft consultation (rule `consultation-first`). Contraindication answers default to the
@@ -166,7 +154,7 @@ def consultation_create(
 def _locked_consultation(consultation: Consultation) -> Consultation:
     current = Consultation.objects.select_for_update().get(pk=consultation.pk)
     if current.is_signed:
-        raise ClinicalError(
+        raise Refusal(
             f"This consultation was signed on {timezone.localtime(current.signed_at):%d/%m/%Y at %H:%M} "
             "and can no longer be edited. Add an addendum to correct or complete it."
         )
@@ -174,7 +162,7 @@ def _locked_consultation(consultation: Consultation) -> Consultation:
 
 
 @transaction.atomic
-def consultation_update(
+def update_consultation(
     *, consultation: Consultation, by, answers: dict[str, str] | None = None, **fields
 ) -> Consultation:
     """Change a draft consultation. A signed one is refused: corrections are addenda."""
@@ -191,22 +179,18 @@ def consultation_update(
 
 
 @transaction.atomic
-def consultation_sign(*, consultation: Consultation, by) -> Consultation:
+def sign_consultation(*, consultation: Consultation, by) -> Consultation:
     """Sign the note: from now on it is locked (addenda only). A decision is required, and an
     eligible consultation needs its plan (areas, count, interval)."""
     current = _locked_consultation(consultation)
     if not current.decision:
-        raise ClinicalError(
-            "Record a decision (eligible, not eligible or deferred) before signing.", "decision"
-        )
+        raise Refusal("Record a decision (eligible, not eligible or deferred) before signing.", "decision")
     _check_decision(current, {a.item: a.answer for a in current.answers.all()})
     if current.decision == Decision.ELIGIBLE:
         if not current.plan_areas:
-            raise ClinicalError(
-                "An eligible consultation needs the treatment areas of the plan.", "plan_areas"
-            )
+            raise Refusal("An eligible consultation needs the treatment areas of the plan.", "plan_areas")
         if not current.plan_session_count or not current.plan_interval_days:
-            raise ClinicalError(
+            raise Refusal(
                 "An eligible consultation needs the proposed number of sessions and the interval in days.",
                 "plan_session_count",
             )
@@ -219,15 +203,13 @@ def consultation_sign(*, consultation: Consultation, by) -> Consultation:
 
 
 @transaction.atomic
-def addendum_add(*, consultation: Consultation, by, text: str) -> Addendum:
+def add_addendum(*, consultation: Consultation, by, text: str) -> Addendum:
     """Add a correction to a signed consultation: kept with its author and time, never edited."""
     text = (text or "").strip()
     if not text:
-        raise ClinicalError("Write the addendum text.", "text")
+        raise Refusal("Write the addendum text.", "text")
     if not Consultation.objects.filter(pk=consultation.pk, signed_at__isnull=False).exists():
-        raise ClinicalError(
-            "This consultation is still a draft: edit it directly instead of adding an addendum."
-        )
+        raise Refusal("This consultation is still a draft: edit it directly instead of adding an addendum.")
     addendum = Addendum(consultation=consultation, author=by, text=text)
     addendum._history_user = by
     addendum.save()
@@ -256,40 +238,38 @@ def _check_lines(patient: Patient, lines: list[LineInput]) -> None:
     unit, not above its maximum without a written reason, no retired ingredient, never an ingredient the
     patient is allergic to (no override)."""
     if not lines:
-        raise ClinicalError("Add at least one ingredient.")
+        raise Refusal("Add at least one ingredient.")
     allergies = {g.pk: g.name for g in screening_for(patient).allergen_groups.all()}
     seen = set()
     for line in lines:
         ingredient = line.ingredient
         if ingredient.pk in seen:
-            raise ClinicalError(f"{ingredient.name} appears twice: put its total amount on one line.")
+            raise Refusal(f"{ingredient.name} appears twice: put its total amount on one line.")
         seen.add(ingredient.pk)
         if ingredient.allergen_group_id in allergies:
-            raise ClinicalError(
+            raise Refusal(
                 f"{ingredient.name} cannot be used: the patient is allergic to "
                 f"{allergies[ingredient.allergen_group_id]}. Remove it from the formulation."
             )
         if not ingredient.is_active:
-            raise ClinicalError(
-                f"{ingredient.name} is retired from the catalogue: choose another ingredient."
-            )
+            raise Refusal(f"{ingredient.name} is retired from the catalogue: choose another ingredient.")
         if line.amount is None or line.amount <= 0:
-            raise ClinicalError(f"The amount of {ingredient.name} must be more than zero.")
+            raise Refusal(f"The amount of {ingredient.name} must be more than zero.")
         if line.unit and line.unit != ingredient.unit:
-            raise ClinicalError(
+            raise Refusal(
                 f"{ingredient.name} is dosed in {ingredient.unit}, not {line.unit}: give the amount in "
                 f"{ingredient.unit}."
             )
         if line.amount > ingredient.maximum_amount and not line.override_reason.strip():
             amount, maximum = line.amount.normalize(), ingredient.maximum_amount.normalize()
-            raise ClinicalError(
+            raise Refusal(
                 f"{amount:f} {ingredient.unit} of {ingredient.name} is above the maximum of {maximum:f} "
                 f"{ingredient.unit} per session: lower it, or write the reason for exceeding it on that line."
             )
 
 
 @transaction.atomic
-def formulation_create(
+def create_formulation(
     *,
     consultation: Consultation,
     by,
@@ -305,28 +285,28 @@ def formulation_create(
     Versions are never rewritten: a change is always a new version."""
     patient = Patient.objects.select_for_update().get(pk=consultation.patient_id)
     if not (consultation.is_signed and consultation.is_eligible):
-        raise ClinicalError(
+        raise Refusal(
             "A formulation needs a signed consultation that found the patient eligible. "
             "Sign the consultation first."
         )
     latest = latest_signed_consultation(patient)
     if latest is not None and not latest.is_eligible:
-        raise ClinicalError(
+        raise Refusal(
             f"The latest signed consultation, of {latest.date:%d/%m/%Y}, decided "
             f"“{latest.get_decision_display()}”. "
             "A new formulation needs a new consultation that finds the patient eligible."
         )
     if latest is not None and latest.pk != consultation.pk:
         # An older "eligible" is not the standing decision: the formulation follows the latest one.
-        raise ClinicalError(
+        raise Refusal(
             f"This is not the patient's latest signed consultation: formulate from the one of "
             f"{latest.date:%d/%m/%Y}."
         )
     if previous is not None and previous.patient_id != patient.pk:
-        raise ClinicalError("The earlier version belongs to another patient.")
+        raise Refusal("The earlier version belongs to another patient.")
     _check_lines(patient, lines)
     if total_volume_ml is None or total_volume_ml <= 0:
-        raise ClinicalError("The total volume must be more than zero mL.", "total_volume_ml")
+        raise Refusal("The total volume must be more than zero mL.", "total_volume_ml")
     last = Formulation.objects.filter(patient=patient).order_by("-version").values_list("version", flat=True)
     formulation = Formulation(
         patient=patient,
@@ -422,20 +402,18 @@ def check_appointment_for_session(appointment: Appointment, *, patient_id: int |
     locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
     label = _appointment_label(locked)
     if locked.kind != AppointmentKind.TREATMENT:
-        raise ClinicalError(
+        raise Refusal(
             f"{label} is a {locked.get_kind_display().lower()}, not a treatment session: "
             "record consultations as consultation notes."
         )
     if not locked.is_active:
-        raise ClinicalError(
-            f"{label} is {locked.get_state_display().lower()}: no session can be recorded for it."
-        )
+        raise Refusal(f"{label} is {locked.get_state_display().lower()}: no session can be recorded for it.")
     if patient_id is not None and locked.patient_id != patient_id:
-        raise ClinicalError(f"{label} is another patient's: record the session from their appointment.")
+        raise Refusal(f"{label} is another patient's: record the session from their appointment.")
     if timezone.localtime(locked.starts_at).date() > timezone.localdate():
-        raise ClinicalError(f"{label} has not happened yet: record the session on the day.")
+        raise Refusal(f"{label} has not happened yet: record the session on the day.")
     if SessionRecord.objects.filter(appointment=locked).exists():
-        raise ClinicalError(_already_recorded(locked))
+        raise Refusal(_already_recorded(locked))
     return locked
 
 
@@ -444,8 +422,8 @@ def _complete_appointment(record: SessionRecord, by) -> None:
     in the caller's transaction (with its state-change log row)."""
     try:
         mark_session_took_place(appointment=record.appointment, by=by)
-    except SchedulingError as exc:
-        raise ClinicalError(
+    except Refusal as exc:
+        raise Refusal(
             f"The session cannot be marked done because its appointment cannot be completed: {exc.message}"
         ) from exc
 
@@ -471,21 +449,21 @@ SESSION_FIELDS = (
 
 def _check_session(record: SessionRecord) -> None:
     if record.performed_at and record.performed_at > timezone.now() + timedelta(days=1):
-        raise ClinicalError(
+        raise Refusal(
             "A session is recorded when it happens: the date cannot be in the future.", "performed_at"
         )
     if record.technique == "needle" and not record.needle_gauge:
-        raise ClinicalError("Give the needle gauge (for example 30G or 32G).", "needle_gauge")
+        raise Refusal("Give the needle gauge (for example 30G or 32G).", "needle_gauge")
     if record.technique != "needle":
         record.needle_gauge = ""
     if record.numbing_cream and not record.numbing_product.strip():
-        raise ClinicalError("Name the numbing cream that was applied.", "numbing_product")
+        raise Refusal("Name the numbing cream that was applied.", "numbing_product")
     if not record.numbing_cream:
         record.numbing_product = ""
     if "other" in (record.reactions or []) and not record.reaction_other.strip():
-        raise ClinicalError("Describe the “other” reaction, or untick it.", "reaction_other")
+        raise Refusal("Describe the “other” reaction, or untick it.", "reaction_other")
     if "other" in (record.areas or []) and not record.area_other.strip():
-        raise ClinicalError("Describe the “other” area, or untick it.", "area_other")
+        raise Refusal("Describe the “other” area, or untick it.", "area_other")
 
 
 def _apply_session(record: SessionRecord, fields: dict) -> None:
@@ -517,7 +495,7 @@ def _save_lots(record: SessionRecord, lots: dict[int, str], by) -> None:
 
 
 @transaction.atomic
-def session_record_create(
+def record_session(
     *,
     formulation: Formulation,
     by,
@@ -542,7 +520,7 @@ def session_record_create(
     except IntegrityError as exc:
         if appointment is None or not SessionRecord.objects.filter(appointment=appointment).exists():
             raise
-        raise ClinicalError(_already_recorded(appointment)) from exc
+        raise Refusal(_already_recorded(appointment)) from exc
     _save_lots(record, lots or {}, by)
     return record
 
@@ -550,7 +528,7 @@ def session_record_create(
 def _open_record(record: SessionRecord) -> SessionRecord:
     current = SessionRecord.objects.select_for_update().get(pk=record.pk)
     if current.is_done:
-        raise ClinicalError(
+        raise Refusal(
             f"This session was marked done on {timezone.localtime(current.done_at):%d/%m/%Y at %H:%M} "
             "and is locked. Note corrections in the patient's next consultation."
         )
@@ -558,7 +536,7 @@ def _open_record(record: SessionRecord) -> SessionRecord:
 
 
 @transaction.atomic
-def session_record_update(
+def update_session_record(
     *, session_record: SessionRecord, by, lots: dict[int, str] | None = None, **fields
 ) -> SessionRecord:
     """Change an open session record. A record marked done is locked."""
@@ -574,12 +552,12 @@ def session_record_update(
 
 
 @transaction.atomic
-def session_mark_done(*, session_record: SessionRecord, by) -> SessionRecord:
+def mark_session_done(*, session_record: SessionRecord, by) -> SessionRecord:
     """Finish the session: the record is locked, and the aftercare e-mail is queued in the same
     transaction (rules `aftercare-instructions`, `aftercare-once`)."""
     current = _open_record(session_record)
     if current.volume_ml is None:
-        raise ClinicalError("Record the volume given before marking the session done.", "volume_ml")
+        raise Refusal("Record the volume given before marking the session done.", "volume_ml")
     current.done_at = timezone.now()
     current.done_by = by
     current._history_user = by
@@ -602,7 +580,7 @@ def queue_aftercare(*, session_record: SessionRecord) -> bool:
     aftercare queued."""
     record = SessionRecord.objects.select_for_update().get(pk=session_record.pk)
     if not record.is_done:
-        raise ClinicalError("Aftercare is only sent for a session marked done.")
+        raise Refusal("Aftercare is only sent for a session marked done.")
     if record.aftercare_due_at is not None:
         return False
     record.aftercare_due_at = timezone.now()

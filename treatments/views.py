@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import is_allowed
+from clinic.errors import Refusal, show_refusal
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
 from scheduling.models import Appointment
@@ -17,12 +18,7 @@ from scheduling.planner import interval_for_cadence
 from . import selectors, services
 from .forms import AddendumForm, ConsultationForm, FormulationForm, LineFormSet, SessionRecordForm
 from .models import Consultation, ConsultationAccessLog, Formulation, Ingredient, SessionRecord
-from .services import ClinicalError, LineInput
-
-
-def _show(form, error: ClinicalError) -> None:
-    """Put a refusal from a service on the form, on its field when it names one."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+from .services import LineInput
 
 
 def _can_write(request, url_name: str) -> bool:
@@ -98,11 +94,11 @@ def consultation_create(request, patient_id: int):
     form = ConsultationForm(request.POST or None, answers=answers, initial={"date": today, **plan_initial})
     if request.method == "POST" and form.is_valid():
         try:
-            consultation = services.consultation_create(
+            consultation = services.start_consultation(
                 patient=patient, by=request.user, answers=form.answers(), **form.fields_for_service()
             )
-        except ClinicalError as error:
-            _show(form, error)
+        except Refusal as error:
+            show_refusal(form, error)
         else:
             messages.success(request, "Consultation saved as a draft. Sign it when it is complete.")
             return redirect("treatments:consultation_detail", pk=consultation.pk)
@@ -136,7 +132,7 @@ def consultation_detail(request, pk: int):
 
 def _formulate_here(consultation) -> bool:
     """Whether a formulation may follow from this consultation: it is the patient's latest signed one
-    and found them eligible (what formulation_create accepts; a query only for a signed "eligible")."""
+    and found them eligible (what create_formulation accepts; a query only for a signed "eligible")."""
     if not (consultation.is_signed and consultation.is_eligible):
         return False
     formulate_from = selectors.consultation_to_formulate_from(consultation.patient)
@@ -157,14 +153,14 @@ def consultation_edit(request, pk: int):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.consultation_update(
+            services.update_consultation(
                 consultation=consultation,
                 by=request.user,
                 answers=form.answers(),
                 **form.fields_for_service(),
             )
-        except ClinicalError as error:
-            _show(form, error)
+        except Refusal as error:
+            show_refusal(form, error)
         else:
             messages.success(request, "Consultation saved.")
             return redirect("treatments:consultation_detail", pk=pk)
@@ -180,8 +176,8 @@ def consultation_sign(request, pk: int):
     if request.method != "POST":
         return redirect("treatments:consultation_detail", pk=pk)
     try:
-        services.consultation_sign(consultation=consultation, by=request.user)
-    except ClinicalError as error:
+        services.sign_consultation(consultation=consultation, by=request.user)
+    except Refusal as error:
         messages.error(request, error.message)
         if not consultation.is_signed:
             return redirect("treatments:consultation_edit", pk=pk)
@@ -199,8 +195,8 @@ def addendum_add(request, pk: int):
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            services.addendum_add(consultation=consultation, by=request.user, text=form.cleaned_data["text"])
-        except ClinicalError as error:
+            services.add_addendum(consultation=consultation, by=request.user, text=form.cleaned_data["text"])
+        except Refusal as error:
             messages.error(request, error.message)
         else:
             messages.success(request, "Addendum added.")
@@ -269,15 +265,15 @@ def _formulation_page(request, *, patient, consultation, previous=None):
     )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
-            formulation = services.formulation_create(
+            formulation = services.create_formulation(
                 consultation=consultation,
                 by=request.user,
                 lines=_line_inputs(formset),
                 previous=previous,
                 **form.cleaned_data,
             )
-        except ClinicalError as error:
-            _show(form, error)
+        except Refusal as error:
+            show_refusal(form, error)
         else:
             messages.success(request, f"Formulation v{formulation.version} saved.")
             return redirect("treatments:formulation_detail", pk=formulation.pk)
@@ -383,15 +379,15 @@ def _session_page(request, *, formulation, appointment=None):
     form = SessionRecordForm(request.POST or None, lines=lines, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            record = services.session_record_create(
+            record = services.record_session(
                 formulation=formulation,
                 by=request.user,
                 lots=form.lots(),
                 appointment=appointment,
                 **form.fields_for_service(),
             )
-        except ClinicalError as error:
-            _show(form, error)
+        except Refusal as error:
+            show_refusal(form, error)
         else:
             messages.success(request, "Session recorded. Mark it done when the patient leaves.")
             return redirect("treatments:session_detail", pk=record.pk)
@@ -423,12 +419,12 @@ def appointment_session(request, appointment_id: int):
     formulation = selectors.current_formulation(appointment.patient)
     try:
         if formulation is None:
-            raise ClinicalError(
+            raise Refusal(
                 f"{appointment.patient.full_name} has no formulation yet: formulate the cocktail from the "
                 "signed consultation first, then record the session."
             )
         services.check_appointment_for_session(appointment)
-    except ClinicalError as error:
+    except Refusal as error:
         messages.error(request, error.message)
         return redirect("scheduling:appointment_detail", pk=appointment.pk)
     return _session_page(request, formulation=formulation, appointment=appointment)
@@ -456,11 +452,11 @@ def session_edit(request, pk: int):
     form = SessionRecordForm(request.POST or None, instance=record, lines=lines)
     if request.method == "POST" and form.is_valid():
         try:
-            services.session_record_update(
+            services.update_session_record(
                 session_record=record, by=request.user, lots=form.lots(), **form.fields_for_service()
             )
-        except ClinicalError as error:
-            _show(form, error)
+        except Refusal as error:
+            show_refusal(form, error)
         else:
             messages.success(request, "Session record saved.")
             return redirect("treatments:session_detail", pk=pk)
@@ -475,8 +471,8 @@ def session_edit(request, pk: int):
 def session_done(request, pk: int):
     record = get_object_or_404(SessionRecord, pk=pk)
     try:
-        services.session_mark_done(session_record=record, by=request.user)
-    except ClinicalError as error:
+        services.mark_session_done(session_record=record, by=request.user)
+    except Refusal as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "Session marked done. The aftercare e-mail is queued.")

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from patients.models import Contraindication
-from patients.services import patient_update, screening_update
+from patients.services import update_patient, update_screening
 from scheduling.models import Room
 from scheduling.services import book_appointment, cancel_appointment
 from scheduling.tests.factories import at, open_clinic
@@ -79,12 +79,12 @@ def test_an_unknown_patient_is_a_404_and_nothing_is_cached(client_as, practition
 
 
 def _rename_patient(practitioner, w):
-    patient_update(patient=w["patient"], by=practitioner, notes="Prefers late afternoons")
+    update_patient(patient=w["patient"], by=practitioner, notes="Prefers late afternoons")
     return "Prefers late afternoons"
 
 
 def _screening(practitioner, w):
-    screening_update(
+    update_screening(
         patient=w["patient"],
         by=practitioner,
         allergen_groups=[],
@@ -116,7 +116,7 @@ def _session_recorded(practitioner, w):
         consultation=w["consultation"],
         lines=[LineInput(ingredient=Ingredient.objects.get(name=VITAMIN_C), amount=Decimal("100"))],
     )
-    treatment_services.session_record_create(
+    treatment_services.record_session(
         formulation=made,
         by=practitioner,
         areas=["face"],

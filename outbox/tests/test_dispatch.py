@@ -242,7 +242,7 @@ def test_retry_now_puts_a_failed_message_back_and_keeps_its_history(smtp_server,
 
 def test_retry_now_refuses_a_message_that_has_not_failed(smtp_server):
     [message] = queue(1)
-    with pytest.raises(kinds.OutboxError, match="Only failed messages can be retried; this one is pending."):
+    with pytest.raises(kinds.Refusal, match="Only failed messages can be retried; this one is pending."):
         outbox.retry_now(message_id=message.pk)
 
 

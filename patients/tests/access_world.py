@@ -1,11 +1,11 @@
-from patients.services import patient_archive
+from patients.services import archive_patient
 from patients.tests.factories import PatientFactory
 
 
 def url_kwargs(world):
     patient = PatientFactory(given_name="Maria", family_name="Conceição")
     archived = PatientFactory(given_name="Rui", family_name="Arquivado")
-    patient_archive(patient=archived, by=None)
+    archive_patient(patient=archived, by=None)
     ids = {"pk": patient.pk}
     return {
         "patients:detail": ids,

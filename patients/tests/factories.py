@@ -6,7 +6,7 @@ from faker import Faker
 
 from patients.demo import email_address
 from patients.models import Patient
-from patients.services import patient_create
+from patients.services import register_patient
 
 _faker = Faker(["pt_PT", "es_ES", "fr_FR", "en_GB", "de_DE"])
 
@@ -27,4 +27,4 @@ class PatientFactory(factory.Factory):
 
     @classmethod
     def _create(cls, model_class, *args, by=None, **kwargs):
-        return patient_create(by=by, **kwargs)
+        return register_patient(by=by, **kwargs)

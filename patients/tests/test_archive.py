@@ -5,8 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.access import ACCESS_TABLE
+from clinic.errors import Refusal
 from patients.models import Patient
-from patients.services import PatientError, patient_archive, patient_restore
+from patients.services import archive_patient, restore_patient
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def test_post_archives_and_the_page_shows_a_banner(client_as, front_desk):
 
 def test_restore_brings_the_patient_back(client_as, front_desk):
     patient = PatientFactory(given_name="Rui", family_name="Matos")
-    patient_archive(patient=patient, by=front_desk)
+    archive_patient(patient=patient, by=front_desk)
     client = client_as(front_desk)
     assert "Restore Rui Matos?" in client.get(reverse("patients:restore", args=[patient.pk])).content.decode()
     client.post(reverse("patients:restore", args=[patient.pk]))
@@ -50,23 +51,23 @@ def test_restore_brings_the_patient_back(client_as, front_desk):
 
 def test_archived_patient_cannot_be_edited_until_restored(client_as, front_desk):
     patient = PatientFactory()
-    patient_archive(patient=patient, by=front_desk)
+    archive_patient(patient=patient, by=front_desk)
     response = client_as(front_desk).get(reverse("patients:edit", args=[patient.pk]), follow=True)
     assert f"{patient.full_name} is archived. Restore the record to change it." in response.content.decode()
 
 
 def test_archiving_twice_is_refused_politely(client_as, front_desk):
     patient = PatientFactory()
-    patient_archive(patient=patient, by=front_desk)
-    with pytest.raises(PatientError, match="is already archived"):
-        patient_archive(patient=patient, by=front_desk)
+    archive_patient(patient=patient, by=front_desk)
+    with pytest.raises(Refusal, match="is already archived"):
+        archive_patient(patient=patient, by=front_desk)
     response = client_as(front_desk).post(reverse("patients:archive", args=[patient.pk]), follow=True)
     assert f"{patient.full_name} is already archived." in response.content.decode()
 
 
 def test_restoring_an_active_patient_is_refused():
-    with pytest.raises(PatientError, match="is not archived"):
-        patient_restore(patient=PatientFactory(), by=None)
+    with pytest.raises(Refusal, match="is not archived"):
+        restore_patient(patient=PatientFactory(), by=None)
 
 
 def test_no_role_can_delete_patients():

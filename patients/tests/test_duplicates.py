@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from patients.models import Patient
 from patients.selectors import find_duplicates
-from patients.services import patient_archive
+from patients.services import archive_patient
 from patients.tests.factories import PatientFactory
 from patients.tests.test_patient_form import valid_data
 
@@ -28,7 +28,7 @@ def test_find_duplicates_needs_the_same_date_of_birth():
 
 def test_find_duplicates_includes_archived_patients():
     existing = PatientFactory(given_name="José", family_name="Conceição", date_of_birth=BORN)
-    patient_archive(patient=existing, by=None)
+    archive_patient(patient=existing, by=None)
     assert find_duplicates(given_name="Jose", family_name="Conceicao", date_of_birth=BORN) == [existing]
 
 
@@ -61,7 +61,7 @@ def test_registering_a_duplicate_warns_and_links_to_the_existing_patient(client_
 
 def test_the_warning_says_when_the_existing_patient_is_archived(client_as, front_desk):
     existing = PatientFactory(given_name="José", family_name="Conceição", date_of_birth=BORN)
-    patient_archive(patient=existing, by=None)
+    archive_patient(patient=existing, by=None)
     page = client_as(front_desk).post(reverse("patients:create"), valid_data()).content.decode()
     assert "Archived</span> — restore that record instead of registering again" in page
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from clinic.tests.factories import UserFactory
 from patients import sections
 from patients.models import AllergenGroup, Answer, Contraindication
-from patients.services import patient_update, screening_update
+from patients.services import update_patient, update_screening
 from patients.tests.factories import PatientFactory
 from scheduling import patient_section as scheduling_section
 from treatments import patient_section as treatments_section
@@ -26,7 +26,7 @@ def patient(front_desk):
 
 @pytest.fixture
 def screened(patient, practitioner):
-    screening_update(
+    update_screening(
         patient=patient,
         by=practitioner,
         allergen_groups=[AllergenGroup.objects.get(name="Latex")],
@@ -91,7 +91,7 @@ def test_front_desk_cannot_open_the_screening_form(client_as, front_desk, screen
 def test_history_shows_who_changed_which_field_from_what_to_what(
     client_as, front_desk, practitioner, patient
 ):
-    patient_update(patient=patient, by=practitioner, family_name="Gonçalves Reis", city="Porto")
+    update_patient(patient=patient, by=practitioner, family_name="Gonçalves Reis", city="Porto")
     page = client_as(front_desk).get(patient.get_absolute_url()).content.decode()
     assert "<strong>Inês Moura</strong>\n      changed" in page
     assert (
@@ -104,7 +104,7 @@ def test_history_shows_who_changed_which_field_from_what_to_what(
 
 
 def test_history_names_choices_and_consent_in_words(client_as, front_desk, patient):
-    patient_update(patient=patient, by=front_desk, preferred_contact="sms", email_consent=False)
+    update_patient(patient=patient, by=front_desk, preferred_contact="sms", email_consent=False)
     entry = client_as(front_desk).get(patient.get_absolute_url()).context["history"][0]
     assert [(c.label, c.old, c.new) for c in entry.changes] == [
         ("Preferred contact", "E-mail", "Text message"),
@@ -113,7 +113,7 @@ def test_history_names_choices_and_consent_in_words(client_as, front_desk, patie
 
 
 def test_screening_history_shows_answers_allergens_and_fields(client_as, practitioner, screened):
-    screening_update(
+    update_screening(
         patient=screened,
         by=practitioner,
         allergen_groups=[],
@@ -138,8 +138,8 @@ def test_patient_page_queries_stay_bounded_as_history_grows(
     client = client_as(practitioner)
     client.get(screened.get_absolute_url())
     for n in range(15):
-        patient_update(patient=screened, by=practitioner, notes=f"note {n}")
-        screening_update(
+        update_patient(patient=screened, by=practitioner, notes=f"note {n}")
+        update_screening(
             patient=screened,
             by=practitioner,
             allergen_groups=[],
@@ -178,7 +178,7 @@ def test_unknown_patient_is_a_404(client_as, front_desk):
 
 def test_a_second_practitioner_is_named_in_history(client_as, front_desk, patient):
     other = UserFactory(username="tomas", first_name="Tomás", last_name="Figueira", role="practitioner")
-    patient_update(patient=patient, by=other, notes="Prefers mornings")
+    update_patient(patient=patient, by=other, notes="Prefers mornings")
     assert "Tomás Figueira" in client_as(front_desk).get(patient.get_absolute_url()).content.decode()
 
 

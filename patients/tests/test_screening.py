@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from patients.models import AllergenGroup, Answer, Contraindication, Screening
-from patients.services import PatientError, screening_update
+from patients.services import update_screening
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,8 +78,8 @@ def test_answer_date_in_the_future_is_refused(client_as, practitioner):
 
 def test_service_refuses_a_yes_without_a_date():
     patient = PatientFactory()
-    with pytest.raises(PatientError, match="Give the date “Pregnant or breastfeeding” was answered."):
-        screening_update(
+    with pytest.raises(Refusal, match="Give the date “Pregnant or breastfeeding” was answered."):
+        update_screening(
             patient=patient,
             by=None,
             allergen_groups=[],
@@ -100,9 +101,9 @@ def test_saving_an_unchanged_screening_writes_no_history(practitioner):
         "fitzpatrick_type": "",
         "answers": {Contraindication.KELOID: (Answer.NO, datetime.date(2026, 1, 1))},
     }
-    screening = screening_update(**kwargs)
+    screening = update_screening(**kwargs)
     before = (screening.history.count(), sum(a.history.count() for a in screening.answers.all()))
-    screening_update(**kwargs)
+    update_screening(**kwargs)
     after = (screening.history.count(), sum(a.history.count() for a in screening.answers.all()))
     assert after == before
 

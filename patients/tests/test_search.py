@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from patients.models import Patient, fold_for_search
 from patients.selectors import parse_date_query, patient_search
-from patients.services import patient_archive
+from patients.services import archive_patient
 from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +195,7 @@ def test_parse_date_query(text, expected):
 
 
 def test_archived_patients_are_hidden_unless_asked_for(jose, others):
-    patient_archive(patient=jose, by=None)
+    archive_patient(patient=jose, by=None)
     assert found("jose") == ["Joseph Müller"]
     assert found("jose", include_archived=True) == ["José Conceição Álvares", "Joseph Müller"]
     assert found("") == ["Joseph Müller", "Maria Silva"]
@@ -258,7 +258,7 @@ def test_no_match_says_what_to_try_and_offers_to_register(client_as, front_desk,
 
 
 def test_archived_filter_shows_archived_patients_with_a_badge(client_as, front_desk, jose):
-    patient_archive(patient=jose, by=None)
+    archive_patient(patient=jose, by=None)
     client = client_as(front_desk)
     assert "Conceição" not in client.get(reverse("patients:list")).content.decode()
     page = client.get(reverse("patients:list"), {"archived": "1"}).content.decode()

@@ -122,10 +122,10 @@ def test_the_practitioner_dashboard_lists_past_sessions_still_to_record(client_a
     patient = formulation.patient
     to_record = booked(practitioner, patient, hours_ago=48)
     done = booked(practitioner, patient, hours_ago=72)
-    record = clinical.session_record_create(
+    record = clinical.record_session(
         formulation=formulation, by=practitioner, appointment=done, **SESSION, performed_at=done.starts_at
     )
-    clinical.session_mark_done(session_record=record, by=practitioner)
+    clinical.mark_session_done(session_record=record, by=practitioner)
     booked(practitioner, patient, hours_ago=96, state="cancelled")
     booked(practitioner, patient, hours_ago=120, state="no_show")
     booked(practitioner, patient, hours_ago=144, kind=AppointmentKind.CONSULTATION)

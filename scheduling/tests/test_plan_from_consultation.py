@@ -29,7 +29,7 @@ def monday():
 
 def consulted(practitioner, patient, *, sign=True, **plan):
     day = timezone.localdate() - datetime.timedelta(days=3)
-    consultation = clinical.consultation_create(
+    consultation = clinical.start_consultation(
         patient=patient,
         by=practitioner,
         **{
@@ -42,7 +42,7 @@ def consulted(practitioner, patient, *, sign=True, **plan):
         },
     )
     if sign:
-        clinical.consultation_sign(consultation=consultation, by=practitioner)
+        clinical.sign_consultation(consultation=consultation, by=practitioner)
     return consultation
 
 
@@ -94,14 +94,14 @@ def test_a_draft_consultation_gives_no_plan(practitioner, monday):
 def test_a_later_signed_deferral_withdraws_the_plan(practitioner, monday):
     patient = patient_aged(50, monday)
     consulted(practitioner, patient, plan_session_count=6, plan_interval_days=3)
-    later = clinical.consultation_create(
+    later = clinical.start_consultation(
         patient=patient,
         by=practitioner,
         date=timezone.localdate(),
         decision="deferred",
         decision_reason="Active infection at the site",
     )
-    clinical.consultation_sign(consultation=later, by=practitioner)
+    clinical.sign_consultation(consultation=later, by=practitioner)
     assert series_plan_for(patient) is None
 
 

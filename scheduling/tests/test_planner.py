@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from scheduling.errors import SchedulingError
+from clinic.errors import Refusal
 from scheduling.models import Appointment, Closure, Leave, ProtocolBand
 from scheduling.planner import band_for_age, plan_for, propose_series
 from scheduling.services import book_appointment
@@ -79,7 +79,7 @@ def test_band_for_age_at_each_boundary(db, age, label):
 
 
 def test_seventeen_is_refused_a_treatment_series(db):
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         plan_for(age=17)
     assert exc.value.message == (
         "The patient is 17 on the first session date: a treatment series is not booked for under-18s."
@@ -91,7 +91,7 @@ def test_planner_at_every_boundary_age(rooms, practitioner, planning_now, age):
     patient = patient_aged(age, MONDAY)
     expected = BOUNDARIES[age]
     if expected is None:
-        with pytest.raises(SchedulingError) as exc:
+        with pytest.raises(Refusal) as exc:
             plan_for(age=age)
         assert exc.value.message == (
             f"No protocol for this age ({age}). "
@@ -130,7 +130,7 @@ def test_planner_at_every_boundary_age(rooms, practitioner, planning_now, age):
 
 
 def test_a_count_outside_the_band_needs_a_reason(db):
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         plan_for(age=33, count=6)
     assert (
         exc.value.message == "6 sessions is outside the band's 3–4 sessions: give the reason for the change."
@@ -198,7 +198,7 @@ def test_twice_weekly_sessions_two_per_calendar_week_on_the_chosen_days(rooms, p
 
 
 def test_weekdays_too_close_are_refused(db):
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         plan_for(age=50, weekdays=(0, 1))
     assert exc.value.message == (
         "The two weekdays must be 2 to 5 days apart, for example Monday and Thursday."
@@ -317,8 +317,8 @@ def test_a_series_placed_by_hand_is_refused_when_empty_or_of_another_count(rooms
     from scheduling.planner import check_series
 
     patient = patient_aged(50, MONDAY)
-    with pytest.raises(SchedulingError, match="There are no sessions to book: propose the series first."):
+    with pytest.raises(Refusal, match="There are no sessions to book: propose the series first."):
         check_series(patient=patient, slots=[], minutes=60)
     four = [(at(MONDAY + datetime.timedelta(days=7 * n), 10), practitioner, rooms[0]) for n in range(4)]
-    with pytest.raises(SchedulingError, match="The plan has 6 sessions: propose the series again."):
+    with pytest.raises(Refusal, match="The plan has 6 sessions: propose the series again."):
         check_series(patient=patient, slots=four, minutes=60)

@@ -16,7 +16,7 @@ from clinic.models import ClinicSettings
 from outbox import kinds
 from outbox import services as outbox
 from outbox.models import OutboxMessage
-from patients.services import patient_update
+from patients.services import update_patient
 from scheduling import ics
 from scheduling.notifications import reminder_due_at
 from scheduling.planner import plan_for
@@ -234,16 +234,16 @@ def test_cancelling_cancels_the_pending_reminders(booked, front_desk):
 def test_withdrawing_consent_cancels_pending_reminders_and_giving_it_again_restores_them(
     booked, patient, front_desk
 ):
-    patient_update(patient=patient, by=front_desk, email_consent=False)
+    update_patient(patient=patient, by=front_desk, email_consent=False)
     assert {state for _, state, _ in rows()} == {"cancelled"}
     assert patient.history.first().email_consent is False
 
-    patient_update(patient=patient, by=front_desk, email_consent=True)
+    update_patient(patient=patient, by=front_desk, email_consent=True)
     assert {state for _, state, _ in rows()} == {"pending"}
 
 
 def test_a_new_address_goes_to_the_pending_reminders(booked, patient, front_desk):
-    patient_update(patient=patient, by=front_desk, email="ana.new@example.com")
+    update_patient(patient=patient, by=front_desk, email="ana.new@example.com")
     assert set(OutboxMessage.objects.values_list("recipient", flat=True)) == {"ana.new@example.com"}
 
 

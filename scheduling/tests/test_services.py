@@ -6,7 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from scheduling.errors import BookingClash, SchedulingError
+from clinic.errors import Refusal
+from scheduling.errors import BookingClash
 from scheduling.models import Appointment, AppointmentState, AppointmentStateChange, SessionSeries
 from scheduling.planner import plan_for
 from scheduling.services import (
@@ -132,7 +133,7 @@ def test_an_under_18_series_is_refused(rooms, practitioner, front_desk):
     teen = patient_aged(17, MONDAY)
     plan = plan_for(age=33)
     plan.age = 17
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         book_series(
             patient=teen, plan=plan, slots=fortnightly(MONDAY, 10, practitioner, rooms[0]), by=front_desk
         )
@@ -147,7 +148,7 @@ def test_rescheduling_rechecks_and_keeps_the_length(series, rooms, practitioner,
     )
     assert moved.local_start.strftime("%Y-%m-%d %H:%M") == "2027-01-26 15:00"
     assert moved.duration_minutes == 60
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         reschedule_appointment(appointment=second, starts_at=at(datetime.date(2027, 2, 9), 10), by=front_desk)
     assert exc.value.message == (
         "Session 2 would come after session 3 (Mon 8 Feb 2027 at 10:00): choose an earlier time, "
@@ -223,7 +224,7 @@ def test_a_shift_that_clashes_moves_nothing(series, rooms, practitioner, front_d
 
 def test_cancel_needs_a_reason_and_frees_the_slot(series, patient, rooms, practitioner, front_desk):
     first = series.appointments.get(sequence=1)
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         cancel_appointment(appointment=first, reason=" ", by=front_desk)
     assert exc.value.message == "Give the reason for the cancellation."
     cancelled = cancel_appointment(appointment=first, reason="Patient has the flu", by=front_desk)
@@ -272,15 +273,15 @@ def test_states_move_forward_only(rooms, practitioner, front_desk, patient):
         patient=patient, practitioner=practitioner, room=rooms[0], starts_at=today_slot, by=front_desk
     )
     assert confirm_appointment(appointment=appointment, by=front_desk).state == "confirmed"
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         mark_no_show(appointment=appointment, by=front_desk)
     assert (
         exc.value.message == "An appointment can be marked as a no-show only once its start time has passed."
     )
-    with pytest.raises(SchedulingError) as exc:
+    with pytest.raises(Refusal) as exc:
         mark_completed(appointment=appointment, by=front_desk)
     assert exc.value.message == "This appointment is confirmed: it cannot be marked completed."
-    with pytest.raises(SchedulingError):
+    with pytest.raises(Refusal):
         mark_arrived(appointment=appointment, by=front_desk)  # tomorrow
     assert list(appointment.state_changes.values_list("to_state", flat=True)) == ["booked", "confirmed"]
 

@@ -44,10 +44,10 @@ ZINC = "Zinc (zinc sulfate)"
 
 def signed_consultation(practitioner, patient_obj=None, **fields):
     patient_obj = patient_obj or patient()
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=patient_obj, by=practitioner, **{**ELIGIBLE_PLAN, "date": datetime.date(2026, 3, 2), **fields}
     )
-    services.consultation_sign(consultation=consultation, by=practitioner)
+    services.sign_consultation(consultation=consultation, by=practitioner)
     return consultation
 
 
@@ -58,7 +58,7 @@ def formulation(practitioner, consultation=None, lines=None, previous=None, **fi
         LineInput(ingredient=ingredient(VITAMIN_C), amount=Decimal("100")),
     ]
     fields.setdefault("total_volume_ml", Decimal("4"))
-    return services.formulation_create(
+    return services.create_formulation(
         consultation=consultation, by=practitioner, lines=lines, previous=previous, **fields
     )
 
@@ -73,7 +73,7 @@ def session_record(practitioner, formulation_obj=None, **fields):
         "pain_score": 3,
         **fields,
     }
-    return services.session_record_create(formulation=formulation_obj, by=practitioner, **fields)
+    return services.record_session(formulation=formulation_obj, by=practitioner, **fields)
 
 
 def allergic_to(patient, group_name: str) -> None:

@@ -32,7 +32,7 @@ LEAFLET = [
 def done_session(practitioner, patient, **fields):
     consultation = signed_consultation(practitioner, patient_obj=patient)
     record = session_record(practitioner, formulation(practitioner, consultation=consultation), **fields)
-    return services.session_mark_done(session_record=record, by=practitioner)
+    return services.mark_session_done(session_record=record, by=practitioner)
 
 
 def test_mark_done_queues_one_aftercare_message_in_its_transaction(practitioner):
@@ -106,11 +106,11 @@ def test_aftercare_without_own_instructions_or_next_session_leaves_those_out(pra
 
 
 def test_aftercare_is_cancelled_if_consent_is_withdrawn_before_it_goes(practitioner, front_desk, smtp_server):
-    from patients.services import patient_update
+    from patients.services import update_patient
 
     patient = patient_aged(40, MONDAY, email="rui@example.com")
     done_session(practitioner, patient)
-    patient_update(patient=patient, by=front_desk, email_consent=False)
+    update_patient(patient=patient, by=front_desk, email_consent=False)
     result = outbox.dispatch_due()
     assert (result.sent, result.cancelled) == (0, 1)
     assert smtp_server.messages == []

@@ -8,11 +8,11 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from scheduling.models import Appointment, AppointmentKind, AppointmentState, AppointmentStateChange, Room
 from scheduling.services import cancel_appointment
 from treatments import services
 from treatments.models import SessionRecord
-from treatments.services import ClinicalError
 from treatments.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def appointment(practitioner, formulation):
 
 
 def record_for(appointment, formulation, practitioner, **fields):
-    return services.session_record_create(
+    return services.record_session(
         formulation=formulation,
         by=practitioner,
         appointment=appointment,
@@ -64,7 +64,7 @@ def test_a_session_recorded_for_an_appointment_is_linked_to_it(appointment, form
 
 def test_a_second_record_for_the_same_appointment_is_refused(appointment, formulation, practitioner):
     record_for(appointment, formulation, practitioner)
-    with pytest.raises(ClinicalError) as refused:
+    with pytest.raises(Refusal) as refused:
         record_for(appointment, formulation, practitioner)
     local = timezone.localtime(appointment.starts_at)
     assert refused.value.message == (
@@ -85,26 +85,26 @@ def test_the_database_keeps_one_record_per_appointment(appointment, formulation,
 @pytest.mark.parametrize("state", [AppointmentState.CANCELLED, AppointmentState.NO_SHOW])
 def test_no_session_is_recorded_for_a_cancelled_or_missed_appointment(practitioner, formulation, state):
     appointment = booked(practitioner, formulation.patient, state=state)
-    with pytest.raises(ClinicalError, match=f"is {state.label.lower()}: no session can be recorded for it"):
+    with pytest.raises(Refusal, match=f"is {state.label.lower()}: no session can be recorded for it"):
         record_for(appointment, formulation, practitioner)
     assert not SessionRecord.objects.exists()
 
 
 def test_no_session_is_recorded_before_the_day_of_the_appointment(practitioner, formulation):
     appointment = booked(practitioner, formulation.patient, hours_ago=-48)
-    with pytest.raises(ClinicalError, match="has not happened yet: record the session on the day"):
+    with pytest.raises(Refusal, match="has not happened yet: record the session on the day"):
         record_for(appointment, formulation, practitioner, performed_at=timezone.now())
 
 
 def test_a_consultation_appointment_takes_no_session_record(practitioner, formulation):
     appointment = booked(practitioner, formulation.patient, kind=AppointmentKind.CONSULTATION)
-    with pytest.raises(ClinicalError, match="is a consultation, not a treatment session"):
+    with pytest.raises(Refusal, match="is a consultation, not a treatment session"):
         record_for(appointment, formulation, practitioner)
 
 
 def test_another_patients_appointment_is_refused(practitioner, formulation):
     appointment = booked(practitioner, factories.patient())
-    with pytest.raises(ClinicalError, match="is another patient's"):
+    with pytest.raises(Refusal, match="is another patient's"):
         record_for(appointment, formulation, practitioner)
 
 
@@ -112,7 +112,7 @@ def test_marking_the_session_done_completes_its_appointment_with_logged_steps(
     appointment, formulation, practitioner
 ):
     record = record_for(appointment, formulation, practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.COMPLETED
     steps = AppointmentStateChange.objects.filter(appointment=appointment).order_by("id")
@@ -127,7 +127,7 @@ def test_an_appointment_already_completed_stays_completed(appointment, formulati
     appointment.state = AppointmentState.COMPLETED
     appointment.save()
     record = record_for(appointment, formulation, practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.COMPLETED
     assert not AppointmentStateChange.objects.filter(appointment=appointment).exists()
@@ -139,8 +139,8 @@ def test_mark_done_changes_nothing_when_the_appointment_was_cancelled_meanwhile(
     appointment = booked(practitioner, formulation.patient)
     record = record_for(appointment, formulation, practitioner)
     cancel_appointment(appointment=appointment, reason="Patient unwell", by=front_desk)
-    with pytest.raises(ClinicalError) as refused:
-        services.session_mark_done(session_record=record, by=practitioner)
+    with pytest.raises(Refusal) as refused:
+        services.mark_session_done(session_record=record, by=practitioner)
     assert refused.value.message == (
         "The session cannot be marked done because its appointment cannot be completed: "
         "This appointment is cancelled: it cannot be marked completed."
@@ -151,7 +151,7 @@ def test_mark_done_changes_nothing_when_the_appointment_was_cancelled_meanwhile(
 
 def test_a_session_without_appointment_is_marked_done_as_before(formulation, practitioner):
     record = factories.session_record(practitioner, formulation)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     assert record.appointment is None and record.done_at is not None
 
 
@@ -213,7 +213,7 @@ def test_front_desk_sees_only_that_the_session_was_done(
     client_as, front_desk, practitioner, appointment, formulation
 ):
     record = record_for(appointment, formulation, practitioner, notes="Slight bruising left cheek")
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     page = client_as(front_desk).get(reverse("scheduling:appointment_detail", args=[appointment.pk]))
     html = page.content.decode()
     assert "Session done" in html

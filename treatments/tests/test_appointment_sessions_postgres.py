@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connections
 
+from clinic.errors import Refusal
 from treatments.models import SessionRecord
-from treatments.services import ClinicalError
 from treatments.tests import factories
 from treatments.tests.test_appointment_sessions import SESSION, booked
 
@@ -25,14 +25,14 @@ def test_concurrent_records_of_one_appointment_exactly_one_wins(practitioner):
     def attempt():
         try:
             barrier.wait(timeout=10)
-            factories.services.session_record_create(
+            factories.services.record_session(
                 formulation=formulation,
                 by=practitioner,
                 appointment=appointment,
                 **{**SESSION, "performed_at": appointment.starts_at},
             )
             outcome = "recorded"
-        except ClinicalError as exc:
+        except Refusal as exc:
             outcome = exc.message
         finally:
             connections.close_all()

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from treatments import services
 from treatments.models import Consultation
-from treatments.services import ClinicalError
 from treatments.tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def aged(age: int, on: datetime.date = DAY):
 
 
 def eligible(practitioner, patient, **plan):
-    return services.consultation_create(
+    return services.start_consultation(
         patient=patient,
         by=practitioner,
         **{**factories.ELIGIBLE_PLAN, "date": DAY, **plan},
@@ -43,7 +43,7 @@ def test_four_days_apart_is_also_two_sessions_per_week(practitioner):
 
 
 def test_a_count_outside_the_band_needs_a_reason(practitioner):
-    with pytest.raises(ClinicalError) as refused:
+    with pytest.raises(Refusal) as refused:
         eligible(practitioner, aged(33), plan_session_count=6, plan_interval_days=14)
     assert refused.value.message == (
         "6 sessions is outside the band's 3–4 sessions: give the reason for this course."
@@ -56,7 +56,7 @@ def test_a_count_outside_the_band_needs_a_reason(practitioner):
 
 
 def test_another_cadence_needs_a_reason(practitioner):
-    with pytest.raises(ClinicalError) as refused:
+    with pytest.raises(Refusal) as refused:
         eligible(practitioner, aged(50), plan_session_count=6, plan_interval_days=14)
     assert refused.value.message == (
         "The band's cadence is two sessions per week: give the reason for this course."
@@ -66,12 +66,12 @@ def test_another_cadence_needs_a_reason(practitioner):
 def test_the_age_on_the_consultation_date_chooses_the_band(practitioner):
     """Rule `band-edges`: 30 is in [30, 35), every two weeks, not in [28, 30), every three weeks."""
     eligible(practitioner, aged(30), plan_session_count=4, plan_interval_days=14)
-    with pytest.raises(ClinicalError, match="The band's cadence is one session every two weeks"):
+    with pytest.raises(Refusal, match="The band's cadence is one session every two weeks"):
         eligible(practitioner, aged(30), plan_session_count=4, plan_interval_days=21)
 
 
 def test_no_protocol_for_the_age_needs_a_reason(practitioner):
-    with pytest.raises(ClinicalError) as refused:
+    with pytest.raises(Refusal) as refused:
         eligible(practitioner, aged(42), plan_session_count=4, plan_interval_days=14)
     assert refused.value.message == (
         "No protocol for age 42: give the reason for the count and cadence chosen."
@@ -80,13 +80,13 @@ def test_no_protocol_for_the_age_needs_a_reason(practitioner):
 
 
 def test_signing_checks_the_plan_against_the_band_too(practitioner):
-    consultation = services.consultation_create(patient=aged(50), by=practitioner, date=DAY)
+    consultation = services.start_consultation(patient=aged(50), by=practitioner, date=DAY)
     # A draft saved before plans were checked against the bands (the service refuses it today).
     Consultation.objects.filter(pk=consultation.pk).update(
         decision="eligible", plan_areas=["face"], plan_session_count=10, plan_interval_days=3
     )
-    with pytest.raises(ClinicalError, match="10 sessions is outside the band's 6 sessions"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+    with pytest.raises(Refusal, match="10 sessions is outside the band's 6 sessions"):
+        services.sign_consultation(consultation=consultation, by=practitioner)
 
 
 def test_new_consultation_is_prefilled_from_the_band(client_as, practitioner):

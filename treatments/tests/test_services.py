@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from clinic.errors import Refusal
 from patients.models import Answer, Contraindication, ScreeningAnswer
 from patients.services import screening_for
 from treatments import services
@@ -15,10 +16,9 @@ from treatments.models import (
     Formulation,
     FormulationLine,
     Ingredient,
-    LockedRecord,
     SessionRecord,
 )
-from treatments.services import ClinicalError, LineInput
+from treatments.services import LineInput
 from treatments.tests import factories
 from treatments.tests.factories import HA, PDRN, VITAMIN_C, ZINC, ingredient
 
@@ -49,7 +49,7 @@ def test_catalogue_is_seeded_with_a_realistic_starting_set():
 def test_consultation_prefills_contraindications_from_the_screening(practitioner):
     patient = factories.patient()
     answer_yes(patient, Contraindication.ANTICOAGULANTS)
-    consultation = services.consultation_create(patient=patient, by=practitioner)
+    consultation = services.start_consultation(patient=patient, by=practitioner)
     answers = dict(consultation.answers.values_list("item", "answer"))
     assert len(answers) == len(Contraindication.values)
     assert answers["anticoagulants"] == "yes"
@@ -59,7 +59,7 @@ def test_consultation_prefills_contraindications_from_the_screening(practitioner
 def test_answers_confirmed_at_the_visit_override_the_screening(practitioner):
     patient = factories.patient()
     answer_yes(patient, Contraindication.ANTICOAGULANTS)
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=patient, by=practitioner, answers={"anticoagulants": "no"}
     )
     assert consultation.answers.get(item="anticoagulants").answer == "no"
@@ -67,8 +67,8 @@ def test_answers_confirmed_at_the_visit_override_the_screening(practitioner):
 
 def test_a_yes_answer_blocks_eligible_without_an_override_reason(practitioner):
     patient = factories.patient()
-    with pytest.raises(ClinicalError) as error:
-        services.consultation_create(
+    with pytest.raises(Refusal) as error:
+        services.start_consultation(
             patient=patient, by=practitioner, decision="eligible", answers={"keloid": "yes"}
         )
     assert error.value.field == "override_reason"
@@ -77,7 +77,7 @@ def test_a_yes_answer_blocks_eligible_without_an_override_reason(practitioner):
 
 
 def test_override_reason_allows_eligible_and_is_kept(practitioner):
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=factories.patient(),
         by=practitioner,
         decision="eligible",
@@ -90,29 +90,29 @@ def test_override_reason_allows_eligible_and_is_kept(practitioner):
 
 
 def test_deferred_needs_a_reason(practitioner):
-    with pytest.raises(ClinicalError, match="Give the reason for “Deferred”"):
-        services.consultation_create(patient=factories.patient(), by=practitioner, decision="deferred")
+    with pytest.raises(Refusal, match="Give the reason for “Deferred”"):
+        services.start_consultation(patient=factories.patient(), by=practitioner, decision="deferred")
 
 
 def test_other_concern_needs_its_text(practitioner):
-    with pytest.raises(ClinicalError, match="Describe the “other” concern"):
-        services.consultation_create(patient=factories.patient(), by=practitioner, concerns=["other"])
+    with pytest.raises(Refusal, match="Describe the “other” concern"):
+        services.start_consultation(patient=factories.patient(), by=practitioner, concerns=["other"])
 
 
 def test_signing_an_eligible_consultation_needs_the_plan(practitioner):
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=factories.patient(), by=practitioner, decision="eligible", plan_areas=["face"]
     )
-    with pytest.raises(ClinicalError, match="proposed number of sessions and the interval"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+    with pytest.raises(Refusal, match="proposed number of sessions and the interval"):
+        services.sign_consultation(consultation=consultation, by=practitioner)
     consultation.refresh_from_db()
     assert consultation.signed_at is None
 
 
 def test_signing_needs_a_decision(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
-    with pytest.raises(ClinicalError, match="Record a decision"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner)
+    with pytest.raises(Refusal, match="Record a decision"):
+        services.sign_consultation(consultation=consultation, by=practitioner)
 
 
 def test_signed_consultation_records_who_and_when(practitioner):
@@ -124,21 +124,21 @@ def test_signed_consultation_records_who_and_when(practitioner):
 
 def test_signed_consultation_cannot_be_edited(practitioner):
     consultation = factories.signed_consultation(practitioner, goals="Brighter skin")
-    with pytest.raises(ClinicalError, match="can no longer be edited. Add an addendum"):
-        services.consultation_update(consultation=consultation, by=practitioner, goals="Changed")
+    with pytest.raises(Refusal, match="can no longer be edited. Add an addendum"):
+        services.update_consultation(consultation=consultation, by=practitioner, goals="Changed")
     consultation.refresh_from_db()
     assert consultation.goals == "Brighter skin"
 
 
 def test_signed_consultation_cannot_be_signed_twice(practitioner):
     consultation = factories.signed_consultation(practitioner)
-    with pytest.raises(ClinicalError, match="can no longer be edited"):
-        services.consultation_sign(consultation=consultation, by=practitioner)
+    with pytest.raises(Refusal, match="can no longer be edited"):
+        services.sign_consultation(consultation=consultation, by=practitioner)
 
 
 def test_draft_consultation_can_be_edited(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner, goals="a")
-    services.consultation_update(
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner, goals="a")
+    services.update_consultation(
         consultation=consultation, by=practitioner, goals="b", answers={"pregnancy": "no"}
     )
     consultation.refresh_from_db()
@@ -148,30 +148,30 @@ def test_draft_consultation_can_be_edited(practitioner):
 
 def test_addendum_on_signed_consultation_keeps_author_time_and_text(practitioner):
     consultation = factories.signed_consultation(practitioner)
-    addendum = services.addendum_add(consultation=consultation, by=practitioner, text="  Patient called. ")
+    addendum = services.add_addendum(consultation=consultation, by=practitioner, text="  Patient called. ")
     assert (addendum.author, addendum.text) == (practitioner, "Patient called.")
     assert addendum.created_at is not None
     assert list(consultation.addenda.all()) == [addendum]
 
 
 def test_addendum_is_refused_on_a_draft(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
-    with pytest.raises(ClinicalError, match="still a draft"):
-        services.addendum_add(consultation=consultation, by=practitioner, text="x")
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner)
+    with pytest.raises(Refusal, match="still a draft"):
+        services.add_addendum(consultation=consultation, by=practitioner, text="x")
     assert Addendum.objects.count() == 0
 
 
 def test_empty_addendum_is_refused(practitioner):
     consultation = factories.signed_consultation(practitioner)
-    with pytest.raises(ClinicalError, match="Write the addendum text"):
-        services.addendum_add(consultation=consultation, by=practitioner, text="   ")
+    with pytest.raises(Refusal, match="Write the addendum text"):
+        services.add_addendum(consultation=consultation, by=practitioner, text="   ")
 
 
 def test_consultation_changes_are_audited(practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner, goals="a")
-    services.consultation_update(consultation=consultation, by=practitioner, goals="b")
-    services.consultation_update(consultation=consultation, by=practitioner, **factories.ELIGIBLE_PLAN)
-    services.consultation_sign(consultation=consultation, by=practitioner)
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner, goals="a")
+    services.update_consultation(consultation=consultation, by=practitioner, goals="b")
+    services.update_consultation(consultation=consultation, by=practitioner, **factories.ELIGIBLE_PLAN)
+    services.sign_consultation(consultation=consultation, by=practitioner)
     history = consultation.history.order_by("history_date")
     assert [h.history_type for h in history] == ["+", "~", "~", "~"]
     assert {h.history_user for h in history} == {practitioner}
@@ -182,15 +182,15 @@ def test_consultation_changes_are_audited(practitioner):
 
 
 def test_formulation_needs_a_signed_eligible_consultation(practitioner):
-    draft = services.consultation_create(
+    draft = services.start_consultation(
         patient=factories.patient(), by=practitioner, **factories.ELIGIBLE_PLAN
     )
-    with pytest.raises(ClinicalError, match="Sign the consultation first"):
+    with pytest.raises(Refusal, match="Sign the consultation first"):
         factories.formulation(practitioner, draft)
     not_eligible = factories.signed_consultation(
         practitioner, decision="not_eligible", decision_reason="Pregnant"
     )
-    with pytest.raises(ClinicalError, match="found the patient eligible"):
+    with pytest.raises(Refusal, match="found the patient eligible"):
         factories.formulation(practitioner, not_eligible)
     assert Formulation.objects.count() == 0
 
@@ -208,7 +208,7 @@ def test_ingredient_in_a_patient_allergen_group_is_refused_without_override(prac
     consultation = factories.signed_consultation(practitioner)
     factories.allergic_to(consultation.patient, "Polynucleotides (fish DNA)")
     lines = [LineInput(ingredient=ingredient(PDRN), amount=Decimal("2"), override_reason="I know best")]
-    with pytest.raises(ClinicalError) as error:
+    with pytest.raises(Refusal) as error:
         factories.formulation(practitioner, consultation, lines=lines)
     assert error.value.message == (
         "Polynucleotides (PDRN) 7.5 mg/mL cannot be used: the patient is allergic to "
@@ -220,7 +220,7 @@ def test_ingredient_in_a_patient_allergen_group_is_refused_without_override(prac
 def test_amount_above_maximum_needs_a_written_reason(practitioner):
     consultation = factories.signed_consultation(practitioner)
     lines = [LineInput(ingredient=ingredient(VITAMIN_C), amount=Decimal("500"))]
-    with pytest.raises(ClinicalError) as error:
+    with pytest.raises(Refusal) as error:
         factories.formulation(practitioner, consultation, lines=lines)
     assert error.value.message == (
         "500 mg of Vitamin C (sodium ascorbate) is above the maximum of 400 mg per session: lower it, "
@@ -241,31 +241,31 @@ def test_retired_ingredient_is_refused(practitioner):
     zinc = ingredient(ZINC)
     zinc.is_active = False
     zinc.save()
-    with pytest.raises(ClinicalError, match=r"Zinc \(zinc sulfate\) is retired from the catalogue"):
+    with pytest.raises(Refusal, match=r"Zinc \(zinc sulfate\) is retired from the catalogue"):
         factories.formulation(practitioner, lines=[LineInput(ingredient=zinc, amount=Decimal("2"))])
 
 
 @pytest.mark.parametrize("amount", [Decimal("0"), Decimal("-1")])
 def test_amounts_must_be_positive(practitioner, amount):
-    with pytest.raises(ClinicalError, match="must be more than zero"):
+    with pytest.raises(Refusal, match="must be more than zero"):
         factories.formulation(practitioner, lines=[LineInput(ingredient=ingredient(HA), amount=amount)])
 
 
 def test_amount_in_another_unit_is_refused(practitioner):
     line = LineInput(ingredient=ingredient(HA), amount=Decimal("2"), unit="mg")
-    with pytest.raises(ClinicalError, match=r"is dosed in mL, not mg"):
+    with pytest.raises(Refusal, match=r"is dosed in mL, not mg"):
         factories.formulation(practitioner, lines=[line])
 
 
 def test_an_ingredient_may_appear_once(practitioner):
     lines = [LineInput(ingredient=ingredient(HA), amount=Decimal("1"))] * 2
-    with pytest.raises(ClinicalError, match="appears twice"):
+    with pytest.raises(Refusal, match="appears twice"):
         factories.formulation(practitioner, lines=lines)
 
 
 def test_formulation_needs_lines_and_volume(practitioner):
-    with pytest.raises(ClinicalError, match="Add at least one ingredient"):
-        services.formulation_create(
+    with pytest.raises(Refusal, match="Add at least one ingredient"):
+        services.create_formulation(
             consultation=factories.signed_consultation(practitioner),
             by=practitioner,
             lines=[],
@@ -292,13 +292,13 @@ def test_a_version_used_in_a_session_never_changes(practitioner):
     record = factories.session_record(practitioner)
     formulation = record.formulation
     formulation.notes = "edited behind the service"
-    with pytest.raises(LockedRecord):
+    with pytest.raises(Refusal):
         formulation.save()
     line = formulation.lines.first()
     line.amount = Decimal("9")
-    with pytest.raises(LockedRecord):
+    with pytest.raises(Refusal):
         line.save()
-    with pytest.raises(LockedRecord):
+    with pytest.raises(Refusal):
         formulation.delete()
     assert Formulation.objects.get(pk=formulation.pk).notes == ""
     assert FormulationLine.objects.get(pk=line.pk).amount == Decimal("2")
@@ -335,39 +335,39 @@ def test_session_record_keeps_lots_per_formulation_line(practitioner):
 
 
 def test_needle_technique_needs_a_gauge(practitioner):
-    with pytest.raises(ClinicalError, match="needle gauge"):
+    with pytest.raises(Refusal, match="needle gauge"):
         factories.session_record(practitioner, needle_gauge="")
 
 
 def test_numbing_cream_needs_the_product(practitioner):
-    with pytest.raises(ClinicalError, match="Name the numbing cream"):
+    with pytest.raises(Refusal, match="Name the numbing cream"):
         factories.session_record(practitioner, numbing_cream=True)
 
 
 def test_mark_done_locks_the_record_and_queues_aftercare(practitioner):
     record = factories.session_record(practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     record.refresh_from_db()
     assert record.done_by == practitioner
     assert record.aftercare_due_at is not None
-    with pytest.raises(ClinicalError, match="marked done on .* and is locked"):
-        services.session_record_update(session_record=record, by=practitioner, notes="late change")
-    with pytest.raises(ClinicalError, match="is locked"):
-        services.session_mark_done(session_record=record, by=practitioner)
+    with pytest.raises(Refusal, match="marked done on .* and is locked"):
+        services.update_session_record(session_record=record, by=practitioner, notes="late change")
+    with pytest.raises(Refusal, match="is locked"):
+        services.mark_session_done(session_record=record, by=practitioner)
     assert SessionRecord.objects.get(pk=record.pk).notes == ""
 
 
 def test_mark_done_needs_the_volume(practitioner):
     record = factories.session_record(practitioner, volume_ml=None)
-    with pytest.raises(ClinicalError, match="Record the volume given"):
-        services.session_mark_done(session_record=record, by=practitioner)
+    with pytest.raises(Refusal, match="Record the volume given"):
+        services.mark_session_done(session_record=record, by=practitioner)
     record.refresh_from_db()
     assert record.done_at is None and record.aftercare_due_at is None
 
 
 def test_aftercare_is_queued_at_most_once(practitioner):
     record = factories.session_record(practitioner)
-    services.session_mark_done(session_record=record, by=practitioner)
+    services.mark_session_done(session_record=record, by=practitioner)
     record.refresh_from_db()
     first_due = record.aftercare_due_at
     assert services.queue_aftercare(session_record=record) is False
@@ -377,13 +377,13 @@ def test_aftercare_is_queued_at_most_once(practitioner):
 
 def test_aftercare_is_not_queued_for_an_open_session(practitioner):
     record = factories.session_record(practitioner)
-    with pytest.raises(ClinicalError, match="only sent for a session marked done"):
+    with pytest.raises(Refusal, match="only sent for a session marked done"):
         services.queue_aftercare(session_record=record)
 
 
 def test_open_session_record_can_be_updated(practitioner):
     record = factories.session_record(practitioner)
-    services.session_record_update(
+    services.update_session_record(
         session_record=record, by=practitioner, pain_score=6, reactions=["redness"]
     )
     record.refresh_from_db()
@@ -392,21 +392,21 @@ def test_open_session_record_can_be_updated(practitioner):
 
 def test_consultation_date_cannot_be_in_the_future(practitioner):
     tomorrow = datetime.date.today() + datetime.timedelta(days=2)
-    with pytest.raises(ClinicalError, match="cannot be in the future"):
-        services.consultation_create(patient=factories.patient(), by=practitioner, date=tomorrow)
+    with pytest.raises(Refusal, match="cannot be in the future"):
+        services.start_consultation(patient=factories.patient(), by=practitioner, date=tomorrow)
 
 
 def test_no_new_formulation_after_a_later_consultation_deferred_treatment(practitioner):
     first = factories.formulation(practitioner)
-    later = services.consultation_create(
+    later = services.start_consultation(
         patient=first.patient,
         by=practitioner,
         date=datetime.date(2026, 4, 1),
         decision="deferred",
         decision_reason="Started isotretinoin",
     )
-    services.consultation_sign(consultation=later, by=practitioner)
-    with pytest.raises(ClinicalError) as error:
+    services.sign_consultation(consultation=later, by=practitioner)
+    with pytest.raises(Refusal) as error:
         factories.formulation(practitioner, first.consultation, previous=first)
     assert error.value.message == (
         "The latest signed consultation, of 01/04/2026, decided “Deferred”. "
@@ -417,5 +417,5 @@ def test_no_new_formulation_after_a_later_consultation_deferred_treatment(practi
 def test_session_cannot_be_recorded_in_the_future(practitioner):
     from django.utils import timezone
 
-    with pytest.raises(ClinicalError, match="cannot be in the future"):
+    with pytest.raises(Refusal, match="cannot be in the future"):
         factories.session_record(practitioner, performed_at=timezone.now() + datetime.timedelta(days=3))

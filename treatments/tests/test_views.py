@@ -9,6 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from treatments import services
 from treatments.dashboard import panel
 from treatments.models import Consultation, ConsultationAccessLog, Formulation, SessionRecord
@@ -89,7 +90,7 @@ def test_contraindication_refusal_is_shown_on_the_form(client_as, practitioner):
 
 
 def test_signing_from_the_page_locks_the_note(client_as, practitioner):
-    consultation = services.consultation_create(
+    consultation = services.start_consultation(
         patient=factories.patient(), by=practitioner, **factories.ELIGIBLE_PLAN
     )
     client = client_as(practitioner)
@@ -246,8 +247,8 @@ def _history(practitioner, patient, size):
         ]
         previous = factories.formulation(practitioner, consultation, lines=lines, previous=previous)
         record = factories.session_record(practitioner, previous)
-        services.session_mark_done(session_record=record, by=practitioner)
-        services.consultation_create(patient=patient, by=practitioner)
+        services.mark_session_done(session_record=record, by=practitioner)
+        services.start_consultation(patient=patient, by=practitioner)
 
 
 def _sessions_on_days(practitioner, patient, days):
@@ -344,7 +345,7 @@ def test_patient_section_shows_admin_no_new_consultation_button(rf_user, practit
 
 
 def test_dashboard_panel_lists_unsigned_consultations(rf_user, practitioner, front_desk):
-    services.consultation_create(patient=factories.patient(given_name="Zélia"), by=practitioner)
+    services.start_consultation(patient=factories.patient(given_name="Zélia"), by=practitioner)
     assert "Unsigned consultation · Zélia" in panel(rf_user(practitioner))
     assert panel(rf_user(front_desk)) == ""
 
@@ -383,7 +384,7 @@ def test_unknown_diff_version_answers_404(client_as, practitioner):
 
 
 def test_opening_a_draft_to_edit_is_logged_as_a_read(client_as, practitioner):
-    consultation = services.consultation_create(patient=factories.patient(), by=practitioner)
+    consultation = services.start_consultation(patient=factories.patient(), by=practitioner)
     client_as(practitioner).get(reverse("treatments:consultation_edit", args=[consultation.pk]))
     assert ConsultationAccessLog.objects.filter(consultation=consultation, user=practitioner).count() == 1
 
@@ -396,15 +397,15 @@ def _same_day_decisions(practitioner, *, signed_last: str):
     second, signed in the order that makes `signed_last` the practitioner's last word that day."""
     patient = factories.patient()
     day = datetime.date(2026, 3, 2)
-    refused = services.consultation_create(
+    refused = services.start_consultation(
         patient=patient, by=practitioner, date=day, decision="not_eligible", decision_reason="Keloid tendency"
     )
-    eligible = services.consultation_create(
+    eligible = services.start_consultation(
         patient=patient, by=practitioner, **factories.ELIGIBLE_PLAN, date=day
     )
     order = [eligible, refused] if signed_last == "not_eligible" else [refused, eligible]
     for consultation in order:
-        services.consultation_sign(consultation=consultation, by=practitioner)
+        services.sign_consultation(consultation=consultation, by=practitioner)
     return patient, eligible
 
 
@@ -414,7 +415,7 @@ def _offered_and_accepted(client, practitioner, patient, eligible) -> tuple[bool
     try:
         factories.formulation(practitioner, eligible)
         accepted = True
-    except services.ClinicalError:
+    except Refusal:
         accepted = False
     return "Formulate cocktail" in timeline, "Formulate cocktail" in detail, accepted
 
@@ -441,7 +442,7 @@ def test_an_older_eligible_consultation_offers_no_formulation_once_a_newer_one_i
     client = client_as(practitioner)
     detail = client.get(reverse("treatments:consultation_detail", args=[older.pk])).text
     assert "Formulate cocktail" not in detail
-    with pytest.raises(services.ClinicalError, match="not the patient's latest signed consultation"):
+    with pytest.raises(Refusal, match="not the patient's latest signed consultation"):
         factories.formulation(practitioner, older)
     page = client.get(reverse("treatments:formulation_create", args=[older.pk]), follow=True)
     assert "latest signed consultation" in page.text
@@ -449,14 +450,14 @@ def test_an_older_eligible_consultation_offers_no_formulation_once_a_newer_one_i
 
 def test_no_new_version_is_offered_after_a_signed_deferral(client_as, practitioner):
     formulation = factories.formulation(practitioner)
-    later = services.consultation_create(
+    later = services.start_consultation(
         patient=formulation.patient,
         by=practitioner,
         date=datetime.date(2026, 4, 6),
         decision="deferred",
         decision_reason="Active infection at the site",
     )
-    services.consultation_sign(consultation=later, by=practitioner)
+    services.sign_consultation(consultation=later, by=practitioner)
     client = client_as(practitioner)
     sheet = client.get(reverse("treatments:formulation_detail", args=[formulation.pk])).text
     assert "New version from this" not in sheet
