@@ -22,17 +22,18 @@ def run_pytest(*args, **env):
         if k not in {"DATABASE_URL", "REDIS_URL", "REQUIRE_BROWSER", "PYTEST_ADDOPTS"}
     }
     full_env["CHROMIUM_PATH"] = "/nonexistent/chromium"
+    full_env.update(env)
     # Its own folder for the SQLite test database: sharing ours, the inner run's teardown would
     # delete the database file the outer run is still using.
-    full_env["MESOCLINIC_VAR_DIR"] = tempfile.mkdtemp(prefix="mesoclinic-inner-run-")
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", *SELECTION, *args],
-        cwd=ROOT,
-        env=full_env,
-        capture_output=True,
-        text=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="mesoclinic-inner-run-") as var_dir:
+        full_env["MESOCLINIC_VAR_DIR"] = var_dir
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", *SELECTION, *args],
+            cwd=ROOT,
+            env=full_env,
+            capture_output=True,
+            text=True,
+        )
 
 
 def test_without_chromium_ordinary_tests_run_and_only_the_journeys_skip():
