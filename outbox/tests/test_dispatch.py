@@ -434,3 +434,19 @@ def test_the_plain_text_part_is_plain_text(smtp_server):
     outbox.dispatch_due()
     [received] = smtp_server.messages
     assert "sent by Rita O'Neil to check" in received.get_body(("plain",)).get_content()
+
+
+def test_a_kind_without_a_builder_is_a_programming_error_not_a_refusal(smtp_server):
+    """Nothing staff can do about it: a plain LookupError (logged), and the row waits for a fix."""
+    message = OutboxMessage.objects.create(
+        kind="unregistered",
+        idempotency_key="unregistered:1",
+        recipient="ana@example.com",
+        due_at=timezone.now(),
+        message_id=kinds.message_id_for("unregistered:1"),
+    )
+    with pytest.raises(LookupError, match="No builder registered for kind 'unregistered'") as raised:
+        kinds.build_email(message)
+    assert not isinstance(raised.value, Refusal)
+    assert outbox.dispatch_due().retrying == 1
+    assert smtp_server.messages == []
