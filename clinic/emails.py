@@ -5,12 +5,18 @@ Every message carries the clinic's name and contact (the shared footers `emails/
 """
 
 from collections.abc import Iterable
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from .models import ClinicSettings
+
+
+def sender_domain() -> str:
+    """The domain of the clinic's sender address, for Message-IDs and calendar UIDs."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "mesoclinic.invalid"
 
 
 def render_email(

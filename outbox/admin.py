@@ -3,22 +3,15 @@ pages (retry), never by editing a row, so that none is ever sent twice."""
 
 from django.contrib import admin
 
+from clinic.admin import NoWrites
+
 from .models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(NoWrites, admin.ModelAdmin):
     list_display = ("due_at", "kind", "recipient", "state", "attempts", "sent_at")
     list_filter = ("state", "kind")
     search_fields = ("recipient", "idempotency_key", "message_id")
     raw_id_fields = ("patient",)
     exclude = ("body_html",)  # the Messages page shows it in a sandboxed frame
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

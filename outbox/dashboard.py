@@ -8,9 +8,9 @@ from .selectors import failed_count
 
 
 def panel(request) -> str:
-    if not is_allowed(request.user, "clinic:outbox_list"):
-        return ""
-    failed = failed_count()
-    if not failed:
-        return ""
-    return render_to_string("outbox/_dashboard_panel.html", {"failed": failed}, request=request)
+    failed = is_allowed(request.user, "clinic:outbox_list") and failed_count()
+    return (
+        render_to_string("outbox/_dashboard_panel.html", {"failed": failed}, request=request)
+        if failed
+        else ""
+    )

@@ -25,10 +25,8 @@ class OutboxFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        kinds = registered_kinds()
-        self.fields["kind"].choices = [("", "Any kind")] + sorted(
-            ((name, kind.label) for name, kind in kinds.items()), key=lambda c: c[1]
-        )
+        kinds = [(name, kind.label) for name, kind in registered_kinds().items()]
+        self.fields["kind"].choices = [("", "Any kind"), *kinds]
 
     def clean(self):
         data = super().clean()

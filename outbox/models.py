@@ -84,6 +84,12 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient} ({self.get_state_display()})"
 
+    @property
+    def kind_label(self) -> str:
+        from .kinds import kind_label  # kinds.py imports this module
+
+        return kind_label(self.kind)
+
 
 class OutboxEvent(models.Model):
     """What happened to an outbox message: created, rescheduled, each attempt, cancel, retry."""
@@ -91,7 +97,6 @@ class OutboxEvent(models.Model):
     class Action(models.TextChoices):
         CREATED = "created", "Created"
         UPDATED = "updated", "Updated"
-        RESCHEDULED = "rescheduled", "Rescheduled"
         RECLAIMED = "reclaimed", "Sending again after an interruption"
         SENT = "sent", "Sent"
         TEMPORARY_FAILURE = "temporary_failure", "Temporary failure, will retry"

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from patients.models import fold
 
+from .kinds import build_email, html_part
 from .models import OutboxMessage
 
 
@@ -18,15 +19,8 @@ def outbox_list(filters: dict) -> QuerySet[OutboxMessage]:
     """Messages newest due first, filtered as on the Messages page (the filter form's cleaned data);
     patient loaded in the same query. Dates are the clinic's local days of the due time."""
     # The bodies are kept for the detail page only; the list never loads them.
-    messages = (
-        OutboxMessage.objects.select_related("patient")
-        .defer("body_text", "body_html")
-        .order_by("-due_at", "-id")
-    )
-    if filters.get("state"):
-        messages = messages.filter(state=filters["state"])
-    if filters.get("kind"):
-        messages = messages.filter(kind=filters["kind"])
+    messages = OutboxMessage.objects.select_related("patient").defer("body_text", "body_html")
+    messages = messages.filter(**{name: filters[name] for name in ("state", "kind") if filters.get(name)})
     if filters.get("patient"):
         messages = messages.filter(patient_id=filters["patient"])
     if term := (filters.get("q") or "").strip():
@@ -39,21 +33,26 @@ def outbox_list(filters: dict) -> QuerySet[OutboxMessage]:
         messages = messages.filter(due_at__gte=_local_midnight(filters["date_from"]))
     if filters.get("date_to"):
         messages = messages.filter(due_at__lt=_local_midnight(filters["date_to"]) + timedelta(days=1))
-    return messages
+    return messages.order_by("-due_at", "-id")
 
 
-def outbox_detail(pk: int) -> OutboxMessage:
-    return OutboxMessage.objects.select_related("patient").get(pk=pk)
+def outbox_state_counts() -> list[tuple[str, str, int]]:
+    """(state, label, how many messages are in it) for every state, in one query."""
+    counts = dict(OutboxMessage.objects.values_list("state").annotate(n=Count("id")).order_by())
+    return [(value, label, counts.get(value, 0)) for value, label in OutboxMessage.State.choices]
 
 
-def outbox_events(message: OutboxMessage):
-    return message.events.select_related("user").order_by("at", "id")
-
-
-def outbox_state_counts() -> dict[str, int]:
-    """How many messages are in each state (one query)."""
-    rows = OutboxMessage.objects.values("state").annotate(n=Count("id")).order_by()
-    return {row["state"]: row["n"] for row in rows}
+def message_content(message: OutboxMessage) -> dict:
+    """What the message says: the snapshot once sent, otherwise what it would say if sent now."""
+    if message.state == OutboxMessage.State.SENT:
+        return {"subject": message.subject, "text": message.body_text, "html": message.body_html}
+    try:
+        email = build_email(message)
+    except Exception as exc:  # show the builder's problem to staff instead of a 500
+        return {"error": f"The message cannot be rendered now: {exc}"}
+    if email is None:
+        return {"error": "This message would not be sent now: what it was about is no longer valid."}
+    return {"subject": email.subject, "text": email.body, "html": html_part(email), "live": True}
 
 
 def failed_count() -> int:

@@ -1,15 +1,12 @@
 """Writes of the outbox: queue, cancel, retry, and the dispatcher that sends what is due.
 
-`enqueue()` runs inside the transaction of the change that causes the message, so the row commits
-or rolls back with it. `dispatch_due()` (Celery beat every minute, and one kick after each
-transaction that queued something due) claims one row at a time, just before it is built (the
-builder re-reads what the message is about) and sent over the run's one SMTP connection, and marks
-it sent in a committed transaction of its own right after the server accepted it. So:
-- one row per idempotency key (a unique constraint); a row marked sent is never sent again;
-- a run that dies leaves at most the one row it was sending claimed, taken again after its lease
-  and re-sent under the same Message-ID; the rest stays pending for the next run;
-- broker faults never stop a run between acceptance and mark: workers do not cancel running
-  tasks on a lost broker connection (settings.py, CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_…).
+`enqueue()` writes the row in the transaction of the change that causes the message. The
+dispatcher (beat every minute, and one kick per transaction that queued something due) claims one
+row at a time, builds it (the builder re-reads what it is about), sends it over the run's one SMTP
+connection, and writes the outcome in the transaction that claims the next row: one commit per
+message, each message the server accepted marked sent before the next one goes. A run that dies
+holds at most the row in flight, taken again after its lease under the same Message-ID. Broker
+faults never stop a run between acceptance and mark (settings.py, CELERY_WORKER_CANCEL_…).
 """
 
 import logging
@@ -17,6 +14,7 @@ import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -36,23 +34,24 @@ DISPATCH_TASK = "outbox.tasks.dispatch_outbox"
 KICK_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.1, "socket_timeout": 0.1}
 
 
-def _event(message: OutboxMessage, action: str, detail: str = "", user=None) -> None:
+def _change(message: OutboxMessage, action: str, detail: str, *, user=None, held_by="", **fields) -> None:
+    """Change the row and record what happened to it as an event; with `held_by`, only while that
+    dispatcher run still holds the row."""
+    rows = OutboxMessage.objects.filter(pk=message.pk)
+    if held_by:
+        rows = rows.filter(state=State.SENDING, claim_token=held_by)
+    if fields and not rows.update(**fields, updated_at=timezone.now()):
+        return
+    for name, value in fields.items():
+        setattr(message, name, value)
     OutboxEvent.objects.create(
         message=message,
         action=action,
         state=message.state,
         attempt=message.attempts,
-        detail=detail[:2000],
+        detail=detail,
         user=user,
     )
-
-
-def _require_transaction() -> None:
-    if connection.get_autocommit():
-        raise Refusal(
-            "enqueue() must run inside the transaction of the change that causes the message "
-            "(wrap the caller in transaction.atomic)."
-        )
 
 
 def enqueue(
@@ -61,70 +60,56 @@ def enqueue(
     """Put a message in the outbox once per `key`, in the caller's transaction. The same key again
     updates a pending row (recipient, due time); a cancelled row comes back as pending; a row being
     sent, sent or failed is returned unchanged."""
-    _require_transaction()
+    if connection.get_autocommit():  # programming errors, never shown to staff
+        raise transaction.TransactionManagementError(
+            "enqueue() must run inside the transaction of the change that causes the message."
+        )
     if kind not in registered_kinds():
-        raise Refusal(f"Unknown message kind {kind!r}: register it with register_kind().")
+        raise LookupError(f"Unknown message kind {kind!r}: register it with register_kind().")
     if not recipient:
         raise Refusal("The message has no recipient address.")
     # Two transactions enqueueing one key wait for each other (PostgreSQL; SQLite serialises them).
     message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
-    if message is not None:
-        return _update_existing(message, recipient=recipient, due_at=due_at)
-    try:
-        with transaction.atomic():  # a savepoint: losing the race below keeps the caller's work
-            message = OutboxMessage.objects.create(
-                kind=kind,
-                idempotency_key=key,
-                recipient=recipient,
-                patient=patient,
-                object_id=object_id,
-                due_at=due_at,
-                message_id=message_id_for(key),
-            )
-            _event(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
-    except IntegrityError:  # another transaction inserted the key first: update that row
-        message = OutboxMessage.objects.select_for_update().get(idempotency_key=key)
-        return _update_existing(message, recipient=recipient, due_at=due_at)
-    _kick_after_commit(due_at)
-    return message
-
-
-def _update_existing(message: OutboxMessage, *, recipient: str, due_at: datetime) -> OutboxMessage:
-    if message.state not in (State.PENDING, State.CANCELLED):
-        return message
+    if message is None:
+        try:
+            with transaction.atomic():  # a savepoint: losing the race below keeps the caller's work
+                message = OutboxMessage.objects.create(
+                    kind=kind,
+                    idempotency_key=key,
+                    recipient=recipient,
+                    patient=patient,
+                    object_id=object_id,
+                    due_at=due_at,
+                    message_id=message_id_for(key),
+                )
+                _change(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
+        except IntegrityError:  # another transaction inserted the key first: update that row
+            message = OutboxMessage.objects.select_for_update().get(idempotency_key=key)
+        else:
+            _kick_after_commit(due_at)
+            return message
     changes = [f"due {_fmt(message.due_at)} → {_fmt(due_at)}"] if message.due_at != due_at else []
-    if message.recipient != recipient:
-        changes.append(f"recipient {message.recipient} → {recipient}")
-    revived = message.state == State.CANCELLED
-    if changes or revived:
-        message.due_at, message.recipient, message.state, message.last_error = (
-            due_at,
-            recipient,
-            State.PENDING,
-            "",
-        )
-        message.save(update_fields=["due_at", "recipient", "state", "last_error", "updated_at"])
-        detail = "; ".join(changes) or f"Due {_fmt(due_at)}."
-        _event(
-            message,
-            Action.CREATED if revived else Action.UPDATED,
-            ("Queued again: " if revived else "") + detail,
-        )
-        _kick_after_commit(due_at)
+    changes += [f"recipient {message.recipient} → {recipient}"] if message.recipient != recipient else []
+    detail = "; ".join(changes) or f"Due {_fmt(due_at)}."
+    if message.state == State.CANCELLED:
+        action, detail = Action.CREATED, f"Queued again: {detail}"
+    elif message.state == State.PENDING and changes:
+        action = Action.UPDATED
+    else:
+        return message
+    _change(message, action, detail, due_at=due_at, recipient=recipient, state=State.PENDING, last_error="")
+    _kick_after_commit(due_at)
     return message
 
 
 def cancel_pending(*, key_prefix: str, reason: str) -> int:
     """Cancel the pending rows whose key starts with `key_prefix` (e.g. "reminder:42:") in the
     caller's transaction; returns how many. Rows being sent, sent or failed are left alone."""
-    _require_transaction()
     rows = OutboxMessage.objects.select_for_update().filter(
         idempotency_key__startswith=key_prefix, state=State.PENDING
     )
     for message in (rows := list(rows)):
-        message.state, message.last_error = State.CANCELLED, reason
-        message.save(update_fields=["state", "last_error", "updated_at"])
-        _event(message, Action.CANCELLED, reason)
+        _change(message, Action.CANCELLED, reason, state=State.CANCELLED, last_error=reason)
     return len(rows)
 
 
@@ -136,15 +121,8 @@ def retry_now(*, message_id: int, user=None) -> OutboxMessage:
         raise Refusal(
             f"Only failed messages can be retried; this one is {message.get_state_display().lower()}."
         )
-    previous, message.state, message.due_at, message.attempts = (
-        message.attempts,
-        State.PENDING,
-        timezone.now(),
-        0,
-    )
-    message.lease_until, message.claim_token = None, ""
-    message.save(update_fields=["state", "due_at", "attempts", "lease_until", "claim_token", "updated_at"])
-    _event(message, Action.RETRY, f"Retry requested after {previous} attempt(s).", user=user)
+    detail = f"Retry requested after {message.attempts} attempt(s)."
+    _change(message, Action.RETRY, detail, user=user, state=State.PENDING, due_at=timezone.now(), attempts=0)
     _kick_after_commit(message.due_at)
     return message
 
@@ -193,21 +171,38 @@ class DispatchResult:
     skipped: int = 0
 
 
+class Outcome(NamedTuple):
+    """What happened to one claimed row, written with the next claim (`_write`)."""
+
+    what: str  # a DispatchResult field
+    message: OutboxMessage
+    changes: dict  # to the row (none: skipped, another run holds it)
+    event: tuple = ()  # (action, detail)
+    reachable: bool = True  # False: the SMTP server did not answer, and the run stops
+
+
 def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
     """Send up to `batch_size` due messages over one SMTP connection; log what failed in one line."""
     token, result, problems, smtp = uuid.uuid4().hex, DispatchResult(), [], get_connection()
+    outcome = None
     try:
-        while result.claimed < (batch_size or settings.OUTBOX_BATCH_SIZE):
-            if (message := claim_next_due(token)) is None:
-                break
+        while True:
+            with transaction.atomic():  # one commit per message: its outcome, then the next claim
+                if outcome:
+                    _write(outcome, token)
+                if outcome and not outcome.reachable:
+                    break  # not once per message: the rest waits for the next run
+                if result.claimed >= (batch_size or settings.OUTBOX_BATCH_SIZE):
+                    break
+                if (message := claim_next_due(token)) is None:
+                    break
             result.claimed += 1
-            outcome, problem, reachable = _send(message, token, smtp)
-            setattr(result, outcome, getattr(result, outcome) + 1)
-            problems += [problem] if problem else []
-            if not reachable:
-                break  # not once per message: the rest waits for the next run
+            outcome = _send(message, token, smtp)
+            setattr(result, outcome.what, getattr(result, outcome.what) + 1)
+            if outcome.what in ("retrying", "failed"):
+                problems.append(f"message {message.id} ({message.kind}): {outcome.event[1]}")
     finally:
-        _close(smtp)
+        smtp.close()
     if problems:
         logger.warning(
             "Outbox: %d of %d message(s) not sent in this run (%d will be retried, %d failed). First: %s",
@@ -217,58 +212,57 @@ def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
 
 
 def claim_next_due(token: str) -> OutboxMessage | None:
-    """Claim the next due row for run `token`: pending, or left `sending` by a run that died once its
-    lease has run out. skip_locked lets concurrent runs take different rows (PostgreSQL)."""
+    """In the caller's transaction, claim the next due row for run `token`: pending, or left
+    `sending` by a run that died once its lease has run out. skip_locked lets concurrent runs take
+    different rows (PostgreSQL)."""
     now = timezone.now()
-    with transaction.atomic():
-        # `due_at <= now` holds for sending rows too; said for both it bounds the index scan.
-        due = OutboxMessage.objects.filter(
-            Q(state=State.PENDING) | Q(state=State.SENDING, lease_until__lt=now), due_at__lte=now
-        ).order_by("due_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        if (message := due.first()) is None:
-            return None
-        interrupted, message.state, message.claim_token = message.state == State.SENDING, State.SENDING, token
-        message.lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    # `due_at <= now` holds for sending rows too; said for both it bounds the index scan.
+    due = OutboxMessage.objects.filter(
+        Q(state=State.PENDING) | Q(state=State.SENDING, lease_until__lt=now), due_at__lte=now
+    ).order_by("due_at", "id")
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    if (message := due.first()) is None:
+        return None
+    lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    if message.state == State.SENDING:
+        detail = "The previous attempt to send it was interrupted; sending it again."
+        _change(message, Action.RECLAIMED, detail, claim_token=token, lease_until=lease_until)
+    else:
+        message.state, message.claim_token, message.lease_until = State.SENDING, token, lease_until
         message.save(update_fields=["state", "claim_token", "lease_until", "updated_at"])
-        if interrupted:
-            _event(
-                message,
-                Action.RECLAIMED,
-                "The previous attempt to send it was interrupted; sending it again.",
-            )
     return message
 
 
-def _send(message: OutboxMessage, token: str, smtp) -> tuple[str, str, bool]:
-    """Build, send and mark one claimed row: (outcome, problem to log, whether the server answered)."""
+def _send(message: OutboxMessage, token: str, smtp) -> Outcome:
+    """Build and send one claimed row."""
     try:
         email = build_email(message)
     except Exception as exc:  # a bug in a builder: keep the row, retry later, show the error
         logger.exception("Building outbox message %s failed.", message.id)
-        return *_record_failure(message, token, exc, permanent=False), True
+        return _failure(message, exc, permanent=False)
     if not _still_ours(message, token):
-        return "skipped", "", True  # another run took it after our lease ran out
+        return Outcome("skipped", message, {})  # another run took it after our lease ran out
     if email is None:
-        return _cancel_invalid(message, token), "", True
+        detail = "No longer valid when it was due (cancelled, moved or consent withdrawn)."
+        changes = {"state": State.CANCELLED, "last_error": "No longer valid when it was due."}
+        return Outcome("cancelled", message, changes, (Action.CANCELLED, detail))
     try:
         smtp.open()  # a no-op while open: one connection for the run
     except (smtplib.SMTPException, OSError) as exc:  # no connection, no greeting
-        return *_record_failure(message, token, exc, permanent=False), False
+        return _failure(message, exc, permanent=False)._replace(reachable=False)
     try:
         if not smtp.send_messages([email]):
             raise smtplib.SMTPRecipientsRefused({})  # Django's backend sends nothing without one
     except (smtplib.SMTPException, OSError) as exc:  # TimeoutError and ConnectionError are OSErrors
-        _close(smtp)  # it may be unusable; the next message opens a new one
-        return *_record_failure(message, token, exc, permanent=is_permanent(exc)), True
-    message.state, message.sent_at, message.attempts = State.SENT, timezone.now(), message.attempts + 1
-    message.lease_until, message.last_error, message.recipient = None, "", email.to[0]
-    message.subject, message.body_text, message.body_html = email.subject[:255], email.body, html_part(email)
-    with transaction.atomic():  # by id alone: the message has gone, so the row says so
-        message.save()
-        _event(message, Action.SENT, f"Accepted by the mail server for {', '.join(email.to)}.")
-    return "sent", "", True
+        smtp.close()  # it may be unusable; the next message opens a new one
+        return _failure(message, exc, permanent=is_permanent(exc))
+    changes = {"state": State.SENT, "sent_at": timezone.now(), "attempts": message.attempts + 1}
+    changes |= {"last_error": "", "recipient": email.to[0], "subject": email.subject[:255]}
+    changes |= {"body_text": email.body, "body_html": html_part(email)}
+    return Outcome(
+        "sent", message, changes, (Action.SENT, f"Accepted by the mail server for {', '.join(email.to)}.")
+    )
 
 
 def _still_ours(message: OutboxMessage, token: str) -> bool:
@@ -282,54 +276,25 @@ def _still_ours(message: OutboxMessage, token: str) -> bool:
     return held.update(lease_until=message.lease_until, updated_at=now) == 1
 
 
-def _cancel_invalid(message: OutboxMessage, token: str) -> str:
-    """The builder says the message should no longer go: cancel the row (if we still hold it)."""
-    with transaction.atomic():
-        if OutboxMessage.objects.filter(id=message.id, state=State.SENDING, claim_token=token).update(
-            state=State.CANCELLED,
-            last_error="No longer valid when it was due.",
-            lease_until=None,
-            updated_at=timezone.now(),
-        ):
-            message.state = State.CANCELLED
-            _event(
-                message,
-                Action.CANCELLED,
-                "No longer valid when it was due (cancelled, moved or consent withdrawn).",
-            )
-    return "cancelled"
-
-
-def _record_failure(
-    message: OutboxMessage, token: str, exc: BaseException, *, permanent: bool
-) -> tuple[str, str]:
-    error, attempts, now = describe(exc), message.attempts + 1, timezone.now()
+def _failure(message: OutboxMessage, exc: BaseException, *, permanent: bool) -> Outcome:
+    error, attempts = describe(exc), message.attempts + 1
+    changes = {"attempts": attempts, "last_error": error}
     if permanent or attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        state, action, outcome, due_at = State.FAILED, Action.FAILED, "failed", message.due_at
         detail = error if permanent else f"Gave up after {attempts} attempts. {error}"
-    else:
-        state, action, outcome = State.PENDING, Action.TEMPORARY_FAILURE, "retrying"
-        due_at = now + backoff_delay(attempts)
-        detail = f"{error} Next try {_fmt(due_at)}."
-    with transaction.atomic():
-        if OutboxMessage.objects.filter(id=message.id, state=State.SENDING, claim_token=token).update(
-            state=state,
-            attempts=attempts,
-            due_at=due_at,
-            last_error=error[:2000],
-            lease_until=None,
-            updated_at=now,
-        ):
-            message.state, message.attempts = state, attempts
-            _event(message, action, detail)
-    return outcome, f"message {message.id} ({message.kind}): {detail}"
+        return Outcome("failed", message, changes | {"state": State.FAILED}, (Action.FAILED, detail))
+    due_at = timezone.now() + backoff_delay(attempts)
+    changes |= {"state": State.PENDING, "due_at": due_at}
+    return Outcome(
+        "retrying", message, changes, (Action.TEMPORARY_FAILURE, f"{error} Next try {_fmt(due_at)}.")
+    )
 
 
-def _close(smtp) -> None:
-    try:
-        smtp.close()
-    except Exception:
-        logger.warning("Closing the SMTP connection failed.", exc_info=True)
+def _write(outcome: Outcome, token: str) -> None:
+    """Write what happened to a claimed row. A sent row is marked by id alone (the message has
+    gone, so the row says so); any other outcome only while this run still holds the row."""
+    if outcome.changes:
+        held_by = "" if outcome.changes["state"] == State.SENT else token
+        _change(outcome.message, *outcome.event, held_by=held_by, lease_until=None, **outcome.changes)
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -341,16 +306,13 @@ def is_permanent(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     """The failure in words for staff (and the log)."""
+    text = lambda value: value.decode(errors="replace") if isinstance(value, bytes) else str(value)  # noqa: E731
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        parts = [f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in exc.recipients.items()]
+        parts = [f"{addr}: {code} {text(msg)}" for addr, (code, msg) in exc.recipients.items()]
         return "Recipient refused — " + "; ".join(parts) if parts else "The e-mail has no recipient address."
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+        return f"SMTP {exc.smtp_code} {text(exc.smtp_error)}"
     return f"{type(exc).__name__}: {exc}"
-
-
-def _text(value) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 def backoff_delay(attempts: int) -> timedelta:

@@ -5,7 +5,7 @@ from csp.decorators import csp_replace
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
@@ -13,104 +13,49 @@ from clinic.errors import Refusal
 from clinic.roles import CLINIC_ADMIN, user_roles
 
 from .forms import OutboxFilterForm, TestMessageForm
-from .kinds import build_email, html_part, kind_label, registered_kinds
+from .kinds import html_part, registered_kinds
 from .models import OutboxMessage
-from .selectors import outbox_detail, outbox_events, outbox_list, outbox_state_counts
+from .selectors import message_content, outbox_list, outbox_state_counts
 from .services import retry_now, send_test_message
-
-PAGE_SIZE = 50
 
 
 def message_list(request):
     form = OutboxFilterForm(request.GET or None)
-    page = Paginator(outbox_list(form.filters()), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    for message in page.object_list:
-        message.kind_label = kind_label(message.kind)
-    counts = outbox_state_counts()
-    return render(
-        request,
-        "outbox/message_list.html",
-        {
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-            "state_counts": [
-                (value, label, counts.get(value, 0)) for value, label in OutboxMessage.State.choices
-            ],
-            "test_form": TestMessageForm(),
-        },
-    )
+    context = {"form": form, "query": query.urlencode(), "test_form": TestMessageForm()}
+    context["page"] = Paginator(outbox_list(form.filters()), 50).get_page(request.GET.get("page"))
+    return render(request, "outbox/message_list.html", context | {"state_counts": outbox_state_counts()})
 
 
 def _get(pk: int) -> OutboxMessage:
-    try:
-        return outbox_detail(pk)
-    except OutboxMessage.DoesNotExist:
-        raise Http404("No such message.") from None
-
-
-def _content(message: OutboxMessage) -> dict:
-    """What the message says: the snapshot once sent, otherwise what it would say if sent now."""
-    if message.state == OutboxMessage.State.SENT:
-        return {
-            "subject": message.subject,
-            "text": message.body_text,
-            "html": message.body_html,
-            "live": False,
-        }
-    try:
-        email = build_email(message)
-    except Exception as exc:  # show the builder's problem to staff instead of a 500
-        return {"error": f"The message cannot be rendered now: {exc}"}
-    if email is None:
-        return {"error": "This message would not be sent now: what it was about is no longer valid."}
-    return {
-        "subject": email.subject,
-        "text": email.body,
-        "html": html_part(email),
-        "live": True,
-        "to": email.to,
-    }
+    return get_object_or_404(OutboxMessage.objects.select_related("patient"), pk=pk)
 
 
 def message_detail(request, pk: int):
     message = _get(pk)
-    return render(
-        request,
-        "outbox/message_detail.html",
-        {
-            "message": message,
-            "kind_label": kind_label(message.kind),
-            "content": _content(message),
-            "events": outbox_events(message),
-            # The Message-ID and key help whoever looks into a delivery with the mail provider.
-            "show_references": CLINIC_ADMIN in user_roles(request.user),
-        },
-    )
+    context = {"message": message, "content": message_content(message)}
+    context["events"] = message.events.select_related("user")
+    # The Message-ID and key help whoever looks into a delivery with the mail provider.
+    context["show_references"] = CLINIC_ADMIN in user_roles(request.user)
+    return render(request, "outbox/message_detail.html", context)
 
 
-# The e-mail's own HTML, shown in a sandboxed frame of the detail page: e-mail HTML needs inline
-# styles, so this one response allows them and nothing else (no scripts, no requests out).
-EMAIL_HTML_CSP = {
-    "default-src": [NONE],
-    "style-src": [UNSAFE_INLINE],
-    "img-src": ["data:"],
-    "frame-ancestors": [SELF],
-    "sandbox": [True],
-    "script-src": [NONE],
-    "font-src": [NONE],
-    "connect-src": [NONE],
-    "form-action": [NONE],
-}
+# The e-mail's own HTML, shown in a sandboxed frame of the page: e-mail HTML needs inline styles,
+# so these responses allow them and nothing else (no scripts, no requests out).
+EMAIL_HTML_CSP = {"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"]}
+EMAIL_HTML_CSP |= {"frame-ancestors": [SELF], "sandbox": [True], "form-action": [NONE]}
+EMAIL_HTML_CSP |= {name: [NONE] for name in ("script-src", "font-src", "connect-src")}
+
+
+def _email_html(html: str) -> HttpResponse:
+    return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 @xframe_options_sameorigin
 @csp_replace(EMAIL_HTML_CSP)
 def message_body(request, pk: int):
-    content = _content(_get(pk))
-    return HttpResponse(content.get("html") or "", content_type="text/html; charset=utf-8")
+    return _email_html(message_content(_get(pk)).get("html") or "")
 
 
 @require_POST
@@ -138,12 +83,7 @@ def message_test(request):
 
 def email_templates(request):
     """Read-only: each kind of e-mail patients receive, rendered from made-up data."""
-    samples = []
-    for name, kind in sorted(registered_kinds().items(), key=lambda item: item[1].label):
-        if kind.sample is None:
-            continue
-        email = kind.sample()
-        samples.append({"kind": name, "label": kind.label, "subject": email.subject, "text": email.body})
+    samples = [(name, kind.label, kind.sample()) for name, kind in registered_kinds().items() if kind.sample]
     return render(request, "outbox/email_templates.html", {"samples": samples})
 
 
@@ -153,4 +93,4 @@ def email_template_html(request, kind: str):
     found = registered_kinds().get(kind)
     if found is None or found.sample is None:
         raise Http404("No such kind of message.")
-    return HttpResponse(html_part(found.sample()), content_type="text/html; charset=utf-8")
+    return _email_html(html_part(found.sample()))

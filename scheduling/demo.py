@@ -98,6 +98,29 @@ def portuguese_holidays(year: int) -> dict[datetime.date, str]:
     }
 
 
+def _open(day: datetime.date) -> bool:
+    return day.weekday() in OPENING and day not in portuguese_holidays(day.year)
+
+
+def open_hour(day: datetime.date, hour: int) -> datetime.datetime:
+    """An hour-long visit at `hour` on the first day from `day` that the demo clinic opens
+    (OPENING, no public holiday), moved inside that day's hours: demo visits keep the hours."""
+    while not _open(day):
+        day += datetime.timedelta(days=1)
+    opens, closes = OPENING[day.weekday()]
+    return local_datetime(day, datetime.time(min(max(hour, opens.hour), closes.hour - 1)))
+
+
+def last_open_hour(before: datetime.datetime) -> datetime.datetime:
+    """The start of the demo clinic's latest opening hour that is over by `before`."""
+    starts = timezone.localtime(before).replace(minute=0, second=0, microsecond=0) - datetime.timedelta(
+        hours=1
+    )
+    while open_hour(starts.date(), starts.hour) != starts:  # not an hour the clinic is open
+        starts -= datetime.timedelta(hours=1)
+    return starts
+
+
 def _patients(rng: random.Random, faker: Faker, stdout) -> list[Patient]:
     patients = list(Patient.objects.active().order_by("id")[:200])
     if len(patients) >= 40:

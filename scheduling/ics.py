@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from email.utils import parseaddr
 
-from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from clinic.emails import sender_domain
 from clinic.models import ClinicSettings
 from clinic.staff import person
 
@@ -27,8 +26,7 @@ CANCEL = "CANCEL"
 
 def uid_for(appointment: Appointment) -> str:
     """The appointment's calendar UID: the same in every e-mail about it (domain: the sender's)."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "mesoclinic.invalid"
-    return f"appointment-{appointment.pk}@{domain}"
+    return f"appointment-{appointment.pk}@{sender_domain()}"
 
 
 def sequence_for(appointment: Appointment) -> int:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from clinic.emails import render_email
 from clinic.models import ClinicSettings
 from clinic.staff import person
-from outbox.kinds import kind_label, register_kind
+from outbox.kinds import register_kind
 from outbox.models import OutboxMessage
 from outbox.services import cancel_pending, enqueue
 
@@ -221,12 +221,7 @@ def messages_about(appointment: Appointment) -> list[OutboxMessage]:
     about = Q(object_id=appointment.pk, kind__in=[REMINDER, APPOINTMENT_MOVED, APPOINTMENT_CANCELLED])
     if appointment.series_id:
         about |= Q(object_id=appointment.series_id, kind=SERIES_BOOKED)
-    messages = list(
-        OutboxMessage.objects.filter(about).defer("body_text", "body_html").order_by("due_at", "id")
-    )
-    for message in messages:
-        message.kind_label = kind_label(message.kind)
-    return messages
+    return list(OutboxMessage.objects.filter(about).defer("body_text", "body_html").order_by("due_at", "id"))
 
 
 # --- Builders (run just before sending; must not change anything) -------------------------------

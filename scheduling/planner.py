@@ -482,9 +482,10 @@ def check_series(
     weekdays: tuple[int, ...] | None = None,
     override_reason: str = "",
 ) -> CheckedSeries:
-    """Plan a series placed by hand with the age on its first session's date (Q2), and check each
-    session as booking would (`check_slots`). Refuses an empty series or one whose count the plan
-    no longer has (the age band changed with the first date): propose it again."""
+    """Plan a series placed by hand with the age on its first session's date (rule
+    `age-on-first-session`, docs/clinical-rules.md), and check each session as booking would
+    (`check_slots`). Refuses an empty series or one whose count the plan no longer has (the age
+    band changed with the first date): propose it again."""
     if not slots:
         raise Refusal("There are no sessions to book: propose the series first.")
     plan = plan_for(

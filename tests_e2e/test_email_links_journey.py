@@ -2,7 +2,6 @@
 and front desk finds the cancellation on the dashboard."""
 
 import datetime
-import os
 import re
 
 import pytest
@@ -16,16 +15,9 @@ from scheduling.models import Appointment
 from scheduling.services import book_appointment
 from scheduling.tests.factories import at, open_clinic, patient_aged
 
-SHOTS = os.environ.get("E2E_SCREENSHOTS")
-
-
-def shot(page, name):
-    if SHOTS:
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
-
 
 @pytest.mark.django_db(transaction=True)
-def test_patient_cancels_from_the_e_mail_and_front_desk_sees_it(page, login, smtp_server):
+def test_patient_cancels_from_the_e_mail_and_front_desk_sees_it(page, login, smtp_server, screenshots):
     front_desk = UserFactory(username="frontdesk", role="front_desk")
     practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
     rooms = open_clinic(practitioner)
@@ -46,11 +38,11 @@ def test_patient_cancels_from_the_e_mail_and_front_desk_sees_it(page, login, smt
     page.goto(cancel_path)
     expect(page.get_by_role("heading", name="Cancel your appointment?")).to_be_visible()
     expect(page.get_by_role("button")).to_have_count(1)
-    shot(page, "email-cancel-page")
+    page.screenshot(path=screenshots / "email-cancel-page.png", full_page=True)
     assert Appointment.objects.get(pk=appointment.pk).state == "booked"  # opening the link changes nothing
     page.get_by_role("button", name="Cancel my appointment").click()
     expect(page.get_by_role("heading", name="Your appointment is cancelled")).to_be_visible()
-    shot(page, "email-cancel-done")
+    page.screenshot(path=screenshots / "email-cancel-done.png", full_page=True)
     assert Appointment.objects.get(pk=appointment.pk).state == "cancelled"
 
     page.goto(cancel_path)
@@ -61,5 +53,5 @@ def test_patient_cancels_from_the_e_mail_and_front_desk_sees_it(page, login, smt
     panel = page.locator("section", has=page.get_by_role("heading", name="Cancelled by patients"))
     expect(panel.get_by_role("link", name="Marta Quintela")).to_be_visible()
     expect(panel).to_contain_text("11:00")
-    shot(page, "dashboard-cancelled-by-patients")
+    page.screenshot(path=screenshots / "dashboard-cancelled-by-patients.png", full_page=True)
     assert page.console_errors == []

@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic.roles import PRACTITIONER
 from patients.models import Answer, Patient
 from patients.services import screening_for, update_screening
+from scheduling.demo import last_open_hour, open_hour
 from scheduling.planner import interval_for_cadence
 
 from . import services
@@ -95,7 +96,7 @@ def build(*, stdout, seed: int) -> None:
         has_yes = screening.answers.filter(answer=Answer.YES).exists()
         practitioner = rng.choice(practitioners)
         concerns = rng.sample(Concern.values[:4], k=rng.randint(1, 3))
-        day = today - datetime.timedelta(days=rng.randint(40, 240))
+        day = open_hour(today - datetime.timedelta(days=rng.randint(40, 240)), 9).date()  # an open day
         common = {
             "date": day,
             "concerns": concerns,
@@ -159,7 +160,9 @@ def build(*, stdout, seed: int) -> None:
         versions += 1
         done = rng.randint(1, consultation.plan_session_count)
         for n in range(done + (1 if eligible % 15 == 0 else 0)):
-            when = _dt(day + datetime.timedelta(days=7 + n * interval), rng.choice([9, 10, 11, 14, 15, 16]))
+            when = open_hour(
+                day + datetime.timedelta(days=7 + n * interval), rng.choice([9, 10, 11, 14, 15, 16])
+            )
             if when.date() >= today:
                 break
             if n == 2 and rng.random() < 0.5:
@@ -243,7 +246,7 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
     with a contraindication override; three formulation versions (used in a session done, used in a
     session still open, unused), one line above the ingredient's maximum with its reason."""
     today = timezone.localdate(now)
-    day = today - datetime.timedelta(days=30)
+    day = open_hour(today - datetime.timedelta(days=30), 9).date()
     common = {"date": day, "concerns": ["hydration"], "goals": "Brighter skin", "skin_assessment": "Dull."}
     plan = {"plan_areas": ["face"], "plan_session_count": 4, "plan_interval_days": 14}
     made = {}
@@ -318,10 +321,10 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         previous=second,
         notes="Back to the first amounts.",
     )
-    done = _session(first, practitioner, now - datetime.timedelta(days=14))
+    done = _session(first, practitioner, last_open_hour(now - datetime.timedelta(days=14)))
     services.mark_session_done(session_record=done, by=practitioner)
     made["session_done"] = done
-    made["session_open"] = _session(second, practitioner, now - datetime.timedelta(hours=1))
+    made["session_open"] = _session(second, practitioner, last_open_hour(now))
     made["formulations"] = [first, second, third]
     for key in ("script", "template"):
         formulation = services.create_formulation(

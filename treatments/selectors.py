@@ -2,6 +2,7 @@
 The `*_detail` selectors answer 404 for an unknown id."""
 
 import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import Prefetch, QuerySet
@@ -265,3 +266,42 @@ def series_plan_for(patient: Patient) -> SeriesPlanDefaults | None:
         practitioner=latest.practitioner,
         date=latest.date,
     )
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(value) or "—"
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value) if value not in ("", None) else "—"
+
+
+def formulation_diff(old: Formulation, new: Formulation) -> dict:
+    """What changed between two versions: ingredients added, removed, changed amount; other fields."""
+    old_lines = {line.ingredient_id: line for line in old.lines.all()}
+    new_lines = {line.ingredient_id: line for line in new.lines.all()}
+    added = [new_lines[i] for i in new_lines.keys() - old_lines.keys()]
+    removed = [old_lines[i] for i in old_lines.keys() - new_lines.keys()]
+    changed = [
+        (old_lines[i], new_lines[i])
+        for i in old_lines.keys() & new_lines.keys()
+        if old_lines[i].amount != new_lines[i].amount
+    ]
+    fields = []
+    for name, label in (
+        ("concern_labels", "Concerns targeted"),
+        ("total_volume_ml", "Total volume (mL)"),
+        ("vehicle", "Dilution / vehicle"),
+        ("notes", "Notes"),
+    ):
+        before, after = _shown(getattr(old, name)), _shown(getattr(new, name))
+        if before != after:
+            fields.append((label, before, after))
+    by_name = lambda line: line.ingredient.name  # noqa: E731
+    return {
+        "added": sorted(added, key=by_name),
+        "removed": sorted(removed, key=by_name),
+        "changed": sorted(changed, key=lambda pair: pair[0].ingredient.name),
+        "fields": fields,
+        "same": not (added or removed or changed or fields),
+    }

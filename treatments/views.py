@@ -353,7 +353,7 @@ def formulation_diff(request, pk: int, other_pk: int):
         {
             "old": old,
             "new": new,
-            "diff": services.formulation_diff(old, new),
+            "diff": selectors.formulation_diff(old, new),
             "patient": first.patient,
             "versions": versions,
         },

@@ -7,6 +7,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.errors import Refusal
 from clinic.tests.factories import UserFactory
 from outbox import kinds
 from outbox import services as outbox
@@ -242,7 +243,7 @@ def test_retry_now_puts_a_failed_message_back_and_keeps_its_history(smtp_server,
 
 def test_retry_now_refuses_a_message_that_has_not_failed(smtp_server):
     [message] = queue(1)
-    with pytest.raises(kinds.Refusal, match="Only failed messages can be retried; this one is pending."):
+    with pytest.raises(Refusal, match="Only failed messages can be retried; this one is pending."):
         outbox.retry_now(message_id=message.pk)
 
 
@@ -332,15 +333,15 @@ def test_a_run_that_lost_the_row_while_building_does_not_send(smtp_server):
 
 
 def test_each_message_costs_the_same_few_statements(smtp_server, django_assert_num_queries):
-    """Per message: the claim (a savepoint here: SELECT … FOR UPDATE, UPDATE), the builder's reads
-    (the sender, the clinic settings), the mark (UPDATE and its SENT event, in a savepoint); then
-    one claim that finds nothing left."""
+    """Per message, one transaction (a savepoint here) holding the previous message's mark (UPDATE
+    and its SENT event) and this one's claim (SELECT … FOR UPDATE, UPDATE); then the builder's
+    reads (the sender, the clinic settings). Last, the last mark and a claim that finds nothing."""
     admin = UserFactory()
     with transaction.atomic():
         for _ in range(10):
             send_test_message(recipient="ana@example.com", user=admin)
-    claim, build, mark = 4, 2, 4
-    with django_assert_num_queries(10 * (claim + build + mark) + 3):
+    begin_commit, claim, build, mark = 2, 2, 2, 2
+    with django_assert_num_queries(10 * (begin_commit + claim + build + mark) + 3):
         assert outbox.dispatch_due().sent == 10
     assert OutboxEvent.objects.filter(action="sent").count() == 10
 
@@ -433,3 +434,19 @@ def test_the_plain_text_part_is_plain_text(smtp_server):
     outbox.dispatch_due()
     [received] = smtp_server.messages
     assert "sent by Rita O'Neil to check" in received.get_body(("plain",)).get_content()
+
+
+def test_a_kind_without_a_builder_is_a_programming_error_not_a_refusal(smtp_server):
+    """Nothing staff can do about it: a plain LookupError (logged), and the row waits for a fix."""
+    message = OutboxMessage.objects.create(
+        kind="unregistered",
+        idempotency_key="unregistered:1",
+        recipient="ana@example.com",
+        due_at=timezone.now(),
+        message_id=kinds.message_id_for("unregistered:1"),
+    )
+    with pytest.raises(LookupError, match="No builder registered for kind 'unregistered'") as raised:
+        kinds.build_email(message)
+    assert not isinstance(raised.value, Refusal)
+    assert outbox.dispatch_due().retrying == 1
+    assert smtp_server.messages == []

@@ -8,7 +8,7 @@ import pytest
 from clinic.errors import Refusal
 from patients.models import Answer, Contraindication, ScreeningAnswer
 from patients.services import screening_for
-from treatments import services
+from treatments import selectors, services
 from treatments.models import (
     Addendum,
     Consultation,
@@ -313,7 +313,7 @@ def test_diff_lists_added_removed_changed_and_fields(practitioner):
     second = factories.formulation(
         practitioner, first.consultation, lines=lines, previous=first, vehicle="Saline", total_volume_ml=5
     )
-    diff = services.formulation_diff(first, second)
+    diff = selectors.formulation_diff(first, second)
     assert [line.ingredient.name for line in diff["added"]] == [ZINC]
     assert [line.ingredient.name for line in diff["removed"]] == [VITAMIN_C]
     assert [(a.amount, b.amount) for a, b in diff["changed"]] == [(Decimal("2"), Decimal("3"))]
