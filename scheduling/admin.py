@@ -9,9 +9,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import construct_instance
 from simple_history.admin import SimpleHistoryAdmin
 
-from clinic.staff import person
-
 from clinic.admin import ReadOnlyAdmin
+from clinic.staff import person
 
 from .availability import when
 from .models import (
@@ -35,7 +34,9 @@ class StrandingCheckForm(forms.ModelForm):
     confirm_stranding = forms.BooleanField(
         label="Save anyway",
         required=False,
-        help_text="Tick to save although booked appointments would be outside the hours; move them afterwards.",
+        help_text=(
+            "Tick to save although booked appointments would be outside the hours; move them afterwards."
+        ),
     )
 
     def clean(self):
@@ -55,9 +56,9 @@ class StrandingCheckForm(forms.ModelForm):
             )
             more = f" and {len(stranded) - 20} more" if len(stranded) > 20 else ""
             raise ValidationError(
-                f"This change leaves {len(stranded)} booked appointment{'s' if many else ''} outside the hours: "
-                f"{listed}{more}. Tick “Save anyway” to save it and move {'them' if many else 'it'} afterwards "
-                "(flagged on the dashboard and the calendar until moved), or change nothing."
+                f"This change leaves {len(stranded)} booked appointment{'s' if many else ''} outside the "
+                f"hours: {listed}{more}. Tick “Save anyway” to save it and move {'them' if many else 'it'} "
+                "afterwards (flagged on the dashboard and the calendar until moved), or change nothing."
             )
         return cleaned
 

@@ -121,7 +121,8 @@ def cadence_problems(
         elif not consecutive:
             anchor = (number, day)
             if gap is not None and gap < step - tolerance:
-                problem = f"{gap} days after the previous session: {cadence_label(sessions_per_period, period_days)}"
+                cadence = cadence_label(sessions_per_period, period_days)
+                problem = f"{gap} days after the previous session: {cadence}"
         else:
             target = anchor[1] + datetime.timedelta(days=step * (number - anchor[0]))
             off = abs((day - target).days)

@@ -226,7 +226,8 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
 
     shown = [a for column in columns for cell in column.cells for a in cell.appointments]
     return Calendar(
-        stranded=stranded_appointment_ids(shown),
+        # The window loaded above holds the hours and leave of every practitioner shown (by room: of all).
+        stranded=stranded_appointment_ids(shown, hours=availability),
         view=view,
         by=by,
         day=day,
@@ -314,10 +315,10 @@ def active_course_overlap(patient: Patient, first_start: datetime.datetime) -> t
         if reason:
             return "", reason
     return (
-        f"{patient.full_name} already has an active course: {course.count} sessions, {course.cadence_display}, "
-        f"{_day(span['first'])} to {_day(span['last'])}. A patient has one course at a time: book the new "
-        "course after its last session, or cancel the rest of that course first. A second course at the "
-        "same time (e.g. another area) needs the practitioner's reason in the signed consultation plan.",
+        f"{patient.full_name} already has an active course: {course.count} sessions, "
+        f"{course.cadence_display}, {_day(span['first'])} to {_day(span['last'])}. "
+        "A patient has one course at a time: book the new course after its last session, or cancel "
+        "the rest of that course first. A second course at the same time (e.g. another area) needs the practitioner's reason in the signed consultation plan.",
         "",
     )
 
@@ -325,20 +326,22 @@ def active_course_overlap(patient: Patient, first_start: datetime.datetime) -> t
 # --- Appointments stranded by a change of hours (rule `stranded-appointments`) --------------------
 
 
-def stranded_appointment_ids(appointments) -> set[int]:
+def stranded_appointment_ids(appointments, *, hours: Availability | None = None) -> set[int]:
     """The ids of the upcoming (booked or confirmed, not yet ended) appointments among `appointments` that
     the clinic's hours no longer hold: a closed day or closure, outside the opening hours, the
     practitioner on leave or not working then.
 
     `appointments`: any iterable of objects with `pk`, `starts_at`, `ends_at`, `state` and
     `practitioner_id` (Appointment instances, or the calendar's `Shown` values). Four queries for the
-    whole set (one Availability window over their days), none when nothing is upcoming."""
+    whole set (one Availability window over their days), none when nothing is upcoming, or when `hours`
+    (an Availability already loaded over their days with their practitioners' hours and leave, as the
+    calendar has) is given."""
     now = timezone.now()
     items = [a for a in appointments if a.state in UPCOMING_STATES and a.ends_at > now]
     if not items:
         return set()
     days = [a.starts_at.astimezone(clinic_tz()).date() for a in items]
-    hours = Availability.load(
+    hours = hours or Availability.load(
         min(days),
         max(days),
         practitioner_ids={a.practitioner_id for a in items},
