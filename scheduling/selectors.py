@@ -314,13 +314,17 @@ def active_course_overlap(patient: Patient, first_start: datetime.datetime) -> t
         reason = plan.plan_concurrent_reason.strip()
         if reason:
             return "", reason
-    return (
-        f"{patient.full_name} already has an active course: {course.count} sessions, "
-        f"{course.cadence_display}, {_day(span['first'])} to {_day(span['last'])}. "
-        "A patient has one course at a time: book the new course after its last session, or cancel "
-        "the rest of that course first. A second course at the same time (e.g. another area) needs the practitioner's reason in the signed consultation plan.",
-        "",
+    what = f"{course.count} sessions, {course.cadence_display}, {_day(span['first'])} to {_day(span['last'])}"
+    refusal = " ".join(
+        [
+            f"{patient.full_name} already has an active course: {what}.",
+            "A patient has one course at a time: book the new course after its last session,",
+            "or cancel the rest of that course first.",
+            "A second course at the same time (e.g. another area) needs the practitioner's reason",
+            "in the signed consultation plan.",
+        ]
     )
+    return refusal, ""
 
 
 # --- Appointments stranded by a change of hours (rule `stranded-appointments`) --------------------
