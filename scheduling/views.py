@@ -440,7 +440,14 @@ def appointment_reschedule(request, pk: int):
                         "change those one session at a time."
                     )
                 preview = services.preview_shift(appointment=appointment, starts_at=starts_at)
-                if request.method == "POST" and request.POST.get("action") == "shift" and preview.ok:
+                # Moved only as previewed: a time changed after the preview is previewed again first.
+                previewed = request.POST.get("previewed") == starts_at.isoformat()
+                if (
+                    request.method == "POST"
+                    and request.POST.get("action") == "shift"
+                    and preview.ok
+                    and previewed
+                ):
                     moved = services.shift_rest_of_series(
                         appointment=appointment,
                         starts_at=starts_at,

@@ -391,7 +391,8 @@ def test_reschedule_with_shift_moves_the_rest(client_as, front_desk, practitione
     assert [a.local_start.date() for a in series.appointments.order_by("sequence")][
         1
     ] == monday + datetime.timedelta(days=14)
-    response = client.post(url, {**data, "action": "shift"})
+    previewed = preview.context["preview"].rows[0].new_start.isoformat()
+    response = client.post(url, {**data, "action": "shift", "previewed": previewed})
     assert response.status_code == 302
     days = [a.local_start.date() for a in series.appointments.order_by("sequence")]
     assert [(d - monday).days for d in days] == [0, 16, 30, 44]
