@@ -76,3 +76,47 @@ def test_front_desk_shifts_the_rest_of_a_series_and_the_patient_gets_one_notice(
     )
     assert starts == [at(tuesday + datetime.timedelta(days=14 * i), 11) for i in range(3)]
     assert page.console_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shortening_the_hours_lists_the_stranded_booking_and_the_dashboard_flags_it(page, login):
+    """Rule `stranded-appointments`: the admin's change asks to confirm; the booking is then flagged."""
+    from scheduling.models import OpeningHours
+    from scheduling.services import book_appointment
+
+    front_desk = UserFactory(username="frontdesk", role="front_desk")
+    admin = UserFactory(username="admin", role="clinic_admin", is_staff=True)
+    practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
+    rooms = open_clinic(practitioner, rooms=("Treatment room 1",))
+    today = timezone.localdate()
+    monday = today + datetime.timedelta(days=7 - today.weekday())
+    patient = patient_aged(40, monday, given_name="Rui", family_name="Sousa")
+    book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[0], starts_at=at(monday, 16), by=front_desk
+    )
+
+    login(admin)
+    page.goto(f"/admin/scheduling/openinghours/{OpeningHours.objects.get(weekday=0).pk}/change/")
+    page.locator("#id_closes").fill("13:00")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".errornote, .errorlist").first).to_be_visible()
+    expect(page.locator("main, #content").first).to_contain_text("This change leaves 1 booked appointment")
+    expect(page.locator("main, #content").first).to_contain_text("Rui Sousa")
+    shot(page, "stranding-admin-asks")
+    page.get_by_label("Save anyway").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist, .messages").first).to_be_visible()
+
+    page.context.clear_cookies()
+    # Django's own admin pages name no icon, so the browser asks for /favicon.ico (404): not ours.
+    page.console_errors[:] = [e for e in page.console_errors if "404" not in e]
+    login(front_desk)
+    page.goto("/")
+    warning = page.locator("#stranded-appointments")
+    expect(warning).to_contain_text("1 booked appointment is now outside the clinic's hours")
+    expect(warning.get_by_role("link")).to_contain_text("Rui Sousa")
+    shot(page, "stranding-dashboard")
+    page.goto(f"/scheduling/calendar/?view=week&date={monday.isoformat()}")
+    expect(page.locator("#calendar")).to_contain_text("Outside hours: move it")
+    shot(page, "stranding-calendar")
+    assert page.console_errors == []
