@@ -418,13 +418,23 @@ def propose_series(
     }
     if practitioner is not None or len(staff) < 2:
         return _place_series(availability, staff=staff, **place)
-    # "Any practitioner": one practitioner for the whole course (rule `one-practitioner-per-course`). Each
-    # is tried alone in the window already loaded; the first in the list who can take every session,
-    # earliest first session first, is proposed; when nobody can, the one who places the most, saying why.
-    tried = [(p, _place_series(availability, staff=[p], **place)) for p in staff]
-    complete = [(p, proposal) for p, proposal in tried if proposal.ok]
-    if complete:
-        chosen, proposal = min(complete, key=lambda item: item[1].sessions[0].starts_at)
+    # "Any practitioner": one practitioner for the whole course (rule `one-practitioner-per-course`), in
+    # the window already loaded. First the one who would take session 1 (the earliest, nearest the
+    # preferred time), alone; then the others in turn, alone, until one can take every session. When
+    # nobody can, the one who places the most, saying why. Usually one placement (session 1's
+    # practitioner takes them all), never more than one per practitioner plus one.
+    spread = _place_series(availability, staff=staff, **place)
+    lead = spread.sessions[0].practitioner if spread.sessions else None
+    if spread.ok and all(s.practitioner == lead for s in spread.sessions):
+        return spread  # the usual case: one placement, as before
+    order = sorted(staff, key=lambda p: lead is None or p.pk != lead.pk)
+    tried = []
+    for candidate in order:
+        tried.append((candidate, _place_series(availability, staff=[candidate], **place)))
+        if tried[-1][1].ok:
+            break
+    if tried[-1][1].ok:
+        chosen, proposal = tried[-1]
     else:
         chosen, proposal = max(tried, key=lambda item: sum(s.placed for s in item[1].sessions))
     passed = [
@@ -433,7 +443,7 @@ def propose_series(
         for p, other in tried
         if p is not chosen and not other.ok
     ]
-    if not complete:
+    if not proposal.ok:
         proposal.note = (
             f"No single practitioner can take all {plan.count} sessions: shown is the best with one "
             f"practitioner, {person(chosen)}; move the sessions that could not be placed, or choose the "
