@@ -64,7 +64,38 @@ class StrandingCheckForm(forms.ModelForm):
 
 
 class StrandingCheckAdmin(admin.ModelAdmin):
+    """Changes and deletions of hours, leave and closures say what they strand (rule
+    `stranded-appointments`). No bulk delete: each deletion goes through its confirmation page, which
+    lists the appointments it would strand."""
+
     form = StrandingCheckForm
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        from django.contrib import messages
+
+        from . import services
+
+        obj = self.get_object(request, object_id)
+        if request.method == "GET" and obj is not None:
+            stranded = services.appointments_stranded_by(obj.delete)
+            if stranded:
+                many = "s" if len(stranded) != 1 else ""
+                listed = "; ".join(
+                    f"{a.patient.full_name} ({when(a.starts_at)} with {person(a.practitioner)})"
+                    for a in stranded[:20]
+                )
+                messages.warning(
+                    request,
+                    f"Deleting this leaves {len(stranded)} booked appointment{many} "
+                    f"outside the hours: {listed}. They are flagged on the dashboard and the calendar until "
+                    "moved.",
+                )
+        return super().delete_view(request, object_id, extra_context)
 
 
 @admin.register(Room)

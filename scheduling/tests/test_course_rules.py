@@ -409,3 +409,15 @@ def test_a_confirmed_appointment_moved_by_the_clinic_needs_confirming_again(seri
 def test_cancel_appointment_still_notifies_one_by_one(series, front_desk):
     cancel_appointment(appointment=series.appointments.get(sequence=4), reason="Ill", by=front_desk)
     assert OutboxMessage.objects.filter(kind="appointment_cancelled").count() == 1
+
+
+def test_deleting_working_hours_in_the_admin_lists_what_it_strands(
+    patient, rooms, practitioner, front_desk, client_as, clinic_admin
+):
+    book_appointment(
+        patient=patient, practitioner=practitioner, room=rooms[0], starts_at=at(MONDAY, 16), by=front_desk
+    )
+    block = practitioner.working_hours.get(weekday=0)
+    page = client_as(clinic_admin).get(f"/admin/scheduling/workinghours/{block.pk}/delete/")
+    assert "Deleting this leaves 1 booked appointment outside the hours: Ana Silva" in page.content.decode()
+    assert practitioner.working_hours.filter(pk=block.pk).exists()
