@@ -371,6 +371,20 @@ class Availability:
                 return None
         return f"{person(practitioner)} does not work then"
 
+    def outside_hours(
+        self, practitioner_id: int, starts_at: datetime.datetime, ends_at: datetime.datetime
+    ) -> bool:
+        """Whether [starts_at, ends_at) is outside the clinic's and the practitioner's hours: a closed day,
+        outside opening hours, on leave, or not working then (rule `stranded-appointments`)."""
+        local_start, local_end = to_local(starts_at), to_local(ends_at)
+        day = local_start.date()
+        if local_end.date() != day:
+            return True
+        return not any(
+            block_start <= local_start.time() and local_end.time() <= block_end
+            for block_start, block_end in self.working_blocks(practitioner_id, day)
+        )
+
     def clash(self, starts_at, ends_at, *, practitioner_id=None, room_id=None, patient_id=None) -> str | None:
         """Describe the first active appointment that overlaps, for the practitioner, room or patient."""
         day = to_local(starts_at).date()

@@ -52,13 +52,18 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
         sequence = f" {appointment.sequence}" if appointment.sequence else ""
         where = appointment.practitioner_name if by_room else appointment.room_name
         state = "" if appointment.state == AppointmentState.BOOKED else f" · {states[appointment.state]}"
+        stranded = (
+            '<span class="badge text-bg-warning d-block text-wrap">Outside hours: move it</span>'
+            if appointment.pk in cal.stranded
+            else ""
+        )
         return (
             f'<div class="small"><a class="text-decoration-none" href="{detail_url}{appointment.pk}/">'
             f"<strong>{timezone.localtime(appointment.starts_at):%H:%M}</strong> "
             f"{escape(kinds[appointment.kind])}{escape(sequence)}</a> "
             f'<a class="d-block" href="{patient_url}{appointment.patient_id}/">'
             f"{escape(appointment.patient_name)}</a> "
-            f'<span class="d-block text-body-secondary">{escape(where)}{escape(state)}</span></div>'
+            f'<span class="d-block text-body-secondary">{escape(where)}{escape(state)}</span>{stranded}</div>'
         )
 
     columns = []

@@ -30,12 +30,15 @@ def panel(request) -> str:
         for appointment in appointments:
             appointment.session = records.get(appointment.pk)
             appointment.can_record = appointment.kind == "treatment" and appointment.session is None
+    # Rule `stranded-appointments`: booked before the hours changed, flagged until someone moves them.
+    stranded = selectors.stranded_upcoming(practitioner=None if everyone else request.user)
     clinic_day = selectors.clinic_day(today)
     next_open = clinic_day.next_open
     return render_to_string(
         "scheduling/_dashboard_panel.html",
         {
             "appointments": appointments,
+            "stranded": stranded,
             "everyone": everyone,
             "today": today,
             "why_closed": clinic_day.why_closed,

@@ -5,6 +5,7 @@ Future bookings go through the services (so they obey every rule); the past two 
 directly, as history, after the same clash check.
 """
 
+import contextlib
 import datetime
 import itertools
 import random
@@ -525,4 +526,24 @@ def build_states(*, patients: dict, practitioner, front_desk, now: datetime.date
         )
     except Refusal:  # the demo's holidays can fall on the fortnightly days: no series then
         made["series"] = None
+    if made["series"] is not None:
+        # A session moved once (its history shows who moved it, when, from and to).
+        third = made["series"].appointments.get(sequence=3)
+        with contextlib.suppress(Refusal):  # that day may be a holiday: then no move
+            services.reschedule_appointment(
+                appointment=third, starts_at=third.starts_at + datetime.timedelta(days=1), by=front_desk
+            )
+    # Booked before the hours changed (rule `stranded-appointments`, docs/clinical-rules.md): before the
+    # clinic opens, flagged on the dashboard and the calendar until moved. Written directly, as the
+    # services refuse such a time.
+    day = ahead[1]
+    made["stranded"] = past_appointment(
+        patient=patients["cjk"],
+        practitioner=practitioner,
+        room=rooms[0],
+        kind=AppointmentKind.TREATMENT,
+        starts_at=local_datetime(day, datetime.time(6, 30)),
+        state=AppointmentState.BOOKED,
+        by=front_desk,
+    )
     return made

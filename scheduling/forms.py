@@ -152,7 +152,18 @@ class RescheduleForm(forms.Form):
     shift_rest = forms.BooleanField(
         label="Shift the rest of the series by the same amount",
         required=False,
-        help_text="Every later session moves by the same number of days and keeps its time of day.",
+        help_text=(
+            "Every later session moves by exactly as much as this one, days and time of day together: "
+            "moving this one 2 days later and from 10:00 to 11:30 moves every later session 2 days later "
+            "and 1 h 30 later in the day; keep the time to keep theirs. Summer time does not change the "
+            "time of day. You see every new time and every clash before anything moves."
+        ),
+    )
+    band_reason = forms.CharField(
+        label="Reason for the change of band",
+        required=False,
+        max_length=300,
+        help_text="Only when moving session 1 puts the patient's age on the first session in another band.",
     )
 
     def __init__(self, *args, in_series: bool = False, **kwargs):
@@ -161,6 +172,7 @@ class RescheduleForm(forms.Form):
         self.fields["room"].queryset = active_rooms()
         if not in_series:
             del self.fields["shift_rest"]
+            del self.fields["band_reason"]
 
 
 class CancelForm(forms.Form):

@@ -253,6 +253,11 @@ class SessionSeries(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="session_series")
     band = models.ForeignKey(ProtocolBand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     override_reason = models.TextField(blank=True)
+    concurrent_reason = models.TextField(
+        "reason for running alongside another course",
+        blank=True,
+        help_text="From the practitioner's signed consultation plan.",
+    )
     count = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(30)])
     sessions_per_period = models.PositiveSmallIntegerField(default=1)
     period_days = models.PositiveSmallIntegerField()

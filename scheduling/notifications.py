@@ -38,7 +38,10 @@ from .availability import clinic_tz, to_local
 from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
 
 REMINDER = "reminder"
+APPOINTMENT_BOOKED = "appointment_booked"
 SERIES_BOOKED = "series_booked"
+SERIES_MOVED = "series_moved"
+SERIES_CANCELLED = "series_cancelled"
 APPOINTMENT_MOVED = "appointment_moved"
 APPOINTMENT_CANCELLED = "appointment_cancelled"
 
@@ -120,7 +123,21 @@ def cancel_reminders(appointment_id: int, *, reason: str) -> int:
 
 
 def on_booked(appointment: Appointment) -> None:
+    """Reminders for the lead times still ahead; a booking made after a lead time has passed gets a
+    booking confirmation at once instead of that reminder (rule `confirmation-inside-the-lead-time`)."""
     sync_reminders(appointment)
+    now = timezone.now()
+    leads = ClinicSettings.load().lead_hours
+    passed = any(reminder_due_at(appointment.starts_at, lead) <= now for lead in leads)
+    if passed and appointment.starts_at > now and appointment.patient.wants_email:
+        enqueue(
+            kind=APPOINTMENT_BOOKED,
+            key=f"booked:{appointment.pk}",
+            recipient=appointment.patient.email,
+            due_at=now,
+            patient=appointment.patient,
+            object_id=appointment.pk,
+        )
 
 
 def on_series_booked(series: SessionSeries, appointments: list[Appointment]) -> None:
@@ -154,15 +171,59 @@ def on_moved(
     _notify_change(appointment, APPOINTMENT_MOVED)
 
 
-def on_state_changed(appointment: Appointment, *, by) -> None:
+def on_series_moved(series: SessionSeries, appointments: list[Appointment]) -> None:
+    """The rest of a series was shifted (rule `shift-rest-of-series`): reminders follow each session, and
+    the patient gets ONE notice listing every moved session, with one .ics holding them all. Key
+    `series:<series>:moved:<first session number>:<n>`; the builder lists that session and the later ones."""
+    for appointment in appointments:
+        sync_reminders(appointment)
+        # A notice about one of these sessions still waiting is superseded by the one for them all.
+        cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="Superseded by the series notice.")
+    patient = series.patient
+    if not appointments or not patient.wants_email:
+        return
+    prefix = f"series:{series.pk}:moved:"
+    cancel_pending(key_prefix=prefix, reason="Superseded by a newer change.")
+    count = OutboxMessage.objects.filter(idempotency_key__startswith=prefix).count()
+    enqueue(
+        kind=SERIES_MOVED,
+        key=f"{prefix}{min(a.sequence for a in appointments)}:{count + 1}",
+        recipient=patient.email,
+        due_at=timezone.now(),
+        patient=patient,
+        object_id=series.pk,
+    )
+
+
+def on_series_cancelled(appointments: list[Appointment]) -> None:
+    """The rest of a series was cancelled by the clinic: ONE notice listing every cancelled session
+    (key `series:<series>:cancelled:<first session number>`), one .ics cancelling them all."""
+    if not appointments:
+        return
+    patient = appointments[0].patient
+    if not patient.wants_email:
+        return
+    series_id = appointments[0].series_id
+    enqueue(
+        kind=SERIES_CANCELLED,
+        key=f"series:{series_id}:cancelled:{min(a.sequence for a in appointments)}",
+        recipient=patient.email,
+        due_at=timezone.now(),
+        patient=patient,
+        object_id=series_id,
+    )
+
+
+def on_state_changed(appointment: Appointment, *, by, notify: bool = True) -> None:
     """A cancelled, missed or finished appointment has no reminders left; a cancellation by the
-    clinic is announced (a patient who cancelled by link knows already, `by` is None then)."""
+    clinic is announced (a patient who cancelled by link knows already, `by` is None then; `notify`
+    False when the caller sends one notice for several, `on_series_cancelled`)."""
     if appointment.state in UPCOMING_STATES:
         return
     cancel_reminders(appointment.pk, reason=f"The appointment is {appointment.get_state_display().lower()}.")
     if appointment.state == AppointmentState.CANCELLED:
         cancel_pending(key_prefix=f"change:{appointment.pk}:", reason="The appointment was cancelled.")
-        if by is not None and appointment.starts_at > timezone.now():
+        if notify and by is not None and appointment.starts_at > timezone.now():
             _notify_change(appointment, APPOINTMENT_CANCELLED)
 
 
@@ -218,9 +279,12 @@ def messages_about(appointment: Appointment) -> list[OutboxMessage]:
     """The outbox rows about this appointment (and its series' confirmation), in due order."""
     from django.db.models import Q
 
-    about = Q(object_id=appointment.pk, kind__in=[REMINDER, APPOINTMENT_MOVED, APPOINTMENT_CANCELLED])
+    about = Q(
+        object_id=appointment.pk,
+        kind__in=[REMINDER, APPOINTMENT_BOOKED, APPOINTMENT_MOVED, APPOINTMENT_CANCELLED],
+    )
     if appointment.series_id:
-        about |= Q(object_id=appointment.series_id, kind=SERIES_BOOKED)
+        about |= Q(object_id=appointment.series_id, kind__in=[SERIES_BOOKED, SERIES_MOVED, SERIES_CANCELLED])
     return list(OutboxMessage.objects.filter(about).defer("body_text", "body_html").order_by("due_at", "id"))
 
 
@@ -322,6 +386,77 @@ def build_series_booked(message: OutboxMessage):
     )
 
 
+def build_appointment_booked(message: OutboxMessage):
+    """The booking confirmation of an appointment booked after a reminder's lead time had passed."""
+    appointment = _upcoming_appointment(message)
+    if appointment is None:
+        return None
+    return render_email(
+        APPOINTMENT_BOOKED,
+        _context_with_links(appointment),
+        to=[appointment.patient.email],
+        attachments=[ics.attachment([appointment])],
+    )
+
+
+def _series_sessions(message: OutboxMessage, *, states) -> tuple[SessionSeries | None, list[Appointment]]:
+    """The series of a `series:<series>:<what>:<first number>…` message and its sessions from that number
+    on, in `states`, still ahead."""
+    series = SessionSeries.objects.select_related("patient").filter(pk=message.object_id).first()
+    if series is None or not series.patient.wants_email:
+        return None, []
+    first = int(message.idempotency_key.split(":")[3])
+    sessions = list(
+        series.appointments.filter(state__in=states, sequence__gte=first, starts_at__gt=timezone.now())
+        .select_related("patient", "practitioner", "room")
+        .order_by("sequence")
+    )
+    return series, sessions
+
+
+def _series_context(series: SessionSeries, sessions: list[Appointment]) -> dict:
+    patient = series.patient
+    return {
+        "series": series,
+        "patient": patient,
+        "name": patient.preferred_name or patient.given_name,
+        "sessions": [
+            {"appointment": a, "local_start": to_local(a.starts_at), "practitioner": person(a.practitioner)}
+            for a in sessions
+        ],
+    }
+
+
+def build_series_moved(message: OutboxMessage):
+    """ONE notice for a shift of the rest of a series: every moved session and one .ics with them all."""
+    series, sessions = _series_sessions(message, states=UPCOMING_STATES)
+    if not sessions:
+        return None
+    context = _series_context(series, sessions)
+    for row in context["sessions"]:
+        if row["appointment"].state == AppointmentState.BOOKED:
+            row["confirm_url"] = email_links.appointment_link(row["appointment"], email_links.CONFIRM)
+    return render_email(
+        SERIES_MOVED,
+        context,
+        to=[series.patient.email],
+        attachments=[ics.attachment(sessions, name="sessions")],
+    )
+
+
+def build_series_cancelled(message: OutboxMessage):
+    """ONE notice for the rest of a series cancelled by the clinic, one .ics cancelling them all."""
+    series, sessions = _series_sessions(message, states=[AppointmentState.CANCELLED])
+    if not sessions:
+        return None
+    return render_email(
+        SERIES_CANCELLED,
+        _series_context(series, sessions),
+        to=[series.patient.email],
+        attachments=[ics.attachment(sessions, name="sessions", method=ics.CANCEL)],
+    )
+
+
 def build_appointment_moved(message: OutboxMessage):
     appointment = _upcoming_appointment(message)
     if appointment is None:
@@ -402,6 +537,29 @@ def sample_series_booked():
     )
 
 
+def sample_appointment_booked():
+    return render_email(APPOINTMENT_BOOKED, _sample_context(_sample_appointment(1)), to=["ana@example.com"])
+
+
+def _sample_sessions(first: int = 2) -> dict:
+    sessions = [_sample_appointment(9 + 14 * i, sequence=i + 1) for i in range(first - 1, 4)]
+    return {
+        "name": "Ana",
+        "sessions": [
+            {"appointment": a, "local_start": to_local(a.starts_at), "practitioner": "Dr Inês Example"}
+            for a in sessions
+        ],
+    }
+
+
+def sample_series_moved():
+    return render_email(SERIES_MOVED, _sample_sessions(), to=["ana@example.com"])
+
+
+def sample_series_cancelled():
+    return render_email(SERIES_CANCELLED, _sample_sessions(), to=["ana@example.com"])
+
+
 def sample_appointment_moved():
     return render_email(APPOINTMENT_MOVED, _sample_context(_sample_appointment()), to=["ana@example.com"])
 
@@ -414,6 +572,16 @@ def register() -> None:
     register_kind(REMINDER, build_reminder, label="Appointment reminder", sample=sample_reminder)
     register_kind(
         SERIES_BOOKED, build_series_booked, label="Series confirmation", sample=sample_series_booked
+    )
+    register_kind(
+        APPOINTMENT_BOOKED,
+        build_appointment_booked,
+        label="Booking confirmation",
+        sample=sample_appointment_booked,
+    )
+    register_kind(SERIES_MOVED, build_series_moved, label="Sessions moved", sample=sample_series_moved)
+    register_kind(
+        SERIES_CANCELLED, build_series_cancelled, label="Sessions cancelled", sample=sample_series_cancelled
     )
     register_kind(
         APPOINTMENT_MOVED, build_appointment_moved, label="Appointment moved", sample=sample_appointment_moved

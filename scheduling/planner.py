@@ -86,6 +86,58 @@ def tolerance_days(sessions_per_period: int, period_days: int) -> int:
     return 2
 
 
+def cadence_problems(
+    sessions_per_period: int, period_days: int, sessions: list[tuple[int, datetime.date]]
+) -> dict[int, str]:
+    """What breaks the cadence, by session number (rule `cadence-in-every-booking`): the same rules for the
+    planner's proposal, a series placed by hand, a booking, a move and a shift.
+
+    `sessions`: (number, local date) of the series' active sessions, in order. Twice weekly (rule
+    `twice-weekly-spacing`): at most two sessions in a calendar week, and 2 to 5 days between two
+    consecutive sessions (at least 2 after a missed or cancelled one). One session every N days (rule
+    `move-within-tolerance`): each session within the tolerance of its date in the cadence, counted from
+    session 1, or from the first session after a missed or cancelled one (the shift of the rest of the
+    series starts the count again there)."""
+    twice = (sessions_per_period, period_days) == (2, 7)
+    tolerance = tolerance_days(sessions_per_period, period_days)
+    step = max(1, round(period_days / sessions_per_period))
+    problems: dict[int, str] = {}
+    per_week: dict[tuple[int, int], int] = {}
+    anchor = previous = None
+    for number, day in sessions:
+        problem = ""
+        consecutive = previous is not None and number == previous[0] + 1
+        gap = (day - previous[1]).days if previous is not None else None
+        if twice:
+            week = day.isocalendar()[:2]
+            per_week[week] = per_week.get(week, 0) + 1
+            if gap is not None and (gap < 2 or (consecutive and gap > 5)):
+                problem = (
+                    f"{gap} days after the previous session: two sessions per week need 2 to 5 days between"
+                )
+            elif per_week[week] > 2:
+                monday = day - datetime.timedelta(days=day.weekday())
+                problem = f"a third session in the week of {day_label(monday)}: two sessions per week at most"
+        elif not consecutive:
+            anchor = (number, day)
+            if gap is not None and gap < step - tolerance:
+                cadence = cadence_label(sessions_per_period, period_days)
+                problem = f"{gap} days after the previous session: {cadence}"
+        else:
+            target = anchor[1] + datetime.timedelta(days=step * (number - anchor[0]))
+            off = abs((day - target).days)
+            if off > tolerance:
+                problem = (
+                    f"{off} days from its date in the cadence ({day_label(target)}): "
+                    f"{cadence_label(sessions_per_period, period_days)} allows ±{tolerance} "
+                    f"day{'s' if tolerance > 1 else ''}"
+                )
+        if problem:
+            problems[number] = problem
+        previous = (number, day)
+    return problems
+
+
 @dataclass
 class SeriesPlan:
     """Count and cadence for a series, and where they came from (band or override with reason)."""
@@ -208,6 +260,8 @@ class Proposal:
     plan: SeriesPlan
     minutes: int
     sessions: list[ProposedSession] = field(default_factory=list)
+    # Why the proposal is not what was asked for (rule `one-practitioner-per-course`), shown above it.
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -352,6 +406,60 @@ def propose_series(
         patient_ids=[patient.pk],
         intervals_only=True,  # the placer asks only "is it free?"
     )
+    place = {
+        "patient": patient,
+        "plan": plan,
+        "rooms": rooms,
+        "minutes": minutes,
+        "preferred_time": preferred_time,
+        "now": now,
+        "first_date": first_date,
+        "start_day": start_day,
+    }
+    if practitioner is not None or len(staff) < 2:
+        return _place_series(availability, staff=staff, **place)
+    # "Any practitioner": one practitioner for the whole course (rule `one-practitioner-per-course`), in
+    # the window already loaded. First the one who would take session 1 (the earliest, nearest the
+    # preferred time), alone; then the others in turn, alone, until one can take every session. When
+    # nobody can, the one who places the most, saying why. Usually one placement (session 1's
+    # practitioner takes them all), never more than one per practitioner plus one.
+    spread = _place_series(availability, staff=staff, **place)
+    lead = spread.sessions[0].practitioner if spread.sessions else None
+    if spread.ok and all(s.practitioner == lead for s in spread.sessions):
+        return spread  # the usual case: one placement, as before
+    order = sorted(staff, key=lambda p: lead is None or p.pk != lead.pk)
+    tried = []
+    for candidate in order:
+        tried.append((candidate, _place_series(availability, staff=[candidate], **place)))
+        if tried[-1][1].ok:
+            break
+    if tried[-1][1].ok:
+        chosen, proposal = tried[-1]
+    else:
+        chosen, proposal = max(tried, key=lambda item: sum(s.placed for s in item[1].sessions))
+    passed = [
+        f"{person(p)} cannot take every session (session "
+        f"{next(s.number for s in other.sessions if not s.placed)} does not fit)"
+        for p, other in tried
+        if p is not chosen and not other.ok
+    ]
+    if not proposal.ok:
+        proposal.note = (
+            f"No single practitioner can take all {plan.count} sessions: shown is the best with one "
+            f"practitioner, {person(chosen)}; move the sessions that could not be placed, or choose the "
+            "practitioner and another first date."
+        )
+    elif passed:
+        proposal.note = f"{'; '.join(passed)}: every session is with {person(chosen)}."
+    return proposal
+
+
+def _place_series(
+    availability, *, patient, plan, staff, rooms, minutes, preferred_time, now, first_date, start_day
+) -> Proposal:
+    """Place every session of `plan` with the practitioners in `staff` (one, or any, preferred in order)."""
+    today = now.astimezone(clinic_tz()).date()
+    tolerance = plan.tolerance
     placer = _Placer(
         availability,
         patient=patient,
@@ -389,6 +497,7 @@ def propose_series(
     proposal.sessions.append(first)
     # The practitioner who takes session 1 is preferred for the rest (continuity of care).
     placer.candidates.sort(key=lambda p: p.pk != first.practitioner.pk)
+    placer.rooms.sort(key=lambda r: r.pk != first.room.pk)  # and, where possible, one room
 
     previous = first.date
     for number, target in enumerate(_target_dates(plan, first.date)[1:], start=2):
@@ -448,15 +557,23 @@ def plan_and_propose(
     date is another band's, the series is planned again from that date.
     """
     now = now or timezone.now()
-    today = now.astimezone(clinic_tz()).date()
+    # "Earliest available" places session 1 from tomorrow on: that is the first date whose age can count.
+    earliest = now.astimezone(clinic_tz()).date() + datetime.timedelta(days=1)
     options = {"count": count, "cadence": cadence, "weekdays": weekdays, "override_reason": override_reason}
-    plan = plan_for(age=patient.age_on(first_date or today), **options)
+    plan = plan_for(age=patient.age_on(first_date or earliest), **options)
     place = {"patient": patient, "practitioner": practitioner, "room": room, "preferred_time": preferred_time}
     proposal = propose_series(plan=plan, first_date=first_date, now=now, **place)
     first = proposal.sessions[0].date if proposal.sessions else None
     if first and patient.age_on(first) != plan.age:
         plan = plan_for(age=patient.age_on(first), **options)
         proposal = propose_series(plan=plan, first_date=first, now=now, **place)
+        placed = proposal.sessions[0].date if proposal.sessions else None
+        if placed and patient.age_on(placed) != plan.age:
+            # Settled on the session actually placed: a first date moved across the birthday again.
+            proposal.sessions[0].problem = (
+                f"the patient is {patient.age_on(placed)} on {day_label(placed)}, not {plan.age}: "
+                "choose the first date."
+            )
     return proposal
 
 
@@ -481,11 +598,17 @@ def check_series(
     cadence: tuple[int, int] | None = None,
     weekdays: tuple[int, ...] | None = None,
     override_reason: str = "",
+    proposed_age: int | None = None,
 ) -> CheckedSeries:
-    """Plan a series placed by hand with the age on its first session's date (rule
-    `age-on-first-session`, docs/clinical-rules.md), and check each session as booking would
-    (`check_slots`). Refuses an empty series or one whose count the plan no longer has (the age
-    band changed with the first date): propose it again."""
+    """Plan a series placed by hand with the age on its first session's date (rule `age-on-first-session`),
+    and check each session as booking would (`check_slots`). Refuses an empty series or one whose count the
+    plan no longer has (the age band changed with the first date): propose it again.
+
+    `proposed_age`: the age the proposal was planned with. When session 1 was moved to a date where the
+    patient is in another band (rule `band-change-needs-a-reason`), session 1 says so until the practitioner's
+    reason is given."""
+    from .selectors import active_course_overlap
+
     if not slots:
         raise Refusal("There are no sessions to book: propose the series first.")
     plan = plan_for(
@@ -497,17 +620,40 @@ def check_series(
     )
     if len(slots) != plan.count:
         raise Refusal(f"The plan has {plan.count} sessions: propose the series again.")
-    return CheckedSeries(plan, check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes))
+    problems = check_slots(patient=patient, plan=plan, slots=slots, minutes=minutes)
+    changed = band_change(proposed_age, plan.age) if proposed_age is not None else ""
+    if changed and not plan.override_reason:
+        problems[0] = problems[0] or changed
+    overlap, _ = active_course_overlap(patient, slots[0][0])
+    if overlap:
+        problems[0] = problems[0] or overlap
+    return CheckedSeries(plan, problems)
+
+
+def band_change(old_age: int, new_age: int) -> str:
+    """ "" when both ages are in the same band (or both in none), else what changes (rule
+    `band-change-needs-a-reason`)."""
+    old, new = band_for_age(old_age), band_for_age(new_age)
+    if (old and old.pk) == (new and new.pk):
+        return ""
+
+    def describe(band):
+        return f"{band.label} ({band.cadence_display}, {band.course_display})" if band else "no protocol band"
+
+    return (
+        f"the patient is {new_age} on this date, not {old_age} as proposed: the band is {describe(new)}, "
+        f"not {describe(old)}: propose the series again from this date, or give the reason for this course"
+    )
 
 
 def check_slots(
     *, patient, plan: SeriesPlan, slots: list[tuple[datetime.datetime, object, object]], minutes: int
 ) -> list[str]:
-    """Re-check sessions moved by hand: one problem (or "") per slot, in session order (rule
-    `move-within-tolerance`).
+    """Re-check sessions moved by hand: one problem (or "") per slot, in session order (rules
+    `move-within-tolerance`, `cadence-in-every-booking`, `treatment-rooms-only`).
 
     The same rules as booking: opening hours, closures, working hours, leave, the appointments of the
-    practitioner, the room and the patient, and the order of the sessions.
+    practitioner, the room and the patient, treatment rooms, the order of the sessions and the cadence.
     """
     if not slots:
         return []
@@ -520,18 +666,15 @@ def check_slots(
         room_ids={r.pk for _, _, r in slots},
         patient_ids=[patient.pk],
     )
+    cadence = cadence_problems(plan.sessions_per_period, plan.period_days, list(enumerate(days, start=1)))
     problems, previous = [], None
-    for starts_at, practitioner, room in slots:
-        problem = ""
-        gap = (
-            (starts_at.astimezone(clinic_tz()).date() - previous.astimezone(clinic_tz()).date()).days
-            if previous
-            else 0
-        )
+    for number, (starts_at, practitioner, room) in enumerate(slots, start=1):
         if previous is not None and starts_at <= previous:
             problem = "comes before the previous session"
-        elif previous is not None and plan.is_twice_weekly and not 2 <= gap <= 5:
-            problem = f"{gap} days after the previous session: two sessions per week need 2 to 5 days between"
+        elif number in cadence:
+            problem = cadence[number]
+        elif not room.for_treatments:
+            problem = f"{room} is not a treatment room"
         else:
             problem = (
                 availability.slot_problem(

@@ -113,6 +113,8 @@ class Calendar:
     times: list[datetime.time]
     previous: datetime.date
     next: datetime.date
+    # Ids of the shown appointments the hours no longer hold (rule `stranded-appointments`).
+    stranded: set = field(default_factory=set)
 
     @property
     def title(self) -> str:
@@ -137,7 +139,7 @@ def _times(availability: Availability) -> list[datetime.time]:
 
 def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None, user=None) -> Calendar:
     """Day (every practitioner or every room as a column) or week (one practitioner or room, a
-    column per day) in the clinic's zone, with free slots marked. Seven queries, however many
+    column per day) in the clinic's zone, with free slots marked. Eleven queries at most, however many
     appointments there are: practitioners, rooms, then the five of Availability.load."""
     staff = list(practitioners())
     rooms = list(active_rooms())
@@ -222,7 +224,10 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
             cell.free = inside and not cell.appointments and not cell.busy and starts_at > now
             column.cells.append(cell)
 
+    shown = [a for column in columns for cell in column.cells for a in cell.appointments]
     return Calendar(
+        # The window loaded above holds the hours and leave of every practitioner shown (by room: of all).
+        stranded=stranded_appointment_ids(shown, hours=availability),
         view=view,
         by=by,
         day=day,
@@ -265,3 +270,139 @@ def clinic_day(day: datetime.date) -> ClinicDay:
 
 def local_today() -> datetime.date:
     return timezone.now().astimezone(clinic_tz()).date()
+
+
+# --- One course at a time (rule `one-course-at-a-time`, docs/clinical-rules.md) --------------------
+
+
+def _day(moment: datetime.datetime) -> str:
+    local = moment.astimezone(clinic_tz())
+    return f"{local:%a} {local.day} {local:%b %Y}"
+
+
+def active_course_overlap(patient: Patient, first_start: datetime.datetime) -> tuple[str, str]:
+    """Whether a new course starting at `first_start` would overlap the patient's active course: a series
+    with an upcoming session whose last active session is not before `first_start`.
+
+    Returns (refusal, reason): ("", "") when it does not overlap; ("", reason) when the practitioner's
+    latest signed plan, signed after the active course was booked, gives the reason for a second course
+    at the same time (e.g. another area); (refusal, "") otherwise. Three queries at most."""
+    from django.db.models import Max, Min
+
+    active_ids = (
+        Appointment.objects.filter(patient=patient, series__isnull=False, state__in=UPCOMING_STATES)
+        .values_list("series_id", flat=True)
+        .distinct()
+    )
+    spans = (
+        Appointment.objects.filter(series_id__in=active_ids, state__in=ACTIVE_STATES)
+        .values("series_id")
+        .annotate(first=Min("starts_at"), last=Max("starts_at"))
+        .filter(last__gte=first_start)
+        .order_by("first")
+    )
+    span = next(iter(spans), None)
+    if span is None:
+        return "", ""
+    course = SessionSeries.objects.get(pk=span["series_id"])
+    from treatments.selectors import latest_signed_consultation
+
+    plan = latest_signed_consultation(
+        patient, only=("date", "signed_at", "decision", "plan_concurrent_reason", "practitioner__username")
+    )
+    if plan is not None and plan.is_eligible and plan.signed_at > course.created_at:
+        reason = plan.plan_concurrent_reason.strip()
+        if reason:
+            return "", reason
+    what = f"{course.count} sessions, {course.cadence_display}, {_day(span['first'])} to {_day(span['last'])}"
+    refusal = " ".join(
+        [
+            f"{patient.full_name} already has an active course: {what}.",
+            "A patient has one course at a time: book the new course after its last session,",
+            "or cancel the rest of that course first.",
+            "A second course at the same time (e.g. another area) needs the practitioner's reason",
+            "in the signed consultation plan.",
+        ]
+    )
+    return refusal, ""
+
+
+# --- Appointments stranded by a change of hours (rule `stranded-appointments`) --------------------
+
+
+def stranded_appointment_ids(appointments, *, hours: Availability | None = None) -> set[int]:
+    """The ids of the upcoming (booked or confirmed, not yet ended) appointments among `appointments` that
+    the clinic's hours no longer hold: a closed day or closure, outside the opening hours, the
+    practitioner on leave or not working then.
+
+    `appointments`: any iterable of objects with `pk`, `starts_at`, `ends_at`, `state` and
+    `practitioner_id` (Appointment instances, or the calendar's `Shown` values). Four queries for the
+    whole set (one Availability window over their days), none when nothing is upcoming, or when `hours`
+    (an Availability already loaded over their days with their practitioners' hours and leave, as the
+    calendar has) is given."""
+    now = timezone.now()
+    items = [a for a in appointments if a.state in UPCOMING_STATES and a.ends_at > now]
+    if not items:
+        return set()
+    days = [a.starts_at.astimezone(clinic_tz()).date() for a in items]
+    hours = hours or Availability.load(
+        min(days),
+        max(days),
+        practitioner_ids={a.practitioner_id for a in items},
+        appointments=[],  # only the hours, leave and closures
+    )
+    return {a.pk for a in items if hours.outside_hours(a.practitioner_id, a.starts_at, a.ends_at)}
+
+
+def stranded_upcoming(*, days: int = 90, practitioner=None) -> list[Appointment]:
+    """The upcoming appointments of the next `days` days the hours no longer hold, soonest first (the
+    dashboard's warning). A bounded number of queries: the window, then `stranded_appointment_ids`."""
+    now = timezone.now()
+    upcoming = Appointment.objects.filter(
+        state__in=UPCOMING_STATES, ends_at__gt=now, starts_at__lt=now + datetime.timedelta(days=days)
+    ).select_related("patient", "practitioner", "room")
+    if practitioner is not None:
+        upcoming = upcoming.filter(practitioner=practitioner)
+    upcoming = list(upcoming.order_by("starts_at"))
+    stranded = stranded_appointment_ids(upcoming)
+    return [a for a in upcoming if a.pk in stranded]
+
+
+# --- Moves in an appointment's history (rule `shift-rest-of-series`) ------------------------------
+
+
+class Move(NamedTuple):
+    at: datetime.datetime
+    by: object
+    from_start: datetime.datetime
+    to_start: datetime.datetime
+    from_practitioner_id: int
+    to_practitioner_id: int
+    from_room_id: int
+    to_room_id: int
+
+
+def moves_of(appointment: Appointment) -> list[Move]:
+    """Every move of the appointment (time, practitioner or room): who, when, from and to, oldest first,
+    read from its history (each service that moves it records the user). One query."""
+    records = list(appointment.history.select_related("history_user").order_by("history_date", "history_id"))
+    moves = []
+    for before, after in zip(records, records[1:], strict=False):
+        if (before.starts_at, before.practitioner_id, before.room_id) != (
+            after.starts_at,
+            after.practitioner_id,
+            after.room_id,
+        ):
+            moves.append(
+                Move(
+                    after.history_date,
+                    after.history_user,
+                    before.starts_at,
+                    after.starts_at,
+                    before.practitioner_id,
+                    after.practitioner_id,
+                    before.room_id,
+                    after.room_id,
+                )
+            )
+    return moves

@@ -16,6 +16,7 @@ must follow such an event in the same transaction (reminders in the outbox) belo
 """
 
 import datetime
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
@@ -36,7 +37,8 @@ from .models import (
     AppointmentStateChange,
     SessionSeries,
 )
-from .planner import MINIMUM_SERIES_AGE, SeriesPlan
+from .planner import MINIMUM_SERIES_AGE, SeriesPlan, band_for_age, cadence_problems
+from .selectors import active_course_overlap
 
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
 OVERLAP_CONSTRAINTS = {
@@ -94,6 +96,8 @@ def _save_in_savepoint(appointment: Appointment) -> None:
 
 
 def _slot_problem(availability: Availability, appointment: Appointment) -> str | None:
+    if appointment.kind == AppointmentKind.TREATMENT and not appointment.room.for_treatments:
+        return f"{appointment.room} is not a treatment room"  # rule `treatment-rooms-only`
     return availability.slot_problem(
         patient=appointment.patient,
         practitioner=appointment.practitioner,
@@ -249,11 +253,21 @@ def book_series(
         raise Refusal(f"The patient is {age}: a treatment series is not booked for under-18s.")
     if starts[0] <= timezone.now():
         raise Refusal("The first session is in the past: choose a later date.")
+    overlap, concurrent_reason = active_course_overlap(patient, starts[0])  # rule `one-course-at-a-time`
+    if overlap:
+        raise Refusal(overlap)
+    days = [(n, to_local(s).date()) for n, s in enumerate(starts, start=1)]
+    for number, problem in cadence_problems(plan.sessions_per_period, plan.period_days, days).items():
+        raise Refusal(  # rule `cadence-in-every-booking`: the first one, as for a clash
+            f"Session {number} ({when(starts[number - 1])}) cannot be booked: {problem}. "
+            "Nothing was booked: move that session and book again."
+        )
     minutes = minutes or ClinicSettings.load().default_appointment_minutes
     series = SessionSeries(
         patient=patient,
         band=plan.band,
         override_reason=plan.override_reason,
+        concurrent_reason=concurrent_reason,
         count=plan.count,
         sessions_per_period=plan.sessions_per_period,
         period_days=plan.period_days,
@@ -307,17 +321,107 @@ def _label(appointment: Appointment) -> str:
     return "The appointment"
 
 
+def _series_dates(series_id: int, moved: dict[int, datetime.datetime]) -> list[tuple[int, datetime.date]]:
+    """(number, local date) of the series' active sessions, with the starts in `moved` (by pk) instead."""
+    rows = Appointment.objects.filter(series_id=series_id, state__in=ACTIVE_STATES).values_list(
+        "pk", "sequence", "starts_at"
+    )
+    return sorted((number, to_local(moved.get(pk, start)).date()) for pk, number, start in rows)
+
+
+def _new_cadence_problems(series: SessionSeries, moved: dict[int, datetime.datetime]) -> dict[int, str]:
+    """What the move breaks in the series' cadence that was not broken before (rule
+    `cadence-in-every-booking`): an old series booked before the rule is not blocked by its own past."""
+    per, days = series.sessions_per_period, series.period_days
+    before = cadence_problems(per, days, _series_dates(series.pk, {}))
+    after = cadence_problems(per, days, _series_dates(series.pk, moved))
+    return {n: p for n, p in after.items() if before.get(n) != p}
+
+
+def _band_change(series: SessionSeries, moved: dict[int, datetime.datetime]) -> tuple[int, object, str]:
+    """The age on the series' (new) first session and its band, and what changes (rule
+    `band-change-needs-a-reason`): "" when the band stays."""
+    first = min(_series_dates(series.pk, moved), default=None)
+    if first is None:
+        return series.age_at_start, series.band, ""
+    age = series.patient.age_on(first[1])
+    band = band_for_age(age)
+    if (band and band.pk) == series.band_id:
+        return age, band, ""
+    now_band = f"{band.label} ({band.cadence_display})" if band else "no protocol band"
+    was = f"{series.band.label} ({series.band.cadence_display})" if series.band else "no protocol band"
+    return (
+        age,
+        band,
+        f"the patient is {age} on the new first session date ({first[1]:%d/%m/%Y}), so the band would be "
+        f"{now_band}, not {was} as booked",
+    )
+
+
+def _settle_first_session(series: SessionSeries, moved: dict, band_reason: str, by) -> None:
+    """Keep the series' age on its first session (rule `age-on-first-session`); a change of band needs
+    the reason the protocol asks for, kept on the series (rule `band-change-needs-a-reason`)."""
+    age, band, change = _band_change(series, moved)
+    if change:
+        band_reason = (band_reason or "").strip()
+        if not band_reason:
+            raise Refusal(
+                f"Moving session 1 changes the band: {change}. Give the reason for keeping this course "
+                "as it is, or cancel the rest of the series and plan a new one.",
+                "band_reason",
+            )
+        series.band = band
+        note = f"Band changed when session 1 moved: {band_reason}"
+        series.override_reason = f"{series.override_reason}\n{note}".strip()
+    if age != series.age_at_start or change:
+        series.age_at_start = age
+        series._history_user = by
+        series.save()
+
+
+def _needs_confirming_again(appointment: Appointment, before_start, by) -> None:
+    """A confirmed appointment the clinic moved to another time is booked again until the patient
+    confirms the new time (rule `moved-needs-confirming-again`); the change notice carries the link."""
+    if appointment.state == AppointmentState.CONFIRMED and appointment.starts_at != before_start:
+        appointment.state = AppointmentState.BOOKED
+        appointment.save(update_fields=["state", "updated_at"])
+        _log_state(
+            appointment,
+            AppointmentState.CONFIRMED,
+            AppointmentState.BOOKED,
+            by,
+            "Moved by the clinic: the patient confirms the new time.",
+        )
+
+
 @transaction.atomic
 def reschedule_appointment(
-    *, appointment: Appointment, starts_at: datetime.datetime, practitioner=None, room=None, by
+    *,
+    appointment: Appointment,
+    starts_at: datetime.datetime,
+    practitioner=None,
+    room=None,
+    band_reason: str = "",
+    by,
 ) -> Appointment:
-    """Move one upcoming appointment, keeping its length; the new slot is checked like a booking."""
+    """Move one upcoming appointment, keeping its length; the new slot is checked like a booking, and a
+    series session keeps the series' cadence (rule `cadence-in-every-booking`)."""
     appointment = _lock(appointment)
     if not appointment.is_upcoming:
         raise Refusal(f"A {appointment.get_state_display().lower()} appointment cannot be moved.")
     if starts_at <= timezone.now():
         raise Refusal("The new time is in the past: choose a later time.")
     _check_series_order(appointment, starts_at)
+    if appointment.series_id:
+        series = SessionSeries.objects.select_related("patient", "band").get(pk=appointment.series_id)
+        moved = {appointment.pk: starts_at}
+        for number, problem in _new_cadence_problems(series, moved).items():
+            raise Refusal(
+                f"Session {appointment.sequence} cannot be moved to {when(starts_at)}: "
+                + (f"session {number} would then be " if number != appointment.sequence else "")
+                + f"{problem}."
+            )
+        _settle_first_session(series, moved, band_reason, by)
     before = (appointment.starts_at, appointment.practitioner_id)
     length = appointment.ends_at - appointment.starts_at
     appointment.starts_at, appointment.ends_at = starts_at, starts_at + length
@@ -326,6 +430,7 @@ def reschedule_appointment(
     appointment._history_user = by
     availability = _load_for([appointment], exclude_ids=[appointment.pk])
     _save_checked(appointment, _label(appointment), availability, action="moved")
+    _needs_confirming_again(appointment, before[0], by)
     notifications.on_moved(appointment, before_start=before[0], before_practitioner_id=before[1])
     return appointment
 
@@ -358,11 +463,39 @@ def _wall_clock_shift(moment: datetime.datetime, offset: datetime.timedelta) -> 
     return naive.replace(tzinfo=local.tzinfo)
 
 
-@transaction.atomic
-def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.datetime, by) -> list[Appointment]:
-    """Move this session to `starts_at` and every later upcoming session of its series by the same
-    amount of wall-clock time, in one action, all or nothing (rule `shift-rest-of-series`)."""
-    appointment = _lock(appointment)
+@dataclass
+class ShiftRow:
+    """One session of a shift: where it is, where it would go, and why it cannot ("" when it can)."""
+
+    appointment: Appointment
+    old_start: datetime.datetime
+    new_start: datetime.datetime
+    new_end: datetime.datetime
+    problem: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"Session {self.appointment.sequence}"
+
+
+@dataclass
+class ShiftPreview:
+    """Every session a shift of the rest of the series moves, with its new time and every clash (rule
+    `shift-rest-of-series`); `band_change`: what moving session 1 does to the band, "" when nothing."""
+
+    rows: list[ShiftRow] = field(default_factory=list)
+    band_change: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and not any(r.problem for r in self.rows)
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{r.label} ({when(r.new_start)}): {r.problem}" for r in self.rows if r.problem]
+
+
+def _shift_rows(appointment: Appointment, starts_at: datetime.datetime, *, lock: bool) -> ShiftPreview:
     if not appointment.series_id:
         raise Refusal("This appointment is not part of a series.")
     if not appointment.is_upcoming:
@@ -370,13 +503,11 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
     if starts_at <= timezone.now():
         raise Refusal("The new time is in the past: choose a later time.")
     offset = to_local(starts_at).replace(tzinfo=None) - to_local(appointment.starts_at).replace(tzinfo=None)
+    moving = Appointment.objects.filter(
+        series_id=appointment.series_id, sequence__gte=appointment.sequence, state__in=UPCOMING_STATES
+    )
     moving = list(
-        Appointment.objects.select_for_update()
-        .filter(
-            series_id=appointment.series_id,
-            sequence__gte=appointment.sequence,
-            state__in=UPCOMING_STATES,
-        )
+        (moving.select_for_update() if lock else moving)
         .select_related("patient", "practitioner", "room")
         .order_by("sequence")
     )
@@ -391,28 +522,79 @@ def shift_rest_of_series(*, appointment: Appointment, starts_at: datetime.dateti
             f"Session {appointment.sequence} would come before session {earlier.sequence}: "
             "choose a later time."
         )
-    before = {item.pk: (item.starts_at, item.practitioner_id) for item in moving}
+    preview = ShiftPreview()
     for item in moving:
-        length = item.ends_at - item.starts_at
-        item.starts_at = _wall_clock_shift(item.starts_at, offset)
-        item.ends_at = item.starts_at + length
-        item._history_user = by
+        new_start = _wall_clock_shift(item.starts_at, offset)
+        preview.rows.append(
+            ShiftRow(item, item.starts_at, new_start, new_start + (item.ends_at - item.starts_at))
+        )
+    # Every clash, not the first one: each session against everything but the sessions moving (they keep
+    # their spacing, so they never clash with one another).
+    probes = [
+        Appointment(
+            pk=r.appointment.pk,
+            patient=r.appointment.patient,
+            practitioner=r.appointment.practitioner,
+            room=r.appointment.room,
+            kind=r.appointment.kind,
+            starts_at=r.new_start,
+            ends_at=r.new_end,
+        )
+        for r in preview.rows
+    ]
+    availability = _load_for(probes, exclude_ids=[a.pk for a in moving])
+    for row, probe in zip(preview.rows, probes, strict=True):
+        row.problem = _slot_problem(availability, probe) or ""
+    series = SessionSeries.objects.select_related("patient", "band").get(pk=appointment.series_id)
+    moved = {r.appointment.pk: r.new_start for r in preview.rows}
+    cadence = _new_cadence_problems(series, moved)
+    for row in preview.rows:
+        row.problem = row.problem or cadence.get(row.appointment.sequence, "")
+    preview.band_change = _band_change(series, moved)[2]
+    return preview
+
+
+def preview_shift(*, appointment: Appointment, starts_at: datetime.datetime) -> ShiftPreview:
+    """What shifting this session to `starts_at` and every later upcoming one by the same wall-clock
+    amount would do, session by session (rule `shift-rest-of-series`). Reads only."""
+    return _shift_rows(appointment, starts_at, lock=False)
+
+
+@transaction.atomic
+def shift_rest_of_series(
+    *, appointment: Appointment, starts_at: datetime.datetime, band_reason: str = "", by
+) -> list[Appointment]:
+    """Move this session to `starts_at` and every later upcoming session of its series by the same
+    amount of wall-clock time, in one action, all or nothing (rule `shift-rest-of-series`): every clash
+    is named at once; the patient gets one change notice listing every moved session."""
+    appointment = _lock(appointment)
+    preview = _shift_rows(appointment, starts_at, lock=True)
+    if not preview.ok:
+        raise BookingClash(f"Nothing was moved: {'; '.join(preview.problems)}.")
+    series = SessionSeries.objects.select_related("patient", "band").get(pk=appointment.series_id)
+    _settle_first_session(series, {r.appointment.pk: r.new_start for r in preview.rows}, band_reason, by)
+    moving = [r.appointment for r in preview.rows]
+    for row in preview.rows:
+        row.appointment.starts_at, row.appointment.ends_at = row.new_start, row.new_end
+        row.appointment._history_user = by
     availability = _load_for(moving, exclude_ids=[a.pk for a in moving])
     # Save the sessions in the order that never overlaps their own old times: the last one first
     # when moving later, the first one first when moving earlier.
-    ordered = sorted(moving, key=lambda a: a.sequence, reverse=offset > datetime.timedelta(0))
-    for item in ordered:
+    later = preview.rows[0].new_start > preview.rows[0].old_start
+    for item in sorted(moving, key=lambda a: a.sequence, reverse=later):
         try:
             _save_checked(item, f"Session {item.sequence}", availability, action="moved")
         except BookingClash as exc:
             raise BookingClash(f"{exc.message} Nothing was moved.") from exc
-    for item in moving:
-        start, practitioner_id = before[item.pk]
-        notifications.on_moved(item, before_start=start, before_practitioner_id=practitioner_id)
-    return sorted(moving, key=lambda a: a.sequence)
+    for row in preview.rows:
+        _needs_confirming_again(row.appointment, row.old_start, by)
+    notifications.on_series_moved(series, moving)
+    return moving
 
 
-def _change_state(appointment: Appointment, to_state: str, *, by, reason: str = "") -> Appointment:
+def _change_state(
+    appointment: Appointment, to_state: str, *, by, reason: str = "", notify: bool = True
+) -> Appointment:
     appointment = _lock(appointment)
     if to_state not in TRANSITIONS[appointment.state]:
         raise Refusal(
@@ -426,7 +608,7 @@ def _change_state(appointment: Appointment, to_state: str, *, by, reason: str = 
     appointment._history_user = by
     appointment.save()
     _log_state(appointment, from_state, to_state, by, reason)
-    notifications.on_state_changed(appointment, by=by)
+    notifications.on_state_changed(appointment, by=by, notify=notify)
     return appointment
 
 
@@ -488,7 +670,11 @@ def cancel_rest_of_series(*, appointment: Appointment, reason: str, by) -> list[
     )
     if not rest:
         raise Refusal("No upcoming session of this series is left to cancel.")
-    return [_change_state(item, AppointmentState.CANCELLED, by=by, reason=reason) for item in rest]
+    cancelled = [
+        _change_state(item, AppointmentState.CANCELLED, by=by, reason=reason, notify=False) for item in rest
+    ]
+    notifications.on_series_cancelled(cancelled)  # one notice for them all
+    return cancelled
 
 
 @transaction.atomic
@@ -507,3 +693,33 @@ def mark_session_took_place(*, appointment: Appointment, by) -> Appointment:
     if appointment.state in UPCOMING_STATES:
         appointment = mark_arrived(appointment=appointment, by=by)
     return mark_completed(appointment=appointment, by=by)
+
+
+class _Undo(Exception):
+    """Rolls back the trial save of `appointments_stranded_by`."""
+
+
+def appointments_stranded_by(save_change) -> list[Appointment]:
+    """The upcoming appointments a change of opening hours, working hours, leave or closures would leave
+    outside the hours (rule `stranded-appointments`), soonest first: `save_change()` is run in a
+    savepoint that is always rolled back, so nothing changes. Those already stranded before are not
+    listed. For the admin's "asks to confirm"; a rare action, over every upcoming appointment."""
+    upcoming = list(
+        Appointment.objects.filter(state__in=UPCOMING_STATES, ends_at__gt=timezone.now())
+        .select_related("patient", "practitioner")
+        .order_by("starts_at")
+    )
+    if not upcoming:
+        return []
+    from .selectors import stranded_appointment_ids
+
+    before = stranded_appointment_ids(upcoming)
+    after: set[int] = set()
+    try:
+        with transaction.atomic():
+            save_change()
+            after = stranded_appointment_ids(upcoming)
+            raise _Undo
+    except _Undo:
+        pass
+    return [a for a in upcoming if a.pk in after - before]

@@ -151,6 +151,7 @@ def plan_series(request):
         "proposal": None,
         "formset": None,
         "plan": None,
+        "proposed_age": None,
     }
     if request.method != "POST" or not form.is_valid():
         return render(request, "scheduling/plan.html", context)
@@ -173,6 +174,7 @@ def plan_series(request):
                 **options,
             )
             context["proposal"], context["plan"] = proposal, proposal.plan
+            context["proposed_age"] = proposal.plan.age
             context["formset"] = SessionRowFormSet(
                 form_kwargs={"choices": RowChoices()},
                 initial=[
@@ -195,7 +197,11 @@ def plan_series(request):
             form.add_error(None, "Give a date, a time, a practitioner and a room for every session.")
             return render(request, "scheduling/plan.html", context)
         slots = _slots_from(formset)
-        checked = check_series(patient=patient, slots=slots, minutes=minutes, **options)
+        # Rule `band-change-needs-a-reason`: the age the proposal was planned with, to show a band change.
+        context["proposed_age"] = _parse_int(request.POST.get("proposed_age"))
+        checked = check_series(
+            patient=patient, slots=slots, minutes=minutes, proposed_age=context["proposed_age"], **options
+        )
         context["plan"], context["problems"] = checked.plan, checked.problems
         if not checked.ok:
             form.add_error(None, "Some sessions cannot be booked as they are: move them and check again.")
@@ -307,8 +313,46 @@ def appointment_detail(request, pk: int):
             "actions": _actions(appointment),
             "sections": [html for section in SECTIONS if (html := section(request, appointment))],
             "messages_about": notifications.messages_about(appointment),
+            "moves": _moves_for_page(appointment),
         },
     )
+
+
+def _moves_for_page(appointment: Appointment) -> list[dict]:
+    """Every move of the appointment, who, when, from and to (rule `shift-rest-of-series`), with names."""
+    from .models import Room
+
+    moves = selectors.moves_of(appointment)
+    if not moves:
+        return []
+    staff = {
+        p.pk: person(p)
+        for p in practitioners_by_id(
+            {m.from_practitioner_id for m in moves} | {m.to_practitioner_id for m in moves}
+        )
+    }
+    rooms = dict(
+        Room.objects.filter(
+            pk__in={m.from_room_id for m in moves} | {m.to_room_id for m in moves}
+        ).values_list("pk", "name")
+    )
+    return [
+        {
+            "at": m.at,
+            "by": m.by,
+            "from_start": m.from_start,
+            "to_start": m.to_start,
+            "from_where": f"{staff.get(m.from_practitioner_id, '')}, {rooms.get(m.from_room_id, '')}",
+            "to_where": f"{staff.get(m.to_practitioner_id, '')}, {rooms.get(m.to_room_id, '')}",
+        }
+        for m in moves
+    ]
+
+
+def practitioners_by_id(ids):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk__in=ids).only("pk", "username", "first_name", "last_name")
 
 
 # Other apps' parts of the appointment page: the session record of a treatment session (treatments).
@@ -365,10 +409,14 @@ def _back(request, pk: int):
 
 
 def appointment_reschedule(request, pk: int):
+    """Move one appointment, or shift the rest of its series (rule `shift-rest-of-series`): the shift
+    first shows every session with its new time and every clash (also by GET with `preview`, so the
+    page can be linked), and moves all or nothing once the front desk confirms."""
     appointment = _appointment(pk)
     local = to_local(appointment.starts_at)
+    data = request.POST or (request.GET if "preview" in request.GET else None)
     form = RescheduleForm(
-        request.POST or None,
+        data,
         in_series=bool(appointment.series_id),
         initial={
             "date": local.date(),
@@ -380,7 +428,8 @@ def appointment_reschedule(request, pk: int):
     if not appointment.is_upcoming:
         messages.error(request, f"A {appointment.get_state_display().lower()} appointment cannot be moved.")
         return redirect("scheduling:appointment_detail", pk=pk)
-    if request.method == "POST" and form.is_valid():
+    preview = None
+    if data is not None and form.is_valid():
         data = form.cleaned_data
         starts_at = local_datetime(data["date"], data["time"])
         try:
@@ -390,25 +439,45 @@ def appointment_reschedule(request, pk: int):
                         "Shifting the rest of the series keeps each session's practitioner and room: "
                         "change those one session at a time."
                     )
-                moved = services.shift_rest_of_series(
-                    appointment=appointment, starts_at=starts_at, by=request.user
-                )
-                messages.success(request, f"Moved {len(moved)} sessions by the same amount.")
-            else:
+                preview = services.preview_shift(appointment=appointment, starts_at=starts_at)
+                # Moved only as previewed: a time changed after the preview is previewed again first.
+                previewed = request.POST.get("previewed") == starts_at.isoformat()
+                if (
+                    request.method == "POST"
+                    and request.POST.get("action") == "shift"
+                    and preview.ok
+                    and previewed
+                ):
+                    moved = services.shift_rest_of_series(
+                        appointment=appointment,
+                        starts_at=starts_at,
+                        band_reason=data.get("band_reason", ""),
+                        by=request.user,
+                    )
+                    messages.success(
+                        request,
+                        f"Moved {len(moved)} sessions; the patient gets one notice listing every new time.",
+                    )
+                    return redirect("scheduling:appointment_detail", pk=pk)
+                if not preview.ok:
+                    form.add_error(None, "Some sessions cannot move as shown: nothing was moved.")
+            elif request.method == "POST":
                 services.reschedule_appointment(
                     appointment=appointment,
                     starts_at=starts_at,
                     practitioner=data["practitioner"],
                     room=data["room"],
+                    band_reason=data.get("band_reason", ""),
                     by=request.user,
                 )
                 messages.success(request, "Appointment moved.")
+                return redirect("scheduling:appointment_detail", pk=pk)
         except Refusal as exc:
             show_refusal(form, exc)
-        else:
-            return redirect("scheduling:appointment_detail", pk=pk)
     return render(
-        request, "scheduling/appointment_reschedule.html", {"appointment": appointment, "form": form}
+        request,
+        "scheduling/appointment_reschedule.html",
+        {"appointment": appointment, "form": form, "preview": preview},
     )
 
 

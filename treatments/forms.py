@@ -35,6 +35,7 @@ class ConsultationForm(forms.ModelForm):
             "decision_reason": forms.Textarea(attrs={"rows": 2}),
             "override_reason": forms.Textarea(attrs={"rows": 2}),
             "plan_reason": forms.Textarea(attrs={"rows": 2}),
+            "plan_concurrent_reason": forms.Textarea(attrs={"rows": 2}),
             "plan_notes": forms.Textarea(attrs={"rows": 2}),
         }
 

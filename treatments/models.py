@@ -81,6 +81,14 @@ class Consultation(models.Model):
             "or why this course suits an age the protocol does not cover."
         ),
     )
+    plan_concurrent_reason = models.TextField(
+        "reason for a second course at the same time",
+        blank=True,
+        help_text=(
+            "Only when this course may run while the patient's earlier course is still booked, e.g. "
+            "another area: say why."
+        ),
+    )
     plan_notes = models.TextField(blank=True)
     signed_at = models.DateTimeField(null=True, blank=True, editable=False)
     signed_by = models.ForeignKey(

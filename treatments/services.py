@@ -48,6 +48,7 @@ CONSULTATION_FIELDS = (
     "plan_session_count",
     "plan_interval_days",
     "plan_reason",
+    "plan_concurrent_reason",
     "plan_notes",
 )
 

@@ -21,6 +21,7 @@ same shape, and visiting them all would only slow the crawl.
 """
 
 import copy
+import datetime
 import re
 
 import pytest
@@ -41,6 +42,7 @@ from outbox.models import OutboxMessage
 from patients.models import Patient
 from scheduling import email_links
 from scheduling.models import Appointment, SessionSeries
+from scheduling.selectors import stranded_appointment_ids
 from treatments.models import Consultation, Formulation, SessionRecord
 
 # Every test runs in a savepoint of the module's every-state transaction (see `every_state`).
@@ -99,7 +101,29 @@ def extra_queries(data):
         "scheduling:appointment_new": [f"?patient={patient}&date={day}&time=10:00", "?q=ivan"],
         "patients:list": ["?q=jorgen", "?q=%3Cscript%3E", "?archived=1", "?q=%7B%7B+x+%7D%7D"],
         "clinic:outbox_list": [f"?state={state}" for state in OutboxMessage.State.values],
+        "scheduling:appointment_reschedule": _shift_previews(data),
     }
+
+
+def _shift_previews(data) -> list[str]:
+    """The shift of the rest of the series' preview (issue 15): the first appointment crawled for the
+    reschedule page is a series session (url_arguments), moved a day later."""
+    series = data["appointments"]["series"]
+    if series is None:
+        return []
+    first = _series_first(Appointment.objects.order_by("pk"))
+    moved = timezone.localtime(first.starts_at) + datetime.timedelta(days=1)
+    return [
+        f"?preview=1&date={moved:%Y-%m-%d}&time={moved:%H:%M}&practitioner={first.practitioner_id}"
+        f"&room={first.room_id}&shift_rest=on"
+    ]
+
+
+def _series_first(appointments):
+    """The first upcoming series session: the reschedule page's first object (its preview is crawled)."""
+    return next(
+        (a for a in appointments if a.series_id and a.is_upcoming and a.starts_at > timezone.now()), None
+    )
 
 
 def appointment_shape(appointment) -> tuple:
@@ -111,6 +135,7 @@ def appointment_shape(appointment) -> tuple:
         last is not None and last.by_id is None,
         hasattr(appointment, "session_record"),
         appointment.starts_at > timezone.now(),
+        bool(stranded_appointment_ids([appointment])),
     )
 
 
@@ -153,7 +178,12 @@ def url_arguments(data) -> dict[str, list[dict]]:
         "treatments:session_done": sessions,
         "scheduling:appointment_detail": [{"pk": a.pk} for a in appointments],
         "scheduling:appointment_state": [{"pk": a.pk} for a in appointments],
-        "scheduling:appointment_reschedule": [{"pk": a.pk} for a in appointments],
+        "scheduling:appointment_reschedule": [
+            {"pk": a.pk}
+            for a in sorted(
+                appointments, key=lambda a: a.pk != getattr(_series_first(appointments), "pk", None)
+            )
+        ],
         "scheduling:appointment_cancel": [{"pk": a.pk} for a in appointments],
         "scheduling:series_detail": [{"pk": pk} for pk in SessionSeries.objects.values_list("pk", flat=True)],
         "scheduling:email_confirm": [

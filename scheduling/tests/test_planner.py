@@ -299,7 +299,13 @@ def test_moving_a_twice_weekly_session_too_close_is_flagged(rooms, practitioner)
     slots = [(at(day, 10), practitioner, rooms[0]) for day in days]
     problems = check_slots(patient=patient, plan=plan_for(age=50), slots=slots, minutes=60)
     assert problems[1] == "1 days after the previous session: two sessions per week need 2 to 5 days between"
-    assert problems[2:] == ["", "", "", ""]
+    # Issue 15 (rule `cadence-in-every-booking`): Friday is then the week's third session.
+    assert problems[2:] == [
+        "a third session in the week of Mon 11 Jan: two sessions per week at most",
+        "",
+        "",
+        "",
+    ]
 
 
 def test_a_series_placed_by_hand_is_planned_with_the_age_on_its_first_date(rooms, practitioner):

@@ -376,16 +376,23 @@ def series(rooms, practitioner, front_desk, monday):
 def test_reschedule_with_shift_moves_the_rest(client_as, front_desk, practitioner, rooms, series, monday):
     second = series.appointments.get(sequence=2)
     new_day = monday + datetime.timedelta(days=16)
-    response = client_as(front_desk).post(
-        reverse("scheduling:appointment_reschedule", args=[second.pk]),
-        {
-            "date": new_day.isoformat(),
-            "time": "10:00",
-            "practitioner": practitioner.pk,
-            "room": rooms[0].pk,
-            "shift_rest": "on",
-        },
-    )
+    url = reverse("scheduling:appointment_reschedule", args=[second.pk])
+    data = {
+        "date": new_day.isoformat(),
+        "time": "10:00",
+        "practitioner": practitioner.pk,
+        "room": rooms[0].pk,
+        "shift_rest": "on",
+    }
+    client = client_as(front_desk)
+    # Issue 15: first a preview of every session with its new time; nothing moves until confirmed.
+    preview = client.post(url, data)
+    assert preview.status_code == 200 and "Move all 3 sessions" in preview.text
+    assert [a.local_start.date() for a in series.appointments.order_by("sequence")][
+        1
+    ] == monday + datetime.timedelta(days=14)
+    previewed = preview.context["preview"].rows[0].new_start.isoformat()
+    response = client.post(url, {**data, "action": "shift", "previewed": previewed})
     assert response.status_code == 302
     days = [a.local_start.date() for a in series.appointments.order_by("sequence")]
     assert [(d - monday).days for d in days] == [0, 16, 30, 44]

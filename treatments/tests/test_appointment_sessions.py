@@ -262,3 +262,16 @@ def test_practitioner_dashboard_offers_record_session_then_its_state(
     html = client.get("/").content.decode()
     assert "Record session" not in html
     assert f'href="{reverse("treatments:session_detail", args=[record.pk])}">Session open</a>' in html
+
+
+def test_record_session_is_offered_only_from_the_day_of_the_appointment(client_as, practitioner, formulation):
+    """Issue 15: "Record session" on a future appointment refused only after the click; now it is not
+    offered before the day (the service refuses it too, test above)."""
+    future = booked(practitioner, formulation.patient, hours_ago=-24 * 3)
+    page = (
+        client_as(practitioner)
+        .get(reverse("scheduling:appointment_detail", args=[future.pk]))
+        .content.decode()
+    )
+    assert "Record session" not in page
+    assert "can be recorded from the day of the appointment" in page
