@@ -11,6 +11,7 @@ from django.core.management import call_command
 from scheduling.availability import to_local
 from scheduling.demo import OPENING, portuguese_holidays
 from scheduling.models import Appointment, Closure, OpeningHours
+from scheduling.selectors import stranded_appointment_ids
 from treatments.models import Consultation, SessionRecord
 
 
@@ -32,9 +33,13 @@ def test_every_demo_visit_is_inside_the_clinics_opening_hours(settings):
     call_command("demo_data", force=True, stdout=io.StringIO())
     assert {o.weekday: (o.opens, o.closes) for o in OpeningHours.objects.all()} == OPENING
     closures = set(Closure.objects.values_list("date", flat=True))
+    # The every-state demo keeps one stranded booking on purpose (rule `stranded-appointments`): the
+    # dashboard and the calendar show how it is flagged. Every other visit is inside the hours.
+    stranded = stranded_appointment_ids(Appointment.objects.all())
+    assert len(stranded) == 1
     bad = [
         f"appointment {a.pk} {to_local(a.starts_at):%a %Y-%m-%d %H:%M}"
-        for a in Appointment.objects.all()
+        for a in Appointment.objects.exclude(pk__in=stranded)
         if outside_hours(a.starts_at, a.ends_at) or to_local(a.starts_at).date() in closures
     ]
     bad += [
