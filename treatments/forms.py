@@ -1,12 +1,14 @@
 """Forms validate single fields; the rules that span records live in services.py (Refusal)."""
 
 from django import forms
+from django.db.models import Q
 from django.forms import formset_factory
+from django.utils import timezone
 
 from clinic.widgets import QuickSelect
 from patients.models import Answer, Contraindication
 
-from .models import Area, Concern, Consultation, Ingredient, Reaction, SessionRecord
+from .models import Area, Concern, Consultation, Ingredient, Reaction, SessionRecord, StockLot
 from .services import CONSULTATION_FIELDS, SESSION_FIELDS
 
 CHECKBOXES = forms.CheckboxSelectMultiple
@@ -142,6 +144,14 @@ class LineFormSet(BaseLineFormSet):
         return form
 
 
+class StockLotChoiceField(forms.ModelChoiceField):
+    unit = ""
+
+    def label_from_instance(self, obj):
+        expiry = f"expires {obj.expiry_date:%d/%m/%Y}" if obj.expiry_date else "from old records"
+        return f"{obj.lot_number} · {expiry} · {obj.quantity_remaining.normalize():f} {self.unit} left"
+
+
 class SessionRecordForm(forms.ModelForm):
     areas = forms.MultipleChoiceField(label="Areas treated", choices=Area.choices, widget=CHECKBOXES)
     reactions = forms.MultipleChoiceField(
@@ -165,20 +175,30 @@ class SessionRecordForm(forms.ModelForm):
         self.lines = list(lines)
         existing = {}
         if self.instance.pk:
-            existing = {lot.line_id: lot.lot_number for lot in self.instance.lots.all()}
+            existing = {lot.line_id: lot.stock_lot_id for lot in self.instance.lots.all()}
+        day = timezone.localdate()
         for line in self.lines:
-            self.fields[f"lot_{line.pk}"] = forms.CharField(
-                label=f"Lot / batch of {line.ingredient.name}",
-                max_length=60,
+            # Lots usable today, expiring first (rule `lot-usable`), plus the one already picked.
+            usable = StockLot.objects.filter(ingredient_id=line.ingredient_id)
+            usable = usable.filter(
+                Q(pk=existing.get(line.pk)) | Q(pk__in=StockLot.objects.usable_on(day).values("pk"))
+            ).order_by("expiry_date", "id")
+            choices = list(usable)
+            field = StockLotChoiceField(
+                queryset=usable,
+                label=f"Lot of {line.ingredient.name} ({line.amount.normalize():f} {line.unit})",
                 required=False,
-                initial=existing.get(line.pk, ""),
+                empty_label="No lot picked yet" if choices else "No lot in stock: receive one first",
+                initial=existing.get(line.pk) or (choices[0].pk if choices else None),
             )
+            field.unit = line.ingredient.unit
+            self.fields[f"lot_{line.pk}"] = field
 
     @property
     def lot_fields(self):
         return [self[f"lot_{line.pk}"] for line in self.lines]
 
-    def lots(self) -> dict[int, str]:
+    def lots(self) -> dict:
         return {line.pk: self.cleaned_data[f"lot_{line.pk}"] for line in self.lines}
 
     def fields_for_service(self) -> dict:

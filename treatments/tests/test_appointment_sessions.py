@@ -49,7 +49,12 @@ def record_for(appointment, formulation, practitioner, **fields):
         formulation=formulation,
         by=practitioner,
         appointment=appointment,
-        **{**SESSION, "performed_at": appointment.starts_at, **fields},
+        **{
+            **SESSION,
+            "performed_at": appointment.starts_at,
+            "lots": factories.lots_for(formulation),
+            **fields,
+        },
     )
 
 
