@@ -2,9 +2,11 @@
 The `*_detail` selectors answer 404 for an unknown id."""
 
 import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -13,7 +15,16 @@ from scheduling.availability import local_datetime
 from scheduling.models import ACTIVE_STATES, Appointment, AppointmentKind
 from scheduling.selectors import local_today
 
-from .models import Consultation, Formulation, FormulationLine, Ingredient, SessionRecord
+from .models import (
+    Consultation,
+    Formulation,
+    FormulationLine,
+    Ingredient,
+    InjectionZone,
+    SessionLot,
+    SessionRecord,
+    StockLot,
+)
 
 
 def ingredient_list() -> QuerySet[Ingredient]:
@@ -48,7 +59,12 @@ def session_record_detail(pk: int) -> SessionRecord:
     return get_object_or_404(
         SessionRecord.objects.select_related(
             "patient", "practitioner", "done_by", "formulation", "appointment__room", "appointment__series"
-        ).prefetch_related("lots__line__ingredient"),
+        ).prefetch_related(
+            "lots__line__ingredient",
+            "lots__stock_lot",
+            Prefetch("zones", queryset=InjectionZone.objects.select_related("stock_lot")),
+            "corrections__author",
+        ),
         pk=pk,
     )
 
@@ -264,4 +280,57 @@ def series_plan_for(patient: Patient) -> SeriesPlanDefaults | None:
         interval_days=latest.plan_interval_days,
         practitioner=latest.practitioner,
         date=latest.date,
+    )
+
+
+# ---------------------------------------------------------------- stock and recall
+
+
+def stock_lots() -> QuerySet[StockLot]:
+    """Every lot, by product then expiring first (the stock page)."""
+    return StockLot.objects.select_related("ingredient").order_by("ingredient__name", "expiry_date", "id")
+
+
+def lots_numbered(number: str) -> list[StockLot]:
+    """The lots with this number, whatever the product (a recall names the number); case ignored."""
+    number = (number or "").strip()
+    if not number:
+        return []
+    return list(StockLot.objects.filter(lot_number__iexact=number).select_related("ingredient")[:20])
+
+
+def recall_uses(stock_lot_ids) -> QuerySet[SessionLot]:
+    """Every session that used one of these lots, with its patient: newest first. Slice or paginate
+    it: two queries per page whatever the number of uses (rule `lot-recall`)."""
+    return (
+        SessionLot.objects.filter(stock_lot_id__in=list(stock_lot_ids))
+        .select_related(
+            "session_record__patient", "session_record__practitioner", "line__ingredient", "stock_lot"
+        )
+        .order_by("-session_record__performed_at", "-id")
+    )
+
+
+LOW_STOCK_SESSIONS = 5  # a product is low when its usable lots hold fewer doses than this
+EXPIRING_DAYS = 30
+
+
+def low_stock(day, *, limit: int = 10) -> list[dict]:
+    """Active products whose usable lots hold fewer than LOW_STOCK_SESSIONS typical doses (one query)."""
+    usable = Q(stock_lots__expiry_date__gte=day, stock_lots__recalled_at__isnull=True)
+    products = (
+        Ingredient.objects.active()
+        .annotate(left=Coalesce(Sum("stock_lots__quantity_remaining", filter=usable), Decimal(0)))
+        .filter(left__lt=F("typical_amount") * LOW_STOCK_SESSIONS)
+        .order_by("left", "name")
+    )
+    return list(products[:limit])
+
+
+def expiring_soon(day, *, limit: int = 10) -> list[StockLot]:
+    """Usable lots that expire within EXPIRING_DAYS of the day, soonest first (one query)."""
+    return list(
+        StockLot.objects.usable_on(day)
+        .filter(expiry_date__lte=day + datetime.timedelta(days=EXPIRING_DAYS))
+        .select_related("ingredient")[:limit]
     )
