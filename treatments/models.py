@@ -481,6 +481,13 @@ class SessionRecord(models.Model):
     def reaction_labels(self) -> list[str]:
         return labels(Reaction, self.reactions)
 
+    @property
+    def map_rows(self) -> list[dict]:
+        """Each zone of the diagram with what was recorded there (None when untreated), for the
+        read-only map: prefetch "zones" to read it without a query."""
+        by_zone = {zone.zone: zone for zone in self.zones.all()}
+        return [{"shape": shape, "zone": by_zone.get(shape.key)} for shape in injection_map.ZONES]
+
 
 class StockLotQuerySet(models.QuerySet):
     def usable_on(self, day):

@@ -134,7 +134,7 @@ def _timeline_entries(patient: Patient, *, before, on=None, limit) -> list[dict]
         sessions = sessions.filter(performed_at__lt=_day_start(before))
     consultations = consultations.order_by("-date", "-id")
     formulations = formulations.prefetch_related(_lines()).order_by("-created_at", "-version")
-    sessions = sessions.order_by("-performed_at", "-id")
+    sessions = sessions.prefetch_related("zones").order_by("-performed_at", "-id")
     if limit is not None:
         consultations, formulations, sessions = consultations[:limit], formulations[:limit], sessions[:limit]
     entries = []
