@@ -263,6 +263,7 @@ class InjectionMapForm(forms.Form):
             self.fields[f"{key}-technique"] = forms.ChoiceField(
                 label="Technique",
                 choices=Technique.choices,
+                required=False,
                 initial=zone.technique if zone else Technique.NEEDLE,
             )
             self.fields[f"{key}-depth"] = forms.DecimalField(
@@ -333,7 +334,7 @@ class InjectionMapForm(forms.Form):
             ZoneInput(
                 zone=shape.key,
                 volume_ml=data[f"{shape.key}-volume"],
-                technique=data[f"{shape.key}-technique"],
+                technique=data.get(f"{shape.key}-technique") or Technique.NEEDLE,
                 depth_mm=data.get(f"{shape.key}-depth"),
                 needle_gauge=data.get(f"{shape.key}-gauge") or "",
                 stock_lot=data.get(f"{shape.key}-lot"),

@@ -13,10 +13,10 @@ def clinical_alert(patient):
     """Two queries: the screening with its allergen groups, and its "yes" answers."""
     screening = Screening.objects.filter(patient=patient).prefetch_related("allergen_groups").first()
     if screening is None:
-        return {"allergies": [], "notes": "", "yes": []}
+        return {"allergies": [], "allergy_notes": "", "yes": []}
     yes = [row.get_item_display() for row in screening.answers.filter(answer=Answer.YES).order_by("item")]
     return {
         "allergies": [group.name for group in screening.allergen_groups.all()],
-        "notes": screening.allergy_notes.strip(),
+        "allergy_notes": screening.allergy_notes.strip(),
         "yes": yes,
     }
