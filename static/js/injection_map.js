@@ -70,8 +70,11 @@
     if (card) {
       card.open = true;
       card.classList.add("selected");
-      if (focusCard) card.querySelector("input[type=number], select")?.focus();
-      card.scrollIntoView({ block: "nearest" });
+      // Only a keyboard selection moves the page: under a finger the diagram must stay where it is.
+      if (focusCard) {
+        card.scrollIntoView({ block: "nearest" });
+        card.querySelector("input[type=number], select")?.focus();
+      }
     }
     draw(key);
   };
