@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -309,6 +310,21 @@ def recall_uses(stock_lot_ids) -> QuerySet[SessionLot]:
         )
         .order_by("-session_record__performed_at", "-id")
     )
+
+
+def recall_page(stock_lot_ids, number, *, size: int = 50):
+    """One page of `recall_uses`: the page's ids first, sorted on the session's time with only the
+    session joined, then those rows with their patient and product (three queries with the count;
+    sorting the fully joined rows of a lot used 5,000 times cost ten times more)."""
+    ids = (
+        SessionLot.objects.filter(stock_lot_id__in=list(stock_lot_ids))
+        .order_by("-session_record__performed_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    page = Paginator(ids, size).get_page(number)
+    rows = recall_uses(stock_lot_ids).in_bulk(list(page.object_list))
+    page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
+    return page
 
 
 LOW_STOCK_SESSIONS = 5  # a product is low when its usable lots hold fewer doses than this

@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -661,7 +660,8 @@ def _recall_search(request):
 def recall_search(request):
     """Every patient and session that received a lot, by lot number (rule `lot-recall`)."""
     query, lots, uses = _recall_search(request)
-    page = Paginator(uses, RECALL_PAGE).get_page(request.GET.get("page")) if lots else None
+    ids = [lot.pk for lot in lots]
+    page = selectors.recall_page(ids, request.GET.get("page"), size=RECALL_PAGE) if lots else None
     return render(
         request,
         "treatments/recall.html",
