@@ -12,6 +12,7 @@ KINDS = {
     "Appointment moved": "Your appointment at Mesoclinic has moved to",
     "Appointment cancelled": "Cancelled: your appointment at Mesoclinic on",
     "Test message": "Test message from Mesoclinic",
+    "Recall notice": "Please contact Mesoclinic",
 }
 
 
@@ -19,7 +20,7 @@ def test_page_shows_each_kind_with_subject_and_text_part(
     client_as, clinic_admin, django_assert_max_num_queries
 ):
     client = client_as(clinic_admin)
-    with django_assert_max_num_queries(13):  # one settings read per sample
+    with django_assert_max_num_queries(14):  # one settings read per sample
         response = client.get(reverse("clinic:email_templates"))
     html = response.content.decode()
     assert response.status_code == 200
