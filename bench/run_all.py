@@ -28,6 +28,8 @@ FIGURES = {
     4: "fig4_planner.py",
     5: "fig5_dispatch.py",
     6: "fig6_throughput.py",
+    8: "fig8_session_map.py",
+    9: "fig9_recall.py",
 }
 
 
@@ -64,7 +66,7 @@ def run(number: int, requests: int) -> dict | None:
 def verdict(result: dict) -> tuple[str, str, str]:
     """(figure, target, PASS/MISS)."""
     n = result["figure"]
-    if n in (1, 2, 3):
+    if n in (1, 2, 3, 8, 9):
         worst = max(result["rows"], key=lambda r: r["p95_ms"])
         queries = sorted({r["queries"] for r in result["rows"]})
         shown = (

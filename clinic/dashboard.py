@@ -11,6 +11,7 @@ PANELS = (
     scheduling_dashboard.panel,
     cancellations_dashboard.panel,
     treatments_dashboard.panel,
+    treatments_dashboard.stock_panel,
     patients_dashboard.panel,
     outbox_dashboard.panel,
 )

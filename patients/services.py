@@ -109,6 +109,12 @@ def update_screening(
     "unknown" keeps no date. Only what changed is written, so the history shows real changes."""
     screening = screening_for(patient)
     screening = Screening.objects.select_for_update().get(pk=screening.pk)
+    answers = dict(answers)
+    if allergen_groups:
+        # An allergy recorded means yes to "known allergy to an ingredient" (rule
+        # `allergy-single-source`, docs/clinical-rules.md): the groups are the one source of truth.
+        _, answered_on = answers.get(Contraindication.INGREDIENT_ALLERGY, (Answer.YES, None))
+        answers[Contraindication.INGREDIENT_ALLERGY] = (Answer.YES, answered_on or timezone.localdate())
     for item, (answer, answered_on) in answers.items():
         if item not in Contraindication.values:
             raise Refusal(f"Unknown contraindication {item!r}.")

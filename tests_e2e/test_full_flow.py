@@ -14,7 +14,7 @@ from patients.models import Patient
 from scheduling.models import Appointment
 from scheduling.tests.factories import open_clinic
 from treatments.models import Consultation, SessionRecord
-from treatments.tests.factories import HA, ingredient
+from treatments.tests.factories import HA, ingredient, stock_lot
 
 GOALS = "Wants her neck to look less crepey before the wedding"
 ASSESSMENT = "Dehydrated, thin skin on the neck"
@@ -64,7 +64,8 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     page.get_by_label("Neck", exact=True).check()
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url(re.compile(r"/treatments/consultations/\d+/$"))
-    page.get_by_role("button", name="Sign consultation").click()
+    page.get_by_role("link", name="Sign consultation").click()
+    page.get_by_role("button", name="Sign the consultation").click()
     expect(page.get_by_text("Consultation signed.")).to_be_visible()
     consultation = Consultation.objects.get(patient=patient)
     assert (consultation.plan_session_count, consultation.plan_interval_days) == (6, 3)
@@ -101,6 +102,7 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     first = Appointment.objects.get(patient=patient, sequence=1)
     assert Appointment.objects.filter(series=first.series, state="booked").count() == 6
 
+    stock_lot(ingredient(HA), number=LOT)
     # The day of session 1 comes (the test moves the appointment to earlier today).
     starts = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=30)
     Appointment.objects.filter(pk=first.pk).update(
@@ -118,10 +120,12 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     page.wait_for_url(re.compile(r"/appointments/\d+/session/$"))
     expect(page.get_by_label("Date and time")).to_have_value(f"{timezone.localtime(starts):%Y-%m-%dT%H:%M}")
     expect(page.get_by_label("Neck", exact=True)).to_be_checked()
-    page.get_by_label(re.compile("Lot / batch of")).fill(LOT)
+    # The lot in stock is picked by default (the only one, expiring first).
+    expect(page.get_by_label(re.compile("Lot of"))).to_contain_text(LOT)
     page.get_by_label("Notes").fill(NOTES)
     page.get_by_role("button", name="Save session record").click()
     page.wait_for_url(re.compile(r"/treatments/sessions/\d+/$"))
+    page.get_by_role("link", name="Mark done").click()
     page.get_by_role("button", name="Mark done").click()
     expect(page.get_by_text("Session marked done.")).to_be_visible()
     record = SessionRecord.objects.get(appointment=first)

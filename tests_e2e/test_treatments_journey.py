@@ -32,9 +32,13 @@ def test_practitioner_consults_signs_and_formulates_and_front_desk_is_kept_out(
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("“Eligible” is blocked")).to_be_visible()
     page.locator("input[name=answer_pregnancy][value=no]").check()
+    # The recorded fish-DNA allergy is a "yes" (rule `allergy-single-source`): eligible needs the reason.
+    expect(page.locator("[data-clinical-alert]")).to_contain_text("Polynucleotides (fish DNA)")
+    page.get_by_label("Contraindication override reason").fill("Polynucleotides left out of the cocktail.")
     page.get_by_role("button", name="Save draft").click()
     page.wait_for_url(re.compile(r"/treatments/consultations/\d+/$"))
-    page.get_by_role("button", name="Sign consultation").click()
+    page.get_by_role("link", name="Sign consultation").click()
+    page.get_by_role("button", name="Sign the consultation").click()
     expect(page.get_by_text("Consultation signed.")).to_be_visible()
     consultation = Consultation.objects.get(patient=patient)
     assert consultation.signed_by == practitioner

@@ -28,4 +28,13 @@ ACCESS = {
     "treatments:session_detail": CLINICAL_READ,
     "treatments:session_edit": CLINICAL_WRITE,
     "treatments:session_done": CLINICAL_WRITE,
+    "treatments:session_map": CLINICAL_WRITE,
+    "treatments:session_correction_add": CLINICAL_WRITE,
+    # Stock: clinic admin receives it, practitioners read it (and pick lots in the session form).
+    "treatments:stock": rule(practitioner=READ, clinic_admin=READ),
+    "treatments:stock_receive": rule(clinic_admin=WRITE),
+    # Recall lists patients with the sessions they had: clinical staff only.
+    "treatments:recall": rule(practitioner=READ, clinic_admin=READ),
+    "treatments:recall_export": rule(practitioner=READ, clinic_admin=READ),
+    "treatments:lot_recall": rule(clinic_admin=WRITE),
 }

@@ -7,7 +7,7 @@ class TreatmentsConfig(AppConfig):
     def ready(self) -> None:
         from patients import page_cache
 
-        from . import aftercare
+        from . import aftercare, recall
         from .models import (
             Addendum,
             Consultation,
@@ -15,11 +15,14 @@ class TreatmentsConfig(AppConfig):
             Formulation,
             FormulationLine,
             Ingredient,
+            InjectionZone,
+            SessionCorrection,
             SessionLot,
             SessionRecord,
         )
 
         aftercare.register()
+        recall.register()
         # What the patient page's clinical section shows (its cache, clinic/fragments.py).
         page_cache.track(Consultation)
         page_cache.track(ConsultationAnswer, "consultation.patient_id")
@@ -28,4 +31,6 @@ class TreatmentsConfig(AppConfig):
         page_cache.track(FormulationLine, "formulation.patient_id")
         page_cache.track(SessionRecord)
         page_cache.track(SessionLot, "session_record.patient_id")
+        page_cache.track(InjectionZone, "session_record.patient_id")
+        page_cache.track(SessionCorrection, "session_record.patient_id")
         page_cache.track_reference(Ingredient)

@@ -17,8 +17,8 @@ from patients.services import screening_for, update_screening
 from scheduling.demo import last_open_hour, open_hour
 from scheduling.planner import interval_for_cadence
 
-from . import services
-from .models import Concern, Ingredient
+from . import injection_map, services
+from .models import Concern, Ingredient, StockLot
 from .services import LineInput
 
 ELIGIBLE_TARGET = 60
@@ -88,6 +88,7 @@ def build(*, stdout, seed: int) -> None:
     patients = [p for p in Patient.objects.active().order_by("id") if 28 <= p.age_on(today) <= 65]
     rng.shuffle(patients)
     eligible = deferred = sessions = versions = 0
+    stock = receive_demo_stock(ingredients, by=None, today=today)
     for patient in patients:
         if eligible >= ELIGIBLE_TARGET and deferred >= DEFERRED_TARGET:
             break
@@ -141,6 +142,9 @@ def build(*, stdout, seed: int) -> None:
             plan_interval_days=interval,
             plan_reason=plan_reason,
             plan_notes="Review the response after the second session.",
+            # An allergy recorded is a "yes" (rule `allergy-single-source`): the formulation leaves
+            # the allergen out, which is the reason eligibility stands.
+            override_reason="Allergen group left out of the formulation." if allergies else "",
             answers={item: Answer.NO for item, answer in services.screening_answers(patient).items()},
             **common,
         )
@@ -199,10 +203,7 @@ def build(*, stdout, seed: int) -> None:
                 pain_score=rng.randint(1, 5),
                 reactions=rng.choice([["redness"], ["redness", "swelling"], [], ["bruising"]]),
                 aftercare_instructions=rng.choice(AFTERCARE),
-                lots={
-                    line.pk: f"{rng.choice('ABCDEFGH')}{rng.randint(1000, 9999)}"
-                    for line in formulation.lines.all()
-                },
+                lots={line.pk: stock[line.ingredient_id] for line in formulation.lines.all()},
             )
             sessions += 1
             if n < done:
@@ -220,6 +221,23 @@ def build(*, stdout, seed: int) -> None:
     )
 
 
+def receive_demo_stock(ingredients, *, by, today) -> dict:
+    """One lot of each product, received 300 days ago, in date for a year and a half, with enough for
+    every demo session: the lot each demo session picks, by product id."""
+    stock = {}
+    for ingredient in ingredients:
+        stock[ingredient.pk] = services.receive_stock(
+            ingredient=ingredient,
+            by=by,
+            lot_number=f"D{ingredient.pk:03d}-{today:%y}",
+            expiry_date=today + datetime.timedelta(days=540),
+            quantity_received=ingredient.typical_amount * 1000,
+            supplier="Meso Supplies Ltd",
+            received_on=today - datetime.timedelta(days=300),
+        )
+    return stock
+
+
 def _session(formulation, practitioner, when, **extra):
     return services.record_session(
         formulation=formulation,
@@ -235,7 +253,6 @@ def _session(formulation, practitioner, when, **extra):
         pain_score=2,
         reactions=["redness"],
         aftercare_instructions="Avoid the sauna for 48 hours.",
-        lots={line.pk: f"A{1000 + line.pk}" for line in formulation.lines.all()},
         **extra,
     )
 
@@ -321,14 +338,118 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         previous=second,
         notes="Back to the first amounts.",
     )
-    done = _session(first, practitioner, last_open_hour(now - datetime.timedelta(days=14)))
+    stock = _stock_in_every_state(ingredients, by=practitioner, today=today)
+    made["stock"] = stock
+    fresh = stock["fresh"]
+    done = _session(
+        first, practitioner, last_open_hour(now - datetime.timedelta(days=14)), lots=_picked(first, fresh)
+    )
+    services.save_injection_map(session_record=done, by=practitioner, zones=_demo_map(first, fresh))
     services.mark_session_done(session_record=done, by=practitioner)
     made["session_done"] = done
-    made["session_open"] = _session(second, practitioner, last_open_hour(now))
+    made["correction"] = services.add_session_correction(
+        session_record=done,
+        by=practitioner,
+        what="Pain score: 3, not 2.",
+        why="The patient said 3 at the end; noted from memory before. {{ fine }}",
+    )
+    # An open session with its lots picked but no map yet, and one without lots.
+    made["session_open"] = _session(second, practitioner, last_open_hour(now), lots=_picked(second, fresh))
     made["formulations"] = [first, second, third]
     for key in ("script", "template"):
         formulation = services.create_formulation(
             consultation=made[f"eligible_{key}"], by=practitioner, lines=lines, total_volume_ml=Decimal("3")
         )
         made[f"formulation_{key}"] = formulation
+    made["session_no_lots"] = _session(third, practitioner, last_open_hour(last_open_hour(now)))
+    # A recall: a lot used at a session marked done, then recalled (the notice is queued).
+    recalled = services.receive_stock(
+        ingredient=ingredients[0],
+        by=practitioner,
+        lot_number="RC-2611",
+        expiry_date=today + datetime.timedelta(days=200),
+        quantity_received=ingredients[0].typical_amount * 10,
+        supplier="Meso Supplies Ltd",
+    )
+    script = made["formulation_script"]
+    picked = _picked(script, fresh) | {script.lines.all()[0].pk: recalled}
+    recall_session = _session(
+        script, practitioner, last_open_hour(now - datetime.timedelta(days=3)), lots=picked
+    )
+    services.mark_session_done(session_record=recall_session, by=practitioner)
+    services.recall_lot(
+        stock_lot=recalled, by=practitioner, reason="Supplier notice 2611: sterility not assured."
+    )
+    made["recall_session"], stock["recalled"] = recall_session, recalled
     return made
+
+
+def _picked(formulation, lots: dict) -> dict:
+    return {line.pk: lots[line.ingredient_id] for line in formulation.lines.all()}
+
+
+def _demo_map(formulation, lots: dict) -> list:
+    """Two zones: a grid on the forehead and points on the right cheek, the volume split evenly."""
+    half = (formulation.total_volume_ml / 2).quantize(Decimal("0.01"))
+    forehead, cheek = injection_map.BY_KEY["forehead"], injection_map.BY_KEY["cheek_right"]
+    lot = lots[formulation.lines.all()[0].ingredient_id]
+    return [
+        services.ZoneInput(
+            zone="forehead",
+            volume_ml=half,
+            depth_mm=Decimal("1.5"),
+            needle_gauge="32G",
+            stock_lot=lot,
+            points=[list(forehead.grid(n)) for n in range(12)],
+        ),
+        services.ZoneInput(
+            zone="cheek_right",
+            volume_ml=formulation.total_volume_ml - half,
+            depth_mm=Decimal("2"),
+            needle_gauge="30G",
+            stock_lot=lot,
+            points=[list(cheek.grid(n)) for n in range(8)],
+        ),
+    ]
+
+
+def _stock_in_every_state(ingredients, *, by, today) -> dict:
+    """Lots in each state (rule `lot-usable`): fresh for each product, expiring within the month,
+    expired, used up, and one typed by hand before stock was kept."""
+    fresh = {
+        ingredient.pk: services.receive_stock(
+            ingredient=ingredient,
+            by=by,
+            lot_number=f"F{ingredient.pk:03d}-27",
+            expiry_date=today + datetime.timedelta(days=400),
+            quantity_received=ingredient.maximum_amount * 40,
+            supplier='"><img src=x onerror=alert(1)> Pharma',
+            received_on=today - datetime.timedelta(days=20),
+        )
+        for ingredient in ingredients
+    }
+    first = ingredients[0]
+    states = {"fresh": fresh}
+    for key, number, days in (
+        ("expiring", "EX-0101", 12),
+        ("expired", "OLD-0918", 30),
+        ("used_up", "UP-7", 90),
+    ):
+        states[key] = services.receive_stock(
+            ingredient=first,
+            by=by,
+            lot_number=number,
+            expiry_date=today + datetime.timedelta(days=days),
+            quantity_received=first.typical_amount,
+            supplier="Meso Supplies Ltd",
+        )
+    StockLot.objects.filter(pk=states["expired"].pk).update(expiry_date=today - datetime.timedelta(days=3))
+    StockLot.objects.filter(pk=states["used_up"].pk).update(quantity_remaining=0)
+    states["old_records"] = StockLot.objects.create(
+        ingredient=first,
+        lot_number="a1234 (typed)",
+        quantity_received=0,
+        quantity_remaining=0,
+        from_old_records=True,
+    )
+    return states

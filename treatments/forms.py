@@ -1,12 +1,27 @@
 """Forms validate single fields; the rules that span records live in services.py (Refusal)."""
 
+from decimal import Decimal
+
 from django import forms
+from django.db.models import Q
 from django.forms import formset_factory
+from django.utils import timezone
 
 from clinic.widgets import QuickSelect
 from patients.models import Answer, Contraindication
 
-from .models import Area, Concern, Consultation, Ingredient, Reaction, SessionRecord
+from . import injection_map
+from .models import (
+    Area,
+    Concern,
+    Consultation,
+    Ingredient,
+    NeedleGauge,
+    Reaction,
+    SessionRecord,
+    StockLot,
+    Technique,
+)
 from .services import CONSULTATION_FIELDS, SESSION_FIELDS
 
 CHECKBOXES = forms.CheckboxSelectMultiple
@@ -143,6 +158,14 @@ class LineFormSet(BaseLineFormSet):
         return form
 
 
+class StockLotChoiceField(forms.ModelChoiceField):
+    unit = ""
+
+    def label_from_instance(self, obj):
+        expiry = f"expires {obj.expiry_date:%d/%m/%Y}" if obj.expiry_date else "from old records"
+        return f"{obj.lot_number} · {expiry} · {obj.quantity_remaining.normalize():f} {self.unit} left"
+
+
 class SessionRecordForm(forms.ModelForm):
     areas = forms.MultipleChoiceField(label="Areas treated", choices=Area.choices, widget=CHECKBOXES)
     reactions = forms.MultipleChoiceField(
@@ -166,21 +189,196 @@ class SessionRecordForm(forms.ModelForm):
         self.lines = list(lines)
         existing = {}
         if self.instance.pk:
-            existing = {lot.line_id: lot.lot_number for lot in self.instance.lots.all()}
+            existing = {lot.line_id: lot.stock_lot_id for lot in self.instance.lots.all()}
+        day = timezone.localdate()
         for line in self.lines:
-            self.fields[f"lot_{line.pk}"] = forms.CharField(
-                label=f"Lot / batch of {line.ingredient.name}",
-                max_length=60,
+            # Lots usable today, expiring first (rule `lot-usable`), plus the one already picked.
+            usable = StockLot.objects.filter(ingredient_id=line.ingredient_id)
+            usable = usable.filter(
+                Q(pk=existing.get(line.pk)) | Q(pk__in=StockLot.objects.usable_on(day).values("pk"))
+            ).order_by("expiry_date", "id")
+            choices = list(usable)
+            field = StockLotChoiceField(
+                queryset=usable,
+                label=f"Lot of {line.ingredient.name} ({line.amount.normalize():f} {line.unit})",
                 required=False,
-                initial=existing.get(line.pk, ""),
+                empty_label="No lot picked yet" if choices else "No lot in stock: receive one first",
+                initial=existing.get(line.pk) or (choices[0].pk if choices else None),
             )
+            field.unit = line.ingredient.unit
+            self.fields[f"lot_{line.pk}"] = field
 
     @property
     def lot_fields(self):
         return [self[f"lot_{line.pk}"] for line in self.lines]
 
-    def lots(self) -> dict[int, str]:
+    def lots(self) -> dict:
         return {line.pk: self.cleaned_data[f"lot_{line.pk}"] for line in self.lines}
 
     def fields_for_service(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+def parse_points(text: str) -> list[list[float]]:
+    """Points typed or sent by the map's script: "x,y" pairs separated by spaces or semicolons."""
+    points = []
+    for pair in (text or "").replace(";", " ").split():
+        x, sep, y = pair.partition(",")
+        if not sep:
+            raise forms.ValidationError("Write each point as x,y (for example 300,92), separated by spaces.")
+        try:
+            points.append([float(x), float(y)])
+        except ValueError:
+            raise forms.ValidationError(
+                "Write each point as x,y (for example 300,92), separated by spaces."
+            ) from None
+    return points
+
+
+def format_points(points) -> str:
+    return " ".join(f"{x},{y}" for x, y in points or [])
+
+
+class InjectionMapForm(forms.Form):
+    """The injection map (rules `map-totals`, `map-points-in-zone`): for each zone of the diagram,
+    whether it was treated, how, with which of the session's lots, and its points. A plain form: the
+    map's script only fills the same fields from taps and keys."""
+
+    def __init__(self, *args, existing=(), lots=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        by_zone = {zone.zone: zone for zone in existing}
+        lot_ids = [lot.pk for lot in lots]
+        for shape in injection_map.ZONES:
+            key, zone = shape.key, by_zone.get(shape.key)
+            self.fields[f"{key}-treated"] = forms.BooleanField(
+                label=f"{shape.label} treated", required=False, initial=zone is not None
+            )
+            self.fields[f"{key}-volume"] = forms.DecimalField(
+                label="Volume (mL)",
+                min_value=Decimal("0.01"),
+                max_digits=6,
+                decimal_places=2,
+                required=False,
+                initial=zone.volume_ml.normalize() if zone else None,
+            )
+            self.fields[f"{key}-technique"] = forms.ChoiceField(
+                label="Technique",
+                choices=Technique.choices,
+                required=False,
+                initial=zone.technique if zone else Technique.NEEDLE,
+            )
+            self.fields[f"{key}-depth"] = forms.DecimalField(
+                label="Depth (mm)",
+                min_value=Decimal("0.1"),
+                max_value=10,
+                max_digits=4,
+                decimal_places=1,
+                required=False,
+                initial=zone.depth_mm.normalize() if zone and zone.depth_mm is not None else None,
+            )
+            self.fields[f"{key}-gauge"] = forms.ChoiceField(
+                label="Needle gauge",
+                choices=[("", "—"), *NeedleGauge.choices],
+                required=False,
+                initial=zone.needle_gauge if zone else "32G",
+            )
+            self.fields[f"{key}-lot"] = StockLotChoiceField(
+                label="Lot",
+                queryset=StockLot.objects.filter(pk__in=lot_ids).select_related("ingredient"),
+                required=False,
+                empty_label="—",
+                initial=zone.stock_lot_id if zone else None,
+            )
+            self.fields[f"{key}-lot"].label_from_instance = lambda obj: (
+                f"{obj.lot_number} ({obj.ingredient.name})"
+            )
+            self.fields[f"{key}-points"] = forms.CharField(
+                label="Points (x,y)",
+                required=False,
+                max_length=4000,
+                initial=format_points(zone.points) if zone else "",
+                help_text="Tap the zone on the diagram, or write x,y pairs separated by spaces.",
+            )
+
+    @property
+    def rows(self) -> list[dict]:
+        return [
+            {
+                "shape": shape,
+                **{
+                    name: self[f"{shape.key}-{name}"]
+                    for name in ("treated", "volume", "technique", "depth", "gauge", "lot", "points")
+                },
+            }
+            for shape in injection_map.ZONES
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for shape in injection_map.ZONES:
+            key = shape.key
+            if not data.get(f"{key}-treated"):
+                continue
+            if data.get(f"{key}-volume") is None and f"{key}-volume" not in self.errors:
+                self.add_error(f"{key}-volume", f"Give the volume injected in {shape.label}.")
+            try:
+                data[f"{key}-points"] = parse_points(data.get(f"{key}-points", ""))
+            except forms.ValidationError as error:
+                self.add_error(f"{key}-points", error)
+        return data
+
+    def zone_inputs(self) -> list:
+        from .services import ZoneInput
+
+        data = self.cleaned_data
+        return [
+            ZoneInput(
+                zone=shape.key,
+                volume_ml=data[f"{shape.key}-volume"],
+                technique=data.get(f"{shape.key}-technique") or Technique.NEEDLE,
+                depth_mm=data.get(f"{shape.key}-depth"),
+                needle_gauge=data.get(f"{shape.key}-gauge") or "",
+                stock_lot=data.get(f"{shape.key}-lot"),
+                points=data[f"{shape.key}-points"],
+            )
+            for shape in injection_map.ZONES
+            if data.get(f"{shape.key}-treated")
+        ]
+
+
+class SessionCorrectionForm(forms.Form):
+    what = forms.CharField(label="What is corrected", max_length=300)
+    why = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+
+class ReceiveStockForm(forms.Form):
+    ingredient = forms.ModelChoiceField(
+        label="Product",
+        queryset=Ingredient.objects.active().order_by("name"),
+        empty_label="Choose a product…",
+    )
+    lot_number = forms.CharField(label="Lot number", max_length=60)
+    expiry_date = forms.DateField(label="Expiry date", widget=forms.DateInput(attrs={"type": "date"}))
+    quantity_received = forms.DecimalField(
+        label="Quantity received",
+        min_value=Decimal("0.001"),
+        max_digits=10,
+        decimal_places=3,
+        help_text="In the product's dosing unit (mg, mL, mcg…), as listed in the catalogue.",
+    )
+    supplier = forms.CharField(max_length=120, required=False)
+    received_on = forms.DateField(
+        label="Date received",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Today when left empty.",
+    )
+
+
+class RecallForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the recall",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="For the clinic's record (the supplier's notice). The patients' e-mail leaves it out.",
+    )

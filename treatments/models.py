@@ -2,6 +2,8 @@
 and session records. Practitioners write them; clinic admin reads them. A rule cited as rule
 `name` is in docs/clinical-rules.md."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,6 +12,8 @@ from simple_history.models import HistoricalRecords
 
 from clinic.errors import Refusal
 from patients.models import AllergenGroup, Answer, Contraindication, Patient
+
+from . import injection_map
 
 
 class Concern(models.TextChoices):
@@ -485,13 +489,109 @@ class SessionRecord(models.Model):
     def reaction_labels(self) -> list[str]:
         return labels(Reaction, self.reactions)
 
+    @property
+    def map_rows(self) -> list[dict]:
+        """Each zone of the diagram with what was recorded there (None when untreated), for the
+        read-only map: prefetch "zones" to read it without a query."""
+        by_zone = {zone.zone: zone for zone in self.zones.all()}
+        return [{"shape": shape, "zone": by_zone.get(shape.key)} for shape in injection_map.ZONES]
+
+
+class StockLotQuerySet(models.QuerySet):
+    def usable_on(self, day):
+        """Lots that may be used on this day: not expired, not recalled, with some left; expiring
+        first (rule `lot-usable`)."""
+        return self.filter(expiry_date__gte=day, recalled_at__isnull=True, quantity_remaining__gt=0).order_by(
+            "expiry_date", "received_on", "id"
+        )
+
+
+class StockLot(models.Model):
+    """A lot of a catalogue product received into stock (rules `lot-usable`, `lot-stock-decrement`):
+    quantities are in the product's dosing unit. Lots "from old records" were typed by hand before
+    stock was kept: they carry the number only, have nothing left and cannot be picked again."""
+
+    ingredient = models.ForeignKey(
+        Ingredient, on_delete=models.PROTECT, related_name="stock_lots", verbose_name="product"
+    )
+    lot_number = models.CharField("lot number", max_length=60, db_index=True)
+    expiry_date = models.DateField("expiry date", null=True, blank=True)
+    quantity_received = models.DecimalField("quantity received", max_digits=10, decimal_places=3)
+    quantity_remaining = models.DecimalField("quantity left", max_digits=10, decimal_places=3)
+    supplier = models.CharField(max_length=120, blank=True)
+    received_on = models.DateField("date received", null=True, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_old_records = models.BooleanField("from records before stock was kept", default=False)
+    recalled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recall_reason = models.TextField("reason for the recall", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+    objects = StockLotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ingredient", "expiry_date", "id"]
+        indexes = [models.Index(fields=["ingredient", "expiry_date"], name="stock_lot_product_expiry")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ingredient", "lot_number"],
+                name="one_stock_lot_per_product_number",
+                violation_error_message="This product already has a lot with this number in stock.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_remaining__gte=0),
+                name="stock_lot_remaining_not_negative",
+                violation_error_message="Not enough of this lot is left for this use: pick another lot.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_remaining__lte=models.F("quantity_received")),
+                name="stock_lot_remaining_within_received",
+                violation_error_message="A lot cannot hold more than was received.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(from_old_records=True)
+                | (models.Q(expiry_date__isnull=False) & models.Q(quantity_received__gt=0)),
+                name="stock_lot_received_has_expiry_and_quantity",
+                violation_error_message="A lot received into stock needs its expiry date and a quantity.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot_number} ({self.ingredient})"
+
+    @property
+    def is_recalled(self) -> bool:
+        return self.recalled_at is not None
+
+    def state_on(self, day) -> str:
+        """Plain words for why a lot can or cannot be used on this day."""
+        if self.is_recalled:
+            return "recalled"
+        if self.expiry_date is None or self.quantity_remaining <= 0:
+            return "used up"
+        if self.expiry_date < day:
+            return "expired"
+        return "usable"
+
 
 class SessionLot(models.Model):
-    """The lot/batch number of the product used for one formulation line at one session."""
+    """The lot of the product used for one formulation line at one session (rule `lot-required`):
+    picked from stock (`stock_lot`); `lot_number` keeps the number as recorded (typed by hand on
+    records from before stock was kept)."""
 
     session_record = models.ForeignKey(SessionRecord, on_delete=models.CASCADE, related_name="lots")
     line = models.ForeignKey(FormulationLine, on_delete=models.PROTECT, related_name="+")
     lot_number = models.CharField(max_length=60, blank=True)
+    stock_lot = models.ForeignKey(
+        StockLot, null=True, blank=True, on_delete=models.PROTECT, related_name="uses"
+    )
+    # What came off the lot when the session was marked done (rule `lot-stock-decrement`).
+    quantity_used = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -507,3 +607,75 @@ class SessionLot(models.Model):
 
     def __str__(self) -> str:
         return self.lot_number
+
+
+class InjectionZone(models.Model):
+    """One treated zone of the injection map (rules `map-totals`, `map-points-in-zone`): how it was
+    injected and the points, in the diagram's coordinates (treatments/injection_map.py).
+
+    Zones are rows (the lot is a real foreign key the recall can follow; volumes add up in the
+    database); the points are a validated JSON list of [x, y] pairs, always read and written with
+    their zone and never queried one by one."""
+
+    session_record = models.ForeignKey(SessionRecord, on_delete=models.CASCADE, related_name="zones")
+    zone = models.CharField(max_length=30, choices=injection_map.CHOICES)
+    technique = models.CharField(max_length=10, choices=Technique.choices, default=Technique.NEEDLE)
+    depth_mm = models.DecimalField(
+        "depth (mm)",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.1), MaxValueValidator(10)],
+    )
+    needle_gauge = models.CharField(max_length=4, choices=NeedleGauge.choices, blank=True)
+    volume_ml = models.DecimalField(
+        "volume (mL)", max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    stock_lot = models.ForeignKey(
+        StockLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="lot"
+    )
+    points = models.JSONField(default=list, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["session_record", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session_record", "zone"],
+                name="one_map_zone_per_session",
+                violation_error_message="Each zone appears once on a session's map.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(volume_ml__gt=0),
+                name="map_zone_volume_positive",
+                violation_error_message="The volume of a zone must be more than zero.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_zone_display()
+
+    @property
+    def shape(self) -> injection_map.Zone:
+        return injection_map.BY_KEY[self.zone]
+
+
+class SessionCorrection(models.Model):
+    """A correction to a session marked done (rule `session-correction`): what is corrected and why,
+    with its author and time; never edited. The record itself stays as it was."""
+
+    session_record = models.ForeignKey(SessionRecord, on_delete=models.PROTECT, related_name="corrections")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    what = models.CharField("what is corrected", max_length=300)
+    why = models.TextField("why")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Correction by {self.author} on {self.created_at:%d/%m/%Y %H:%M}"

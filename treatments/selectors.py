@@ -5,7 +5,9 @@ import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Prefetch, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -14,7 +16,16 @@ from scheduling.availability import local_datetime
 from scheduling.models import ACTIVE_STATES, Appointment, AppointmentKind
 from scheduling.selectors import local_today
 
-from .models import Consultation, Formulation, FormulationLine, Ingredient, SessionRecord
+from .models import (
+    Consultation,
+    Formulation,
+    FormulationLine,
+    Ingredient,
+    InjectionZone,
+    SessionLot,
+    SessionRecord,
+    StockLot,
+)
 
 
 def ingredient_list() -> QuerySet[Ingredient]:
@@ -49,7 +60,12 @@ def session_record_detail(pk: int) -> SessionRecord:
     return get_object_or_404(
         SessionRecord.objects.select_related(
             "patient", "practitioner", "done_by", "formulation", "appointment__room", "appointment__series"
-        ).prefetch_related("lots__line__ingredient"),
+        ).prefetch_related(
+            "lots__line__ingredient",
+            "lots__stock_lot",
+            Prefetch("zones", queryset=InjectionZone.objects.select_related("stock_lot")),
+            "corrections__author",
+        ),
         pk=pk,
     )
 
@@ -119,7 +135,7 @@ def _timeline_entries(patient: Patient, *, before, on=None, limit) -> list[dict]
         sessions = sessions.filter(performed_at__lt=_day_start(before))
     consultations = consultations.order_by("-date", "-id")
     formulations = formulations.prefetch_related(_lines()).order_by("-created_at", "-version")
-    sessions = sessions.order_by("-performed_at", "-id")
+    sessions = sessions.prefetch_related("zones").order_by("-performed_at", "-id")
     if limit is not None:
         consultations, formulations, sessions = consultations[:limit], formulations[:limit], sessions[:limit]
     entries = []
@@ -305,3 +321,71 @@ def formulation_diff(old: Formulation, new: Formulation) -> dict:
         "fields": fields,
         "same": not (added or removed or changed or fields),
     }
+
+
+# ---------------------------------------------------------------- stock and recall
+
+
+def stock_lots() -> QuerySet[StockLot]:
+    """Every lot, by product then expiring first (the stock page)."""
+    return StockLot.objects.select_related("ingredient").order_by("ingredient__name", "expiry_date", "id")
+
+
+def lots_numbered(number: str) -> list[StockLot]:
+    """The lots with this number, whatever the product (a recall names the number); case ignored."""
+    number = (number or "").strip()
+    if not number:
+        return []
+    return list(StockLot.objects.filter(lot_number__iexact=number).select_related("ingredient")[:20])
+
+
+def recall_uses(stock_lot_ids) -> QuerySet[SessionLot]:
+    """Every session that used one of these lots, with its patient: newest first. Slice or paginate
+    it: two queries per page whatever the number of uses (rule `lot-recall`)."""
+    return (
+        SessionLot.objects.filter(stock_lot_id__in=list(stock_lot_ids))
+        .select_related(
+            "session_record__patient", "session_record__practitioner", "line__ingredient", "stock_lot"
+        )
+        .order_by("-session_record__performed_at", "-id")
+    )
+
+
+def recall_page(stock_lot_ids, number, *, size: int = 50):
+    """One page of `recall_uses`: the page's ids first, sorted on the session's time with only the
+    session joined, then those rows with their patient and product (three queries with the count;
+    sorting the fully joined rows of a lot used 5,000 times cost ten times more)."""
+    ids = (
+        SessionLot.objects.filter(stock_lot_id__in=list(stock_lot_ids))
+        .order_by("-session_record__performed_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    page = Paginator(ids, size).get_page(number)
+    rows = recall_uses(stock_lot_ids).in_bulk(list(page.object_list))
+    page.object_list = [rows[pk] for pk in page.object_list if pk in rows]
+    return page
+
+
+LOW_STOCK_SESSIONS = 5  # a product is low when its usable lots hold fewer doses than this
+EXPIRING_DAYS = 30
+
+
+def low_stock(day, *, limit: int = 10) -> list[dict]:
+    """Active products whose usable lots hold fewer than LOW_STOCK_SESSIONS typical doses (one query)."""
+    usable = Q(stock_lots__expiry_date__gte=day, stock_lots__recalled_at__isnull=True)
+    products = (
+        Ingredient.objects.active()
+        .annotate(left=Coalesce(Sum("stock_lots__quantity_remaining", filter=usable), Decimal(0)))
+        .filter(left__lt=F("typical_amount") * LOW_STOCK_SESSIONS)
+        .order_by("left", "name")
+    )
+    return list(products[:limit])
+
+
+def expiring_soon(day, *, limit: int = 10) -> list[StockLot]:
+    """Usable lots that expire within EXPIRING_DAYS of the day, soonest first (one query)."""
+    return list(
+        StockLot.objects.usable_on(day)
+        .filter(expiry_date__lte=day + datetime.timedelta(days=EXPIRING_DAYS))
+        .select_related("ingredient")[:limit]
+    )

@@ -2,11 +2,12 @@
 Refusal with a message a person can act on; views show it on the form. A rule cited
 as rule `name` is in docs/clinical-rules.md."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clinic.errors import Refusal
@@ -16,6 +17,7 @@ from scheduling.models import Appointment, AppointmentKind, ProtocolBand
 from scheduling.planner import band_deviation, band_for_age, cadence_for_interval
 from scheduling.services import mark_session_took_place
 
+from . import injection_map
 from .aftercare import enqueue_aftercare
 from .models import (
     Addendum,
@@ -26,8 +28,11 @@ from .models import (
     Formulation,
     FormulationLine,
     Ingredient,
+    InjectionZone,
+    SessionCorrection,
     SessionLot,
     SessionRecord,
+    StockLot,
 )
 from .selectors import latest_signed_consultation
 
@@ -59,6 +64,14 @@ def screening_answers(patient: Patient) -> dict[str, str]:
     screening = screening_for(patient)
     answers = dict.fromkeys(Contraindication.values, Answer.UNKNOWN)
     answers.update({a.item: a.answer for a in screening.answers.all()})
+    return with_recorded_allergy(patient, answers)
+
+
+def with_recorded_allergy(patient: Patient, answers: dict[str, str]) -> dict[str, str]:
+    """An allergy recorded in the screening means yes to "known allergy to an ingredient", whatever
+    was answered (rule `allergy-single-source`)."""
+    if screening_for(patient).allergen_groups.exists():
+        answers = {**answers, Contraindication.INGREDIENT_ALLERGY: Answer.YES}
     return answers
 
 
@@ -143,7 +156,7 @@ def start_consultation(
     fields.setdefault("date", timezone.localdate())
     consultation = Consultation(patient=patient, practitioner=by)
     _apply(consultation, fields)
-    answers = {**screening_answers(patient), **(answers or {})}
+    answers = with_recorded_allergy(patient, {**screening_answers(patient), **(answers or {})})
     _check_decision(consultation, answers)
     consultation._history_user = by
     consultation.full_clean()
@@ -170,7 +183,7 @@ def update_consultation(
     _locked_consultation(consultation)
     _apply(consultation, fields)
     current_answers = {a.item: a.answer for a in consultation.answers.all()}
-    answers = {**current_answers, **(answers or {})}
+    answers = with_recorded_allergy(consultation.patient, {**current_answers, **(answers or {})})
     _check_decision(consultation, answers)
     consultation._history_user = by
     consultation.full_clean()
@@ -445,13 +458,19 @@ def _apply_session(record: SessionRecord, fields: dict) -> None:
         setattr(record, name, value)
 
 
-def _save_lots(record: SessionRecord, lots: dict[int, str], by) -> None:
+def _save_lots(record: SessionRecord, lots: dict, by) -> None:
+    """The lot picked from stock for each product line (rules `lot-required`, `lot-usable`); None
+    leaves the line without a lot while the record is open."""
     existing = {lot.line_id: lot for lot in record.lots.all()}
+    day = timezone.localtime(record.performed_at).date()
     for line in record.formulation.lines.all():
-        value = (lots.get(line.pk) or "").strip()
+        stock_lot = lots.get(line.pk)
         row = existing.get(line.pk) or SessionLot(session_record=record, line=line)
-        if row.pk is None or row.lot_number != value:
-            row.lot_number = value
+        if stock_lot is not None:
+            check_lot_usable(stock_lot, line=line, day=day)
+        number = stock_lot.lot_number if stock_lot is not None else ""
+        if row.pk is None or row.stock_lot_id != getattr(stock_lot, "pk", None):
+            row.stock_lot, row.lot_number = stock_lot, number
             row._history_user = by
             row.save()
 
@@ -461,7 +480,7 @@ def record_session(
     *,
     formulation: Formulation,
     by,
-    lots: dict[int, str] | None = None,
+    lots: dict | None = None,
     appointment: Appointment | None = None,
     **fields,
 ) -> SessionRecord:
@@ -492,14 +511,14 @@ def _open_record(record: SessionRecord) -> SessionRecord:
     if current.is_done:
         raise Refusal(
             f"This session was marked done on {timezone.localtime(current.done_at):%d/%m/%Y at %H:%M} "
-            "and is locked. Note corrections in the patient's next consultation."
+            "and is locked. Add a correction to it instead."
         )
     return current
 
 
 @transaction.atomic
 def update_session_record(
-    *, session_record: SessionRecord, by, lots: dict[int, str] | None = None, **fields
+    *, session_record: SessionRecord, by, lots: dict | None = None, **fields
 ) -> SessionRecord:
     """Change an open session record. A record marked done is locked."""
     _open_record(session_record)
@@ -520,6 +539,8 @@ def mark_session_done(*, session_record: SessionRecord, by) -> SessionRecord:
     current = _open_record(session_record)
     if current.volume_ml is None:
         raise Refusal("Record the volume given before marking the session done.", "volume_ml")
+    check_map_totals(current)
+    use_session_lots(current, by)
     current.done_at = timezone.now()
     current.done_by = by
     current._history_user = by
@@ -551,3 +572,275 @@ def queue_aftercare(*, session_record: SessionRecord) -> bool:
     session_record.aftercare_due_at = record.aftercare_due_at
     enqueue_aftercare(record)
     return True
+
+
+# ---------------------------------------------------------------- stock lots
+# (rules `lot-required`, `lot-usable`, `lot-stock-decrement`)
+
+
+def check_lot_usable(
+    stock_lot: StockLot, *, line: FormulationLine, day, amount: Decimal | None = None
+) -> None:
+    """A lot may be used for this line on this day: the line's product, not recalled, not expired,
+    with enough left (rule `lot-usable`)."""
+    product = line.ingredient.name
+    if stock_lot.ingredient_id != line.ingredient_id:
+        raise Refusal(f"Lot {stock_lot.lot_number} is not a lot of {product}: pick one of its own lots.")
+    state = stock_lot.state_on(day)
+    if state == "recalled":
+        raise Refusal(f"Lot {stock_lot.lot_number} of {product} is recalled and cannot be used.")
+    if state == "expired":
+        raise Refusal(
+            f"Lot {stock_lot.lot_number} of {product} expired on {stock_lot.expiry_date:%d/%m/%Y}: "
+            "pick a lot that is still in date."
+        )
+    needed = amount if amount is not None else line.amount
+    if state == "used up" or stock_lot.quantity_remaining < needed:
+        left = stock_lot.quantity_remaining.normalize()
+        raise Refusal(
+            f"Lot {stock_lot.lot_number} of {product} has {left:f} {line.ingredient.unit} left, not enough "
+            f"for {needed.normalize():f} {line.ingredient.unit}: pick another lot or receive new stock."
+        )
+
+
+def use_session_lots(record: SessionRecord, by) -> None:
+    """Take what the session used off each lot, in the caller's transaction (rules `lot-required`,
+    `lot-stock-decrement`). The lots are locked (PostgreSQL) so two sessions cannot both use the
+    last of a lot; the database refuses a negative remainder whatever happens."""
+    rows = list(record.lots.select_related("line__ingredient"))
+    for line in record.formulation.lines.select_related("ingredient"):
+        if not any(row.line_id == line.pk and row.stock_lot_id for row in rows):
+            raise Refusal(
+                f"Pick the lot of {line.ingredient.name} used at this session before marking it done "
+                "(edit the record)."
+            )
+    day = timezone.localtime(record.performed_at).date()
+    locked = StockLot.objects.select_for_update().in_bulk([row.stock_lot_id for row in rows])
+    for row in sorted(rows, key=lambda r: r.stock_lot_id):
+        stock_lot = locked[row.stock_lot_id]
+        check_lot_usable(stock_lot, line=row.line, day=day)
+        try:
+            with transaction.atomic():
+                StockLot.objects.filter(pk=stock_lot.pk).update(
+                    quantity_remaining=F("quantity_remaining") - row.line.amount
+                )
+        except IntegrityError as exc:
+            raise Refusal(
+                f"Lot {stock_lot.lot_number} of {row.line.ingredient.name} has not enough left: "
+                "pick another lot."
+            ) from exc
+        stock_lot.quantity_remaining -= row.line.amount
+        row.quantity_used = row.line.amount
+        row._history_user = by
+        row.save(update_fields=["quantity_used"])
+
+
+@transaction.atomic
+def receive_stock(
+    *,
+    ingredient: Ingredient,
+    by,
+    lot_number: str,
+    expiry_date,
+    quantity_received: Decimal,
+    supplier: str = "",
+    received_on=None,
+) -> StockLot:
+    """Receive a lot of a catalogue product into stock (rule `lot-usable`)."""
+    lot_number = (lot_number or "").strip()
+    if not lot_number:
+        raise Refusal("Give the lot number printed on the product.", "lot_number")
+    if expiry_date is None:
+        raise Refusal("Give the expiry date printed on the product.", "expiry_date")
+    if quantity_received is None or quantity_received <= 0:
+        raise Refusal(f"Give the quantity received, in {ingredient.unit}.", "quantity_received")
+    if expiry_date < timezone.localdate():
+        raise Refusal(
+            f"This lot expired on {expiry_date:%d/%m/%Y}: it cannot be received into stock.", "expiry_date"
+        )
+    received_on = received_on or timezone.localdate()
+    if received_on > timezone.localdate():
+        raise Refusal("The date received cannot be in the future.", "received_on")
+    if StockLot.objects.filter(ingredient=ingredient, lot_number=lot_number).exists():
+        raise Refusal(
+            f"Lot {lot_number} of {ingredient.name} is already in stock: open it, do not receive it again.",
+            "lot_number",
+        )
+    stock_lot = StockLot(
+        ingredient=ingredient,
+        lot_number=lot_number,
+        expiry_date=expiry_date,
+        quantity_received=quantity_received,
+        quantity_remaining=quantity_received,
+        supplier=(supplier or "").strip(),
+        received_on=received_on,
+        received_by=by,
+    )
+    stock_lot._history_user = by
+    stock_lot.full_clean()
+    stock_lot.save()
+    return stock_lot
+
+
+# ---------------------------------------------------------------- injection map
+# (rules `map-totals`, `map-points-in-zone`)
+
+
+@dataclass
+class ZoneInput:
+    zone: str
+    volume_ml: Decimal
+    technique: str = "needle"
+    depth_mm: Decimal | None = None
+    needle_gauge: str = ""
+    stock_lot: StockLot | None = None
+    points: list = field(default_factory=list)
+
+
+def _clean_points(zone: injection_map.Zone, points) -> list[list[int]]:
+    if not isinstance(points, list | tuple):
+        raise Refusal(f"The points of {zone.label} could not be read: mark them again.")
+    if len(points) > injection_map.MAX_POINTS_PER_ZONE:
+        raise Refusal(
+            f"{zone.label} has more than {injection_map.MAX_POINTS_PER_ZONE} points: use a grid spacing."
+        )
+    cleaned = []
+    for point in points:
+        try:
+            x, y = (round(float(v)) for v in point)
+        except (TypeError, ValueError):
+            raise Refusal(f"A point of {zone.label} could not be read: mark it again.") from None
+        if not zone.contains(x, y):
+            raise Refusal(f"A point marked for {zone.label} lies outside that zone: move or remove it.")
+        cleaned.append([x, y])
+    return cleaned
+
+
+def check_map_totals(record: SessionRecord, volumes: list[Decimal] | None = None) -> None:
+    """The zones' volumes add up to the volume given (rule `map-totals`); a record without a map
+    has nothing to add up."""
+    if volumes is None:
+        volumes = list(record.zones.values_list("volume_ml", flat=True))
+    if not volumes:
+        return
+    total = sum(volumes, Decimal(0))
+    if record.volume_ml is None:
+        raise Refusal("Record the volume given before mapping the zones.", "volume_ml")
+    if total != record.volume_ml:
+        raise Refusal(
+            f"The zones add up to {total.normalize():f} mL but the volume given is "
+            f"{record.volume_ml.normalize():f} mL: correct a zone's volume or the volume given.",
+            "volume_ml",
+        )
+
+
+@transaction.atomic
+def save_injection_map(*, session_record: SessionRecord, by, zones: list[ZoneInput]) -> list[InjectionZone]:
+    """Replace the map of an open session record: the treated zones, how each was injected, its lot
+    (one of the lots picked for the session) and its points (rules `map-totals`, `map-points-in-zone`)."""
+    record = _open_record(session_record)
+    picked = set(record.lots.exclude(stock_lot=None).values_list("stock_lot_id", flat=True))
+    seen = set()
+    for item in zones:
+        shape = injection_map.BY_KEY.get(item.zone)
+        if shape is None:
+            raise Refusal("An unknown zone was sent: reload the map and mark it again.")
+        if item.zone in seen:
+            raise Refusal(f"{shape.label} appears twice: give it once with its whole volume.")
+        seen.add(item.zone)
+        if item.volume_ml is None or item.volume_ml <= 0:
+            raise Refusal(f"Give the volume injected in {shape.label}, in mL.")
+        if item.technique == "needle" and not item.needle_gauge:
+            raise Refusal(f"Give the needle gauge used for {shape.label}.")
+        if item.stock_lot is not None and item.stock_lot.pk not in picked:
+            raise Refusal(
+                f"The lot given for {shape.label} is not one of the lots picked for this session: "
+                "pick the session's lots first."
+            )
+        item.points = _clean_points(shape, item.points)
+    check_map_totals(record, [item.volume_ml for item in zones])
+    record.zones.all().delete()
+    made = []
+    for item in zones:
+        row = InjectionZone(
+            session_record=record,
+            zone=item.zone,
+            technique=item.technique,
+            depth_mm=item.depth_mm,
+            needle_gauge=item.needle_gauge if item.technique == "needle" else "",
+            volume_ml=item.volume_ml,
+            stock_lot=item.stock_lot,
+            points=item.points,
+        )
+        row._history_user = by
+        row.full_clean(exclude=["session_record", "stock_lot"])
+        row.save()
+        made.append(row)
+    return made
+
+
+# ---------------------------------------------------------------- corrections (rule `session-correction`)
+
+
+@transaction.atomic
+def add_session_correction(*, session_record: SessionRecord, by, what: str, why: str) -> SessionCorrection:
+    """Correct a session marked done: what and why, with author and time, shown beside the record,
+    which itself never changes."""
+    what, why = (what or "").strip(), (why or "").strip()
+    if not what:
+        raise Refusal("Say what is corrected (for example “Lot of vitamin C: B2231, not B2213”).", "what")
+    if not why:
+        raise Refusal("Say why the record needs this correction.", "why")
+    if not SessionRecord.objects.filter(pk=session_record.pk, done_at__isnull=False).exists():
+        raise Refusal("This session is still open: edit the record directly instead of correcting it.")
+    correction = SessionCorrection(session_record=session_record, author=by, what=what[:300], why=why)
+    correction._history_user = by
+    correction.save()
+    return correction
+
+
+# ---------------------------------------------------------------- recall (rule `lot-recall`)
+
+
+@transaction.atomic
+def recall_lot(*, stock_lot: StockLot, by, reason: str) -> int:
+    """Recall a lot: it can no longer be picked, and each patient who received it and accepts
+    e-mail is sent the recall notice once (key `lot_recall:<lot>:<patient>`; queuing again sends
+    nothing new). Returns the number of notices queued by this call."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refusal(
+            "Give the reason for the recall (the supplier's notice), for the clinic's record.", "reason"
+        )
+    locked = StockLot.objects.select_for_update().get(pk=stock_lot.pk)
+    if locked.recalled_at is None:
+        locked.recalled_at, locked.recalled_by, locked.recall_reason = timezone.now(), by, reason
+        locked._history_user = by
+        locked.save(update_fields=["recalled_at", "recalled_by", "recall_reason"])
+    stock_lot.recalled_at = locked.recalled_at
+    return queue_recall_notices(stock_lot=locked)
+
+
+def queue_recall_notices(*, stock_lot: StockLot) -> int:
+    """Queue the recall notice for every patient who received this lot and accepts e-mail, in the
+    caller's transaction; a patient already sent it is not sent it again."""
+    from outbox.models import OutboxMessage
+
+    from .recall import RECALL_NOTICE, enqueue_recall_notice
+
+    patient_ids = set(
+        SessionLot.objects.filter(stock_lot=stock_lot).values_list("session_record__patient_id", flat=True)
+    )
+    keys = {f"lot_recall:{stock_lot.pk}:{pk}" for pk in patient_ids}
+    already = set(
+        OutboxMessage.objects.filter(kind=RECALL_NOTICE, idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    queued = 0
+    for patient in Patient.objects.filter(pk__in=patient_ids).order_by("pk"):
+        if f"lot_recall:{stock_lot.pk}:{patient.pk}" in already:
+            continue
+        if enqueue_recall_notice(stock_lot=stock_lot, patient=patient) is not None:
+            queued += 1
+    return queued

@@ -31,4 +31,11 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
     path("sessions/<int:pk>/done/", views.session_done, name="session_done"),
+    path("sessions/<int:pk>/map/", views.session_map, name="session_map"),
+    path("sessions/<int:pk>/corrections/", views.session_correction_add, name="session_correction_add"),
+    path("stock/", views.stock_list, name="stock"),
+    path("stock/receive/", views.stock_receive, name="stock_receive"),
+    path("stock/recall/", views.recall_search, name="recall"),
+    path("stock/recall/export.csv", views.recall_export, name="recall_export"),
+    path("stock/lots/<int:pk>/recall/", views.lot_recall, name="lot_recall"),
 ]

@@ -1,10 +1,14 @@
 """Thin views over services.py and selectors.py. Access is decided by the table in access.py."""
 
+import csv
 import datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404
+from django.core.exceptions import ValidationError
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -16,8 +20,27 @@ from scheduling.models import Appointment
 from scheduling.planner import interval_for_cadence
 
 from . import selectors, services
-from .forms import AddendumForm, ConsultationForm, FormulationForm, LineFormSet, SessionRecordForm
-from .models import Consultation, ConsultationAccessLog, Formulation, Ingredient, SessionRecord
+from .forms import (
+    AddendumForm,
+    ConsultationForm,
+    FormulationForm,
+    InjectionMapForm,
+    LineFormSet,
+    RecallForm,
+    ReceiveStockForm,
+    SessionCorrectionForm,
+    SessionRecordForm,
+    parse_points,
+)
+from .models import (
+    Consultation,
+    ConsultationAccessLog,
+    Formulation,
+    Ingredient,
+    SessionLot,
+    SessionRecord,
+    StockLot,
+)
 from .services import LineInput
 
 
@@ -172,9 +195,29 @@ def consultation_edit(request, pk: int):
 
 
 def consultation_sign(request, pk: int):
-    consultation = get_object_or_404(Consultation, pk=pk)
-    if request.method != "POST":
+    """Signing is irreversible: a GET shows what will be signed and asks to confirm; only the
+    confirming POST signs."""
+    consultation = get_object_or_404(Consultation.objects.select_related("patient"), pk=pk)
+    if consultation.is_signed:
+        messages.info(request, "This consultation is already signed.")
         return redirect("treatments:consultation_detail", pk=pk)
+    if request.method != "POST" or request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "treatments/confirm.html",
+            {
+                "patient": consultation.patient,
+                "title": "Sign the consultation",
+                "warning": "Once signed, the consultation is locked: corrections become addenda.",
+                "summary": [
+                    ("Date", f"{consultation.date:%d/%m/%Y}"),
+                    ("Decision", consultation.get_decision_display() or "Not decided yet"),
+                ],
+                "action": reverse("treatments:consultation_sign", args=[pk]),
+                "button": "Sign the consultation",
+                "back": reverse("treatments:consultation_detail", args=[pk]),
+            },
+        )
     try:
         services.sign_consultation(consultation=consultation, by=request.user)
     except Refusal as error:
@@ -431,13 +474,19 @@ def appointment_session(request, appointment_id: int):
 
 
 def session_detail(request, pk: int):
+    """The session record, also its print view (print stylesheet): the map read-only, the lots,
+    and the corrections beside a record marked done."""
     record = selectors.session_record_detail(pk)
+    zones = list(record.zones.all())
     return render(
         request,
         "treatments/session_detail.html",
         {
             "record": record,
             "patient": record.patient,
+            "zones": zones,
+            "diagram": record.map_rows,
+            "correction_form": SessionCorrectionForm(),
             "can_write": _can_write(request, "treatments:session_edit"),
         },
     )
@@ -467,9 +516,48 @@ def session_edit(request, pk: int):
     )
 
 
-@require_POST
 def session_done(request, pk: int):
-    record = get_object_or_404(SessionRecord, pk=pk)
+    """Marking done is irreversible: a GET shows what will be locked and asks to confirm (with what
+    is still missing); only the confirming POST marks it done."""
+    record = selectors.session_record_detail(pk)
+    if record.is_done:
+        messages.info(request, "This session is already marked done.")
+        return redirect("treatments:session_detail", pk=pk)
+    if request.method != "POST" or request.POST.get("confirmed") != "yes":
+        lots = {lot.line_id: lot for lot in record.lots.all()}
+        problems = [
+            f"No lot picked for {line.ingredient.name}: edit the record first."
+            for line in record.formulation.lines.all()
+            if not getattr(lots.get(line.pk), "stock_lot_id", None)
+        ]
+        return render(
+            request,
+            "treatments/confirm.html",
+            {
+                "patient": record.patient,
+                "title": "Mark the session done",
+                "warning": "The record is locked, the lots used come off stock and the aftercare e-mail is "
+                "queued. Later changes are corrections beside the record.",
+                "problems": problems,
+                "summary": [
+                    (
+                        "Volume given",
+                        f"{record.volume_ml.normalize():f} mL" if record.volume_ml is not None else "—",
+                    ),
+                    (
+                        "Lots",
+                        ", ".join(
+                            f"{lot.line.ingredient.name}: {lot.lot_number or 'none'}" for lot in lots.values()
+                        )
+                        or "—",
+                    ),
+                    ("Zones mapped", ", ".join(z.get_zone_display() for z in record.zones.all()) or "None"),
+                ],
+                "action": reverse("treatments:session_done", args=[pk]),
+                "button": "Mark done",
+                "back": reverse("treatments:session_detail", args=[pk]),
+            },
+        )
     try:
         services.mark_session_done(session_record=record, by=request.user)
     except Refusal as error:
@@ -477,3 +565,193 @@ def session_done(request, pk: int):
     else:
         messages.success(request, "Session marked done. The aftercare e-mail is queued.")
     return redirect("treatments:session_detail", pk=pk)
+
+
+def session_map(request, pk: int):
+    """The injection map of an open session: zones, how each was injected, lots and points."""
+    record = get_object_or_404(SessionRecord.objects.select_related("patient"), pk=pk)
+    if record.is_done:
+        messages.info(request, "This session is marked done and locked: add a correction instead.")
+        return redirect("treatments:session_detail", pk=pk)
+    zones = list(record.zones.all())
+    lots = [lot.stock_lot for lot in record.lots.select_related("stock_lot") if lot.stock_lot_id]
+    form = InjectionMapForm(request.POST or None, existing=zones, lots=lots)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_injection_map(session_record=record, by=request.user, zones=form.zone_inputs())
+        except Refusal as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, "Injection map saved.")
+            return redirect("treatments:session_detail", pk=pk)
+    # The diagram shows what the form holds (the posted points when the form comes back with errors).
+    shown = []
+    for row in form.rows:
+        points = row["points"].value() if request.method == "POST" else None
+        zone = next((z for z in zones if z.zone == row["shape"].key), None)
+        if points is not None:
+            try:
+                parsed = parse_points(points) if row["treated"].value() else []
+            except ValidationError:
+                parsed = []
+            zone = {"points": [[round(x), round(y)] for x, y in parsed]} if row["treated"].value() else None
+        shown.append({"shape": row["shape"], "zone": zone})
+    return render(
+        request,
+        "treatments/session_map.html",
+        {"form": form, "record": record, "patient": record.patient, "diagram": shown},
+    )
+
+
+@require_POST
+def session_correction_add(request, pk: int):
+    record = get_object_or_404(SessionRecord, pk=pk)
+    form = SessionCorrectionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_session_correction(session_record=record, by=request.user, **form.cleaned_data)
+        except Refusal as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Correction added beside the record.")
+    else:
+        messages.error(request, "Say what is corrected (at most 300 characters) and why.")
+    return redirect("treatments:session_detail", pk=pk)
+
+
+# ---------------------------------------------------------------- stock and recall
+
+
+def stock_list(request):
+    """Every lot by product, with what is left and whether it can be used today."""
+    today = timezone.localdate()
+    lots = list(selectors.stock_lots())
+    for lot in lots:
+        lot.state = lot.state_on(today)
+    return render(
+        request,
+        "treatments/stock_list.html",
+        {"lots": lots, "can_receive": _can_write(request, "treatments:stock_receive")},
+    )
+
+
+def stock_receive(request):
+    form = ReceiveStockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lot = services.receive_stock(by=request.user, **form.cleaned_data)
+        except Refusal as error:
+            show_refusal(form, error)
+        else:
+            messages.success(request, f"Lot {lot.lot_number} of {lot.ingredient.name} received into stock.")
+            return redirect("treatments:stock")
+    return render(request, "treatments/stock_receive.html", {"form": form})
+
+
+RECALL_PAGE = 50
+
+
+def _recall_search(request):
+    query = (request.GET.get("q") or "").strip()[:60]
+    lots = selectors.lots_numbered(query)
+    return query, lots, selectors.recall_uses([lot.pk for lot in lots])
+
+
+def recall_search(request):
+    """Every patient and session that received a lot, by lot number (rule `lot-recall`)."""
+    query, lots, uses = _recall_search(request)
+    ids = [lot.pk for lot in lots]
+    page = selectors.recall_page(ids, request.GET.get("page"), size=RECALL_PAGE) if lots else None
+    return render(
+        request,
+        "treatments/recall.html",
+        {
+            "query": query,
+            "lots": lots,
+            "page": page,
+            "can_recall": _can_write(request, "treatments:lot_recall"),
+        },
+    )
+
+
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_START) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def recall_export(request):
+    """The recall list as CSV, every use of the lots with this number (streamed in chunks)."""
+    query, lots, uses = _recall_search(request)
+    writer = csv.writer(_Echo())
+    header = [
+        "Lot",
+        "Product",
+        "Chart number",
+        "Patient",
+        "E-mail",
+        "Phone",
+        "Session",
+        "Practitioner",
+        "Done",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        if not lots:
+            return
+        for use in uses.iterator(chunk_size=500):
+            record, patient = use.session_record, use.session_record.patient
+            cells = [
+                use.lot_number,
+                use.line.ingredient.name,
+                patient.chart_number,
+                patient.full_name,
+                patient.email,
+                patient.phone,
+                f"{timezone.localtime(record.performed_at):%d/%m/%Y %H:%M}",
+                record.practitioner.get_full_name() or record.practitioner.get_username(),
+                "yes" if record.done_at else "no",
+            ]
+            yield writer.writerow([csv_cell(cell) for cell in cells])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    safe = "".join(c for c in query if c.isalnum() or c in "-_") or "lot"
+    response["Content-Disposition"] = f'attachment; filename="recall-{safe}.csv"'
+    return response
+
+
+def lot_recall(request, pk: int):
+    """Recall a lot: a GET asks to confirm and for the reason; the POST recalls it and queues the
+    notice to its patients (each once, whatever the number of times)."""
+    stock_lot = get_object_or_404(StockLot.objects.select_related("ingredient"), pk=pk)
+    form = RecallForm(request.POST or None, initial={"reason": stock_lot.recall_reason})
+    if request.method == "POST" and form.is_valid():
+        try:
+            queued = services.recall_lot(
+                stock_lot=stock_lot, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except Refusal as error:
+            show_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                f"Lot {stock_lot.lot_number} is recalled. {queued} recall notice{'s' if queued != 1 else ''} "
+                "queued; patients without e-mail consent are to be called.",
+            )
+            return redirect(f"{reverse('treatments:recall')}?{urlencode({'q': stock_lot.lot_number})}")
+    patients = (
+        SessionLot.objects.filter(stock_lot=stock_lot).values("session_record__patient_id").distinct().count()
+    )
+    return render(
+        request, "treatments/lot_recall.html", {"form": form, "stock_lot": stock_lot, "patients": patients}
+    )

@@ -23,6 +23,7 @@ same shape, and visiting them all would only slow the crawl.
 import copy
 import datetime
 import re
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -43,7 +44,7 @@ from patients.models import Patient
 from scheduling import email_links
 from scheduling.models import Appointment, SessionSeries
 from scheduling.selectors import stranded_appointment_ids
-from treatments.models import Consultation, Formulation, SessionRecord
+from treatments.models import Consultation, Formulation, SessionRecord, StockLot
 
 # Every test runs in a savepoint of the module's every-state transaction (see `every_state`).
 pytestmark = pytest.mark.django_db
@@ -102,6 +103,10 @@ def extra_queries(data):
         "patients:list": ["?q=jorgen", "?q=%3Cscript%3E", "?archived=1", "?q=%7B%7B+x+%7D%7D"],
         "clinic:outbox_list": [f"?state={state}" for state in OutboxMessage.State.values],
         "scheduling:appointment_reschedule": _shift_previews(data),
+        # Every lot's number (fresh, expiring, expired, used up, from old records, recalled).
+        "treatments:recall": [f"?q={quote(n)}" for n in StockLot.objects.values_list("lot_number", flat=True)]
+        + ["?q=RC-2611&page=2", "?q=nothing-like-this"],
+        "treatments:recall_export": ["?q=RC-2611", "?q=%3D1%2B1"],
     }
 
 
@@ -176,6 +181,9 @@ def url_arguments(data) -> dict[str, list[dict]]:
         "treatments:session_detail": sessions,
         "treatments:session_edit": sessions,
         "treatments:session_done": sessions,
+        "treatments:session_map": sessions,
+        "treatments:session_correction_add": sessions,
+        "treatments:lot_recall": [{"pk": pk} for pk in StockLot.objects.values_list("pk", flat=True)],
         "scheduling:appointment_detail": [{"pk": a.pk} for a in appointments],
         "scheduling:appointment_state": [{"pk": a.pk} for a in appointments],
         "scheduling:appointment_reschedule": [

@@ -123,7 +123,12 @@ def test_the_practitioner_dashboard_lists_past_sessions_still_to_record(client_a
     to_record = booked(practitioner, patient, hours_ago=48)
     done = booked(practitioner, patient, hours_ago=72)
     record = clinical.record_session(
-        formulation=formulation, by=practitioner, appointment=done, **SESSION, performed_at=done.starts_at
+        formulation=formulation,
+        by=practitioner,
+        appointment=done,
+        **SESSION,
+        performed_at=done.starts_at,
+        lots=clinical_factories.lots_for(formulation),
     )
     clinical.mark_session_done(session_record=record, by=practitioner)
     booked(practitioner, patient, hours_ago=96, state="cancelled")

@@ -40,4 +40,7 @@ def url_kwargs(world):
         "treatments:session_detail": {"pk": record.pk},
         "treatments:session_edit": {"pk": record.pk},
         "treatments:session_done": {"pk": record.pk},
+        "treatments:session_map": {"pk": record.pk},
+        "treatments:session_correction_add": {"pk": record.pk},
+        "treatments:lot_recall": {"pk": record.lots.first().stock_lot_id},
     }

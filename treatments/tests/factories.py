@@ -63,8 +63,36 @@ def formulation(practitioner, consultation=None, lines=None, previous=None, **fi
     )
 
 
-def session_record(practitioner, formulation_obj=None, **fields):
+_lot_numbers = itertools.count(1)
+
+
+def stock_lot(ingredient_obj, *, quantity=Decimal("1000"), expiry=None, by=None, number=None, **fields):
+    """A lot of the product received into stock, in date for two years unless told otherwise."""
+    lot = services.receive_stock(
+        ingredient=ingredient_obj,
+        by=by,
+        lot_number=number or f"L{next(_lot_numbers):05d}",
+        expiry_date=datetime.date.today() + datetime.timedelta(days=730),
+        quantity_received=quantity,
+        received_on=datetime.date(2025, 12, 1),
+        **fields,
+    )
+    # Expiry is set after receipt so a test can make an already expired lot.
+    lot.expiry_date = expiry or (datetime.date.today() + datetime.timedelta(days=730))
+    lot.save(update_fields=["expiry_date"])
+    return lot
+
+
+def lots_for(formulation_obj, **options) -> dict:
+    """One fresh lot from stock for each product line of the formulation, by line id."""
+    return {line.pk: stock_lot(line.ingredient, **options) for line in formulation_obj.lines.all()}
+
+
+def session_record(practitioner, formulation_obj=None, with_lots=True, **fields):
+    """A session record; each product line gets a fresh lot from stock unless `with_lots=False`."""
     formulation_obj = formulation_obj or formulation(practitioner)
+    if with_lots and "lots" not in fields:
+        fields["lots"] = lots_for(formulation_obj)
     fields = {
         "areas": ["face"],
         "technique": "needle",

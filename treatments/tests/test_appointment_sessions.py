@@ -49,7 +49,12 @@ def record_for(appointment, formulation, practitioner, **fields):
         formulation=formulation,
         by=practitioner,
         appointment=appointment,
-        **{**SESSION, "performed_at": appointment.starts_at, **fields},
+        **{
+            **SESSION,
+            "performed_at": appointment.starts_at,
+            "lots": factories.lots_for(formulation),
+            **fields,
+        },
     )
 
 
@@ -166,6 +171,7 @@ def test_practitioner_records_the_session_from_the_appointment_page(
     action = reverse("treatments:appointment_session", args=[appointment.pk])
     assert f'href="{action}">Record session</a>' in page
 
+    lots = factories.lots_for(formulation)
     form = client.get(action)
     assert form.status_code == 200
     local = timezone.localtime(appointment.starts_at)
@@ -181,6 +187,7 @@ def test_practitioner_records_the_session_from_the_appointment_page(
             "technique": "needle",
             "needle_gauge": "32G",
             "volume_ml": "3.5",
+            **{f"lot_{line_id}": str(lot.pk) for line_id, lot in lots.items()},
         },
     )
     record = SessionRecord.objects.get(appointment=appointment)
@@ -194,7 +201,7 @@ def test_practitioner_records_the_session_from_the_appointment_page(
 
     again = client.get(action)
     assert again.url == reverse("treatments:session_detail", args=[record.pk])
-    client.post(reverse("treatments:session_done", args=[record.pk]))
+    client.post(reverse("treatments:session_done", args=[record.pk]), {"confirmed": "yes"})
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.COMPLETED
 
@@ -246,7 +253,9 @@ def test_timeline_shows_the_appointment_of_each_session(
 ):
     record_for(appointment, formulation, practitioner)
     client = client_as(practitioner)
-    with django_assert_max_num_queries(12):
+    # 12, plus the injection maps of the page's sessions (one query) and the allergy alert of the
+    # patient header (three: screening, its allergen groups, its "yes" answers) less what it shares.
+    with django_assert_max_num_queries(13):
         html = client.get(reverse("treatments:timeline", args=[formulation.patient_id])).content.decode()
     local = timezone.localtime(appointment.starts_at)
     assert f"{local:%d/%m/%Y %H:%M}, Treatment room 1</a>" in html

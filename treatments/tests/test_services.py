@@ -327,10 +327,10 @@ def test_diff_lists_added_removed_changed_and_fields(practitioner):
 def test_session_record_keeps_lots_per_formulation_line(practitioner):
     formulation = factories.formulation(practitioner)
     lines = list(formulation.lines.all())
-    record = factories.session_record(
-        practitioner, formulation, lots={lines[0].pk: "HA-2211", lines[1].pk: ""}
-    )
+    lot = factories.stock_lot(lines[0].ingredient, number="HA-2211")
+    record = factories.session_record(practitioner, formulation, lots={lines[0].pk: lot, lines[1].pk: None})
     assert dict(record.lots.values_list("line_id", "lot_number")) == {lines[0].pk: "HA-2211", lines[1].pk: ""}
+    assert record.lots.get(line=lines[0]).stock_lot == lot
     assert record.patient_id == formulation.patient_id
 
 

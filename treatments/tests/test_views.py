@@ -94,7 +94,13 @@ def test_signing_from_the_page_locks_the_note(client_as, practitioner):
         patient=factories.patient(), by=practitioner, **factories.ELIGIBLE_PLAN
     )
     client = client_as(practitioner)
-    response = client.post(reverse("treatments:consultation_sign", args=[consultation.pk]))
+    # Signing asks to confirm first: the GET (or a POST without the confirmation) signs nothing.
+    sign = reverse("treatments:consultation_sign", args=[consultation.pk])
+    assert "This cannot be undone." in client.get(sign).text
+    assert "This cannot be undone." in client.post(sign).text
+    consultation.refresh_from_db()
+    assert not consultation.is_signed
+    response = client.post(sign, {"confirmed": "yes"})
     assert response.status_code == 302
     response = client.get(reverse("treatments:consultation_edit", args=[consultation.pk]), follow=True)
     assert response.redirect_chain == [
@@ -210,8 +216,15 @@ def test_formulation_sheet_has_a_print_button(client_as, practitioner):
 
 def test_session_is_recorded_and_marked_done_from_the_pages(client_as, practitioner):
     formulation = factories.formulation(practitioner)
-    line = formulation.lines.first()
+    line, other = formulation.lines.all()
+    lot = factories.stock_lot(line.ingredient, number="LOT-77")
+    later = factories.stock_lot(line.ingredient, expiry=datetime.date.today() + datetime.timedelta(days=900))
+    other_lot = factories.stock_lot(other.ingredient)
     client = client_as(practitioner)
+    form = client.get(reverse("treatments:session_create", args=[formulation.pk])).context["form"]
+    # The lot expiring first is offered first and picked by default (rule `lot-usable`).
+    assert form[f"lot_{line.pk}"].initial == lot.pk
+    assert list(form.fields[f"lot_{line.pk}"].queryset) == [lot, later]
     response = client.post(
         reverse("treatments:session_create", args=[formulation.pk]),
         {
@@ -224,13 +237,32 @@ def test_session_is_recorded_and_marked_done_from_the_pages(client_as, practitio
             "volume_ml": "3.5",
             "pain_score": "2",
             "reactions": ["redness"],
-            f"lot_{line.pk}": "LOT-77",
+            f"lot_{line.pk}": str(lot.pk),
         },
     )
     record = SessionRecord.objects.get()
     assert response.url == reverse("treatments:session_detail", args=[record.pk])
     assert record.lots.get(line=line).lot_number == "LOT-77"
-    client.post(reverse("treatments:session_done", args=[record.pk]))
+    done = reverse("treatments:session_done", args=[record.pk])
+    confirm = client.get(done).text
+    assert "This cannot be undone." in confirm
+    assert f"No lot picked for {other.ingredient.name}" in confirm
+    client.post(done, {"confirmed": "yes"})
+    record.refresh_from_db()
+    assert record.done_at is None  # refused: a product line has no lot
+    client.post(
+        reverse("treatments:session_edit", args=[record.pk]),
+        {
+            "performed_at": "2026-03-09T10:00",
+            "areas": ["face", "neck"],
+            "technique": "needle",
+            "needle_gauge": "30G",
+            "volume_ml": "3.5",
+            f"lot_{line.pk}": str(lot.pk),
+            f"lot_{other.pk}": str(other_lot.pk),
+        },
+    )
+    client.post(done, {"confirmed": "yes"})
     record.refresh_from_db()
     assert record.done_at is not None and record.aftercare_due_at is not None
     response = client.get(reverse("treatments:session_edit", args=[record.pk]), follow=True)
