@@ -265,3 +265,192 @@ def clinic_day(day: datetime.date) -> ClinicDay:
 
 def local_today() -> datetime.date:
     return timezone.now().astimezone(clinic_tz()).date()
+
+
+# --- stranded bookings ---------------------------------------------------------------------------
+
+
+def stranded_appointment_ids(appointments, availability: Availability | None = None) -> set[int]:
+    """The active appointments among `appointments` that their practitioner can no longer keep: outside
+    the opening hours or the practitioner's working hours, on leave, or on a day the clinic closes
+    (a change of hours made after they were booked). Reads the hours, leave and closures once
+    (pass an already loaded `availability` to read nothing).
+
+    Each appointment needs pk, starts_at, ends_at, practitioner_id and state (an Appointment or an
+    availability.Shown)."""
+    appointments = [a for a in appointments if a.state in ACTIVE_STATES]
+    if not appointments:
+        return set()
+    if availability is None:
+        days = [timezone.localtime(a.starts_at, clinic_tz()).date() for a in appointments]
+        availability = Availability.load(
+            min(days),
+            max(days),
+            practitioner_ids={a.practitioner_id for a in appointments},
+            appointments=[],  # only the hours, leave and closures
+        )
+    return {a.pk for a in appointments if not _keepable(availability, a)}
+
+
+def _keepable(availability: Availability, appointment) -> bool:
+    tz = clinic_tz()
+    start, end = appointment.starts_at.astimezone(tz), appointment.ends_at.astimezone(tz)
+    if end.date() != start.date():
+        return False
+    return any(
+        begins <= start.time() and end.time() <= ends
+        for begins, ends in availability.working_blocks(appointment.practitioner_id, start.date())
+    )
+
+
+# --- the interactive calendar's feed (static/js/calendar-board.js) --------------------------------
+
+# The longest window the feed answers for: the board shows a day or a week (list or grid).
+FEED_MAX_DAYS = 31
+
+
+@dataclass
+class BoardFilters:
+    """What the board shows: columns by practitioner or by room, narrowed to one of each and a kind."""
+
+    by: str = BY_PRACTITIONER
+    practitioner_id: int | None = None
+    room_id: int | None = None
+    kind: str = ""
+
+
+def board_columns(filters: BoardFilters) -> list:
+    """The board's columns (EventCalendar's resources): every practitioner or every active room, or the
+    one the filter names."""
+    if filters.by == BY_ROOM:
+        columns = list(active_rooms())
+        chosen = filters.room_id
+    else:
+        columns = list(practitioners())
+        chosen = filters.practitioner_id
+    if chosen is not None:
+        columns = [c for c in columns if c.pk == chosen] or columns
+    return columns
+
+
+def board_resources(columns, by: str) -> list[dict]:
+    return [{"id": c.pk, "title": str(c) if by == BY_ROOM else person(c)} for c in columns]
+
+
+def opening_span() -> tuple[datetime.time, datetime.time, list[int]] | None:
+    """The earliest opening and latest closing of the week, and the weekdays (Monday 0) it never opens."""
+    opening = {row.weekday: (row.opens, row.closes) for row in OpeningHours.objects.all()}
+    if not opening:
+        return None
+    return (
+        min(o for o, _ in opening.values()),
+        max(c for _, c in opening.values()),
+        [d for d in range(7) if d not in opening],
+    )
+
+
+def _local_iso(moment: datetime.datetime) -> str:
+    """The clinic's wall-clock time without an offset: the board shows the clinic's hours whatever
+    the zone of the browser."""
+    return moment.astimezone(clinic_tz()).replace(tzinfo=None).isoformat(timespec="minutes")
+
+
+def board_event(shown, *, by: str, stranded: bool) -> dict:
+    """One appointment as the board shows it: what front desk sees (no clinical content)."""
+    from .models import AppointmentKind, AppointmentState
+
+    editable = shown.state in UPCOMING_STATES and shown.starts_at > timezone.now()
+    classes = [f"appt-kind-{shown.kind}", f"appt-state-{shown.state.replace('_', '-')}"]
+    if stranded:
+        classes.append("appt-stranded")
+    return {
+        "id": shown.pk,
+        "resourceId": shown.room_id if by == BY_ROOM else shown.practitioner_id,
+        "start": _local_iso(shown.starts_at),
+        "end": _local_iso(shown.ends_at),
+        "title": shown.patient_name,
+        "editable": editable,
+        "classNames": classes,
+        "extendedProps": {
+            "kind": AppointmentKind(shown.kind).label,
+            "sequence": shown.sequence,
+            "state": AppointmentState(shown.state).label,
+            "stateCode": shown.state,
+            "practitioner": shown.practitioner_name,
+            "room": shown.room_name,
+            "stranded": stranded,
+            "url": f"/scheduling/appointments/{shown.pk}/",
+        },
+    }
+
+
+def _unavailable(blocks, opens, closes) -> list[tuple[datetime.time, datetime.time]]:
+    """The parts of [opens, closes) outside `blocks` (sorted, inside the day)."""
+    gaps, moment = [], opens
+    for begins, ends in blocks:
+        if begins > moment:
+            gaps.append((moment, begins))
+        moment = max(moment, ends)
+    if moment < closes:
+        gaps.append((moment, closes))
+    return gaps
+
+
+def board_feed(first_day: datetime.date, last_day: datetime.date, filters: BoardFilters) -> list[dict]:
+    """The appointments of [first_day, last_day] for the board's columns, each flagged when stranded,
+    and the closed and not-working hours as background. Seven queries, however many appointments:
+    the columns, then the five of Availability.load."""
+    columns = board_columns(filters)
+    ids = [c.pk for c in columns]
+    if filters.by == BY_ROOM:
+        # Every practitioner's hours and leave (a few rows each): a stranded booking is the practitioner's.
+        availability = Availability.load(first_day, last_day, room_ids=ids, shown=True)
+        index = availability.by_room
+    else:
+        availability = Availability.load(first_day, last_day, practitioner_ids=ids, shown=True)
+        index = availability.by_practitioner
+    span = _times(availability)
+    opens = span[0] if span else datetime.time(8)
+    closes = max(c for _, c in availability.opening.values()) if availability.opening else datetime.time(20)
+    events, seen = [], set()
+    day = first_day
+    while day <= last_day:
+        for column in columns:
+            for shown in availability.busy(index, column.pk, day):
+                appointment = shown.appointment
+                if appointment.pk in seen:
+                    continue
+                seen.add(appointment.pk)
+                if filters.kind and appointment.kind != filters.kind:
+                    continue
+                if filters.by == BY_ROOM and filters.practitioner_id not in (
+                    None,
+                    appointment.practitioner_id,
+                ):
+                    continue
+                if filters.by != BY_ROOM and filters.room_id not in (None, appointment.room_id):
+                    continue
+                stranded = bool(stranded_appointment_ids([appointment], availability))
+                events.append(board_event(appointment, by=filters.by, stranded=stranded))
+            closed = availability.clinic_closed(day)
+            if filters.by == BY_ROOM:
+                window = availability.opening_window(day)
+                blocks = [window] if window else []
+                why = closed or "Clinic closed"
+            else:
+                blocks = availability.working_blocks(column.pk, day)
+                away = availability.on_leave(column.pk, day)
+                why = closed or ("On leave" if away else "Not working")
+            for begins, ends in _unavailable(blocks, opens, closes):
+                events.append(
+                    {
+                        "resourceId": column.pk,
+                        "start": f"{day.isoformat()}T{begins:%H:%M}",
+                        "end": f"{day.isoformat()}T{ends:%H:%M}",
+                        "display": "background",
+                        "title": why[:1].upper() + why[1:],
+                        "classNames": ["board-closed"],
+                    }
+                )
+        day += datetime.timedelta(days=1)
+    return events
