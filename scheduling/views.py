@@ -244,7 +244,8 @@ def calendar_move(request):
                     appointment=appointment, minutes=minutes, by=request.user
                 )
     except Refusal as exc:
-        return _json({"ok": False, "message": exc.message}, 409)
+        # An answer, not an error (the browser would log a 4xx as one): the board shows the message.
+        return _json({"ok": False, "message": exc.message})
     local = to_local(appointment.starts_at)
     what = "Moved" if moved else "Changed"
     return _json(

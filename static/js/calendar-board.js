@@ -59,7 +59,13 @@
     head.append(" ", link);
     box.append(head);
     const kind = props.sequence ? `${props.kind} ${props.sequence}` : props.kind;
-    const where = config.by === "room" ? props.practitioner : props.room;
+    // The agenda has no columns: it names both; a grid names what its columns do not.
+    const list = info.view.type.startsWith("list");
+    const where = list
+      ? `${props.practitioner} · ${props.room}`
+      : config.by === "room"
+        ? props.practitioner
+        : props.room;
     box.append(element("div", "appt-detail", `${kind} · ${props.state} · ${where}`));
     if (props.stranded) {
       box.append(element("div", "appt-stranded-label", "⚠ Outside hours: move it"));
