@@ -1,11 +1,11 @@
 """Scheduling pages. Thin: parse input, call one service or selector, render."""
 
 import datetime
+import json
 
 from django.contrib import messages
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from treatments import appointment_section
 from . import calendar_grid, notifications, selectors, services
 from .availability import active_rooms, local_datetime, practitioners, to_local, when
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, RowChoices, SessionRowFormSet
-from .models import Appointment, AppointmentKind, ProtocolBand, SessionSeries, cadence_label
+from .models import Appointment, AppointmentKind, AppointmentState, ProtocolBand, SessionSeries, cadence_label
 from .planner import (
     band_deviation,
     band_for_age,
@@ -31,14 +31,6 @@ from .planner import (
     check_series,
     plan_and_propose,
 )
-
-
-class _SafeEncoder(DjangoJSONEncoder):
-    def encode(self, o):
-        return super().encode(o).translate(_JSON_ESCAPES)
-
-
-_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 def _parse_date(value: str | None, default: datetime.date) -> datetime.date:
@@ -147,6 +139,9 @@ def calendar_board(request):
             if v
         },
         "resources": selectors.board_resources(columns, filters.by),
+        "kinds": dict(AppointmentKind.choices),
+        "states": dict(AppointmentState.choices),
+        "appointmentUrl": reverse("scheduling:appointment_detail", args=[0]),
         "slotMinTime": f"{span[0]:%H:%M}" if span else "08:00",
         "slotMaxTime": f"{span[1]:%H:%M}" if span else "20:00",
         # EventCalendar counts weekdays from Sunday (0), Python from Monday (0).
@@ -177,12 +172,12 @@ def _feed_day(value: str | None) -> datetime.date | None:
         return None
 
 
-def _json(data, status: int = 200) -> JsonResponse:
-    # Names are the patients' own: <, > and & as \u escapes, so a hostile name stays inert even if
-    # someone pastes the answer into a page (json_script does the same).
-    return JsonResponse(
-        data, status=status, safe=False, json_dumps_params={"ensure_ascii": False}, encoder=_SafeEncoder
-    )
+def _json(data, status: int = 200) -> HttpResponse:
+    """JSON with <, > and & as \\u escapes (as json_script does): the names are the patients' own, and
+    a hostile one stays inert even if the answer is pasted into a page."""
+    text = json.dumps(data, separators=(",", ":"))
+    text = text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+    return HttpResponse(text, status=status, content_type="application/json")
 
 
 def calendar_feed(request):

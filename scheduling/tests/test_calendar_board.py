@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.errors import Refusal
-from scheduling.models import Appointment, AppointmentState, Leave, WorkingHours
+from scheduling.models import Appointment, AppointmentState, Leave, Room, WorkingHours
 from scheduling.selectors import stranded_appointment_ids
 from scheduling.services import book_appointment, cancel_appointment, change_appointment_length
 from scheduling.tests.factories import at, patient_aged, practitioner_user
@@ -76,6 +76,10 @@ def test_feed_reads_a_fixed_number_of_queries(
                 practitioner=other, weekday=weekday, starts=datetime.time(9), ends=datetime.time(19)
             )
     staff = [practitioner, *others]
+    # One room each: the database refuses two bookings of a room at once (PostgreSQL).
+    own_room = dict(
+        zip(staff, [*rooms, *(Room.objects.create(name=f"Room {n}") for n in range(3, 6))], strict=True)
+    )
     made = 0
     for day in range(5):
         for hour in range(9, 19):
@@ -83,7 +87,7 @@ def test_feed_reads_a_fixed_number_of_queries(
                 if made == count:
                     break
                 patient = patient_aged(40, monday)
-                room = rooms[made % 2]
+                room = own_room[who]
                 Appointment.objects.create(
                     patient=patient,
                     practitioner=who,
@@ -110,21 +114,11 @@ def test_feed_shows_what_the_desk_sees_and_nothing_clinical(
     assert event["title"] == "Ana Lopes"
     assert event["start"] == f"{monday.isoformat()}T10:00" and event["resourceId"] == practitioner.pk
     assert event["editable"] is True
-    assert event["extendedProps"]["kind"] == "Treatment session"
-    assert event["extendedProps"]["state"] == "Booked"
+    assert event["extendedProps"]["kind"] == "treatment"  # the board's config has the labels
+    assert event["extendedProps"]["state"] == "booked"
     assert event["extendedProps"]["room"] == rooms[0].name
-    assert "appt-kind-treatment" in event["classNames"] and "appt-state-booked" in event["classNames"]
     assert "Parking voucher" not in json.dumps(event)  # booking notes stay on the appointment page
-    assert set(event["extendedProps"]) == {
-        "kind",
-        "sequence",
-        "state",
-        "stateCode",
-        "practitioner",
-        "room",
-        "stranded",
-        "url",
-    }
+    assert set(event["extendedProps"]) == {"kind", "sequence", "state", "practitioner", "room", "stranded"}
 
 
 def test_feed_escapes_hostile_names(client_as, front_desk, practitioner, rooms, monday):
@@ -364,7 +358,8 @@ def test_stranded_bookings_are_flagged_after_a_change_of_hours(
     assert stranded_appointment_ids([late]) == set()  # a cancelled booking holds nothing
     events = {e["id"]: e for e in feed(client_as(front_desk), monday).json() if "id" in e}
     assert events[early.pk]["extendedProps"]["stranded"] is True
-    assert "appt-stranded" in events[early.pk]["classNames"]
+    assert events[tuesday.pk]["extendedProps"]["stranded"] is True
+    assert late.pk not in events  # a cancelled booking is off the board
 
 
 # --- the printed day list ------------------------------------------------------------------------

@@ -51,14 +51,16 @@
     if (event.display === "background") {
       return { domNodes: [element("span", "board-closed-label", event.title)] };
     }
+    const kindLabel = config.kinds[props.kind] || props.kind;
+    const stateLabel = config.states[props.state] || props.state;
     const box = element("div", "appt");
     const head = element("div", "appt-head");
     head.append(element("span", "appt-time", info.timeText));
     const link = element("a", "appt-patient", event.title);
-    link.href = props.url;
+    link.href = config.appointmentUrl.replace("/0/", `/${event.id}/`);
     head.append(" ", link);
     box.append(head);
-    const kind = props.sequence ? `${props.kind} ${props.sequence}` : props.kind;
+    const kind = props.sequence ? `${kindLabel} ${props.sequence}` : kindLabel;
     // The agenda has no columns: it names both; a grid names what its columns do not.
     const list = info.view.type.startsWith("list");
     const where = list
@@ -66,7 +68,7 @@
       : config.by === "room"
         ? props.practitioner
         : props.room;
-    box.append(element("div", "appt-detail", `${kind} · ${props.state} · ${where}`));
+    box.append(element("div", "appt-detail", `${kind} · ${stateLabel} · ${where}`));
     if (props.stranded) {
       box.append(element("div", "appt-stranded-label", "⚠ Outside hours: move it"));
     }
@@ -145,12 +147,20 @@
     dayHeaderFormat: { weekday: "short", day: "numeric", month: "short" },
     editable: false, // each event says whether it can move (upcoming, in the future)
     eventContent: content,
+    // Colour by kind, border by state, a hatched red edge when stranded (static/css/app.css).
+    eventClassNames: (info) => {
+      const props = info.event.extendedProps || {};
+      if (info.event.display === "background") return [];
+      const classes = [`appt-kind-${props.kind}`, `appt-state-${String(props.state).replace("_", "-")}`];
+      if (props.stranded) classes.push("appt-stranded");
+      return classes;
+    },
     eventDidMount: (info) => {
       const props = info.event.extendedProps || {};
       if (info.event.display !== "background") {
         info.el.setAttribute(
           "aria-label",
-          `${info.timeText} ${info.event.title}, ${props.kind}, ${props.state}` +
+          `${info.timeText} ${info.event.title}, ${config.kinds[props.kind]}, ${config.states[props.state]}` +
             (props.stranded ? ", outside hours" : ""),
         );
       }
