@@ -182,6 +182,12 @@ def _json(data, status: int = 200) -> HttpResponse:
 
 def calendar_feed(request):
     """The board's appointments (JSON) for [start, end): what front desk may see, never clinical notes."""
+    if "start" not in request.GET and "end" not in request.GET:  # this week, as the board opens
+        today = selectors.local_today()
+        monday = today - datetime.timedelta(days=today.weekday())
+        return _json(
+            selectors.board_feed(monday, monday + datetime.timedelta(days=6), _board_filters(request.GET))
+        )
     first, end = _feed_day(request.GET.get("start")), _feed_day(request.GET.get("end"))
     if first is None or end is None or end <= first:
         return _json({"message": "Give the first and the last day to show."}, status=400)

@@ -48,6 +48,7 @@ def demo_clinic(live_server):
 
     planned = next((p for p in Patient.objects.active().order_by("pk") if series_plan_for(p)), None)
     calendar = reverse("scheduling:calendar")
+    board = reverse("scheduling:calendar_board")
     planner = f"{reverse('scheduling:plan')}?patient={(planned or upcoming.patient).pk}"
 
     def detail(kind, pk):
@@ -60,6 +61,9 @@ def demo_clinic(live_server):
         ("patient-page", "patients:detail", reverse("patients:detail", args=[consultation.patient_id])),
         ("calendar-day", "scheduling:calendar", f"{calendar}?view=day&date={day}"),
         ("calendar-week", "scheduling:calendar", f"{calendar}?view=week&date={day}"),
+        ("board-day", "scheduling:calendar_board", f"{board}?view=day&date={day}"),
+        ("board-week", "scheduling:calendar_board", f"{board}?view=week&date={day}"),
+        ("board-agenda-rooms", "scheduling:calendar_board", f"{board}?view=agenda&by=room&date={day}"),
         ("planner", "scheduling:plan", planner),
         ("consultation", "treatments:consultation_detail", detail("consultation", consultation.pk)),
         ("formulation", "treatments:formulation_detail", detail("formulation", formulation.pk)),
@@ -131,6 +135,8 @@ def test_main_pages_of_each_role_load_cleanly_and_pass_axe(
             )
             if name == "planner":
                 open_planner_proposal(page)
+            if name.startswith("board"):
+                expect(page.locator(".ec-event").first).to_be_visible()  # the feed has answered
             settle(page)
             page_problems = [
                 *problems,
