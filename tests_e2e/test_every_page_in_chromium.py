@@ -103,8 +103,8 @@ def axe_violations(page, name: str = "") -> list[str]:
     page.evaluate(AXE)
     off = next((rules for prefix, rules in LIBRARY_RULES_OFF.items() if name.startswith(prefix)), [])
     result = page.evaluate(
-        "([tags, off]) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations'],"
-        " rules: Object.fromEntries(off.map(rule => [rule, {enabled: false}]))})",
+        "([tags, off]) => axe.run(document, {runOnly: {type: 'tag', values: tags},"
+        " resultTypes: ['violations'], rules: Object.fromEntries(off.map(r => [r, {enabled: false}]))})",
         [WCAG_21_AA, off],
     )
     return [
