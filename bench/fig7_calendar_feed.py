@@ -115,8 +115,20 @@ def main(argv=None) -> int:
     # The drag round trip: a room of the figure's own, and a patient with nothing booked that day.
     day = monday + datetime.timedelta(days=8)  # the Tuesday after: not a Monday holiday
     practitioner, starts = free_times(day, staff)
-    if practitioner is None:
-        raise SystemExit(f"No practitioner has two free hours on {day}: nothing to drag.")
+    made_practitioner = None
+    if practitioner is None:  # a small data set books everyone solid: a practitioner of the figure's own
+        from django.contrib.auth.models import Group
+
+        from scheduling.models import WorkingHours
+
+        made_practitioner = practitioner = type(desk).objects.create(
+            username="bench-fig7-practitioner", first_name="Figure", last_name="Seven"
+        )
+        practitioner.groups.add(Group.objects.get(name="practitioner"))
+        WorkingHours.objects.create(
+            practitioner=practitioner, weekday=day.weekday(), starts=datetime.time(10), ends=datetime.time(13)
+        )
+        practitioner, starts = free_times(day, [practitioner])
     busy_patients = Appointment.objects.filter(starts_at__date=day).values("patient_id")
     patient = Patient.objects.active().exclude(pk__in=busy_patients).order_by("pk").first()
     room = Room.objects.create(name=ROOM_NAME, for_treatments=True)
@@ -180,6 +192,8 @@ def main(argv=None) -> int:
         Appointment.history.filter(id=appointment.pk).delete()
         Appointment.objects.filter(pk=appointment.pk).delete()
         room.delete()
+        if made_practitioner is not None:
+            made_practitioner.delete()
 
     feeds = [r for r in rows if r["label"].startswith("feed")]
     moves = [r for r in rows if not r["label"].startswith("feed")]
