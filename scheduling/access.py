@@ -9,6 +9,11 @@ from clinic.access import ALL_STAFF, PUBLIC, READ, rule
 
 ACCESS: dict = {
     "scheduling:calendar": ALL_STAFF,
+    "scheduling:calendar_board": ALL_STAFF,
+    # The board's JSON: names, times, kinds and states only (selectors.board_event), as the grid shows.
+    "scheduling:calendar_feed": ALL_STAFF,
+    # Moves and length changes go through the same services as the reschedule form.
+    "scheduling:calendar_move": ALL_STAFF,
     "scheduling:day_list": ALL_STAFF,
     "scheduling:plan": ALL_STAFF,
     "scheduling:series_detail": ALL_STAFF,

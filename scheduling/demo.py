@@ -546,4 +546,23 @@ def build_states(*, patients: dict, practitioner, front_desk, now: datetime.date
         state=AppointmentState.BOOKED,
         by=front_desk,
     )
+    made["stranded_by_leave"] = _stranded_by_leave(
+        availability, ahead, practitioner, rooms, patients["cjk"], front_desk
+    )
     return made
+
+
+def _stranded_by_leave(availability, days, practitioner, rooms, patient, by) -> Appointment:
+    """A booking left outside its practitioner's time: booked first, then a day of leave taken over
+    it (the calendar flags it until someone moves it). On the last working day ahead, away from the
+    days the rest of the demo fills."""
+    starts_at, room = _free_slot(availability, days[-1:], practitioner, rooms, patient)
+    appointment = book_appointment(
+        patient=patient, practitioner=practitioner, room=room, starts_at=starts_at, by=by
+    )
+    availability.add(appointment)
+    day = timezone.localtime(starts_at).date()
+    Leave.objects.get_or_create(
+        practitioner=practitioner, first_day=day, last_day=day, defaults={"reason": "Training course"}
+    )
+    return appointment

@@ -406,3 +406,230 @@ def moves_of(appointment: Appointment) -> list[Move]:
                 )
             )
     return moves
+
+
+# --- the interactive calendar's feed (static/js/calendar-board.js) --------------------------------
+
+# The longest window the feed answers for: the board shows a day or a week (list or grid).
+FEED_MAX_DAYS = 31
+
+
+@dataclass
+class BoardFilters:
+    """What the board shows: columns by practitioner or by room, narrowed to one of each and a kind."""
+
+    by: str = BY_PRACTITIONER
+    practitioner_id: int | None = None
+    room_id: int | None = None
+    kind: str = ""
+
+
+def board_columns(filters: BoardFilters) -> list:
+    """The board's columns (EventCalendar's resources): every practitioner or every active room, or the
+    one the filter names."""
+    if filters.by == BY_ROOM:
+        columns = list(active_rooms())
+        chosen = filters.room_id
+    else:
+        columns = list(practitioners())
+        chosen = filters.practitioner_id
+    if chosen is not None:
+        columns = [c for c in columns if c.pk == chosen] or columns
+    return columns
+
+
+def board_resources(columns, by: str) -> list[dict]:
+    return [{"id": c.pk, "title": str(c) if by == BY_ROOM else person(c)} for c in columns]
+
+
+def opening_span() -> tuple[datetime.time, datetime.time, list[int]] | None:
+    """The earliest opening and latest closing of the week, and the weekdays (Monday 0) it never opens."""
+    opening = {row.weekday: (row.opens, row.closes) for row in OpeningHours.objects.all()}
+    if not opening:
+        return None
+    return (
+        min(o for o, _ in opening.values()),
+        max(c for _, c in opening.values()),
+        [d for d in range(7) if d not in opening],
+    )
+
+
+# Each appointment of the feed as plain values, its times already as the clinic's wall clock
+# ("2026-12-07T10:00"): the board shows the clinic's hours whatever the zone of the browser.
+FEED_VALUES = (
+    "pk",
+    "local_start",
+    "local_end",
+    "kind",
+    "sequence",
+    "state",
+    "practitioner_id",
+    "room_id",
+    "patient__given_name",
+    "patient__family_name",
+    "practitioner__first_name",
+    "practitioner__last_name",
+    "practitioner__username",
+    "room__name",
+)
+
+
+def _wall_clock(field_name: str):
+    """PostgreSQL writes the local time as text itself: parsing ~2,400 timestamps into aware datetimes
+    and back into the clinic's zone cost more than the whole query for a busy week (figure 7)."""
+    from django.db.models import CharField, F, Func, Value
+
+    return Func(
+        Value(clinic_tz().key),
+        F(field_name),
+        template="to_char(timezone(%(expressions)s), 'YYYY-MM-DD\"T\"HH24:MI')",
+        output_field=CharField(),
+    )
+
+
+def _feed_rows(first_day, last_day, filters: BoardFilters, ids: list[int]):
+    """(pk, local start, local end, kind, sequence, state, practitioner id, room id, patient's given and
+    family name, practitioner's first name, last name and username, room name) of the active
+    appointments in the columns `ids` that touch [first_day, last_day], in one query."""
+    from django.db import connection
+
+    from .availability import LONGEST_APPOINTMENT
+
+    window_start = local_datetime(first_day, datetime.time.min)
+    window_end = local_datetime(last_day + datetime.timedelta(days=1), datetime.time.min)
+    rows = Appointment.objects.filter(
+        state__in=ACTIVE_STATES,
+        starts_at__lt=window_end,
+        ends_at__gt=window_start,
+        starts_at__gt=window_start - LONGEST_APPOINTMENT,
+    ).order_by()
+    if filters.by == BY_ROOM:
+        rows = rows.filter(room_id__in=ids)
+        if filters.practitioner_id is not None:
+            rows = rows.filter(practitioner_id=filters.practitioner_id)
+    else:
+        rows = rows.filter(practitioner_id__in=ids)
+        if filters.room_id is not None:
+            rows = rows.filter(room_id=filters.room_id)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if connection.vendor == "postgresql":
+        return rows.annotate(
+            local_start=_wall_clock("starts_at"), local_end=_wall_clock("ends_at")
+        ).values_list(*FEED_VALUES)
+    tz = clinic_tz()
+    return [
+        (pk, starts.astimezone(tz).isoformat()[:16], ends.astimezone(tz).isoformat()[:16], *rest)
+        for pk, starts, ends, *rest in rows.values_list("pk", "starts_at", "ends_at", *FEED_VALUES[3:])
+    ]
+
+
+def board_event(row, *, by: str, stranded: bool, now: str) -> dict:
+    """One appointment as the board shows it: what front desk sees (no clinical content, no notes).
+    Kept small: ~1,200 of them for a busy week of 30 practitioners (figure 7); the board builds the
+    CSS classes, the labels and the link from `kind`, `state` and the id (static/js/calendar-board.js).
+    `now` is the clinic's wall clock in the same form as the times."""
+    (
+        pk,
+        start,
+        end,
+        kind,
+        sequence,
+        state,
+        practitioner_id,
+        room_id,
+        given,
+        family,
+        first,
+        last,
+        user,
+        room,
+    ) = row
+    return {
+        "id": pk,
+        "resourceId": room_id if by == BY_ROOM else practitioner_id,
+        "start": start,
+        "end": end,
+        "title": f"{given} {family}".strip(),
+        "editable": state in UPCOMING_STATES and start > now,
+        "extendedProps": {
+            "kind": kind,
+            "sequence": sequence,
+            "state": state,
+            "practitioner": f"{first} {last}".strip() or user,
+            "room": room,
+            "stranded": stranded,
+        },
+    }
+
+
+def _unavailable(blocks, opens, closes) -> list[tuple[datetime.time, datetime.time]]:
+    """The parts of [opens, closes) outside `blocks` (sorted, inside the day)."""
+    gaps, moment = [], opens
+    for begins, ends in blocks:
+        if begins > moment:
+            gaps.append((moment, begins))
+        moment = max(moment, ends)
+    if moment < closes:
+        gaps.append((moment, closes))
+    return gaps
+
+
+def board_feed(first_day: datetime.date, last_day: datetime.date, filters: BoardFilters) -> list[dict]:
+    """The appointments of [first_day, last_day] for the board's columns, each flagged when stranded,
+    and the closed and not-working hours as background. Seven queries, however many appointments:
+    the columns, the opening hours, closures, working hours and leave, and the appointments."""
+    columns = board_columns(filters)
+    ids = [c.pk for c in columns]
+    # Hours and leave of every practitioner in room columns (a few rows each): a stranded booking is
+    # the practitioner's.
+    availability = Availability.load(
+        first_day,
+        last_day,
+        practitioner_ids=None if filters.by == BY_ROOM else ids,
+        appointments=[],
+    )
+    span = _times(availability)
+    opens = span[0] if span else datetime.time(8)
+    closes = max(c for _, c in availability.opening.values()) if availability.opening else datetime.time(20)
+    now = timezone.now().astimezone(clinic_tz()).isoformat()[:16]
+    blocks_of = {}  # (practitioner id, "YYYY-MM-DD") -> working blocks as "HH:MM" pairs
+
+    def stranded(practitioner_id: int, start: str, end: str) -> bool:
+        """stranded_appointment_ids' test on the wall-clock texts, each practitioner's day worked out once."""
+        key = (practitioner_id, start[:10])
+        if key not in blocks_of:
+            blocks = availability.working_blocks(practitioner_id, datetime.date.fromisoformat(key[1]))
+            blocks_of[key] = [(f"{b:%H:%M}", f"{e:%H:%M}") for b, e in blocks]
+        begins_at, ends_at = start[11:], end[11:]
+        return end[:10] != key[1] or not any(b <= begins_at and ends_at <= e for b, e in blocks_of[key])
+
+    events = [
+        board_event(row, by=filters.by, stranded=stranded(row[6], row[1], row[2]), now=now)
+        for row in _feed_rows(first_day, last_day, filters, ids)
+    ]
+    day = first_day
+    while day <= last_day:
+        for column in columns:
+            closed = availability.clinic_closed(day)
+            if filters.by == BY_ROOM:
+                window = availability.opening_window(day)
+                blocks = [window] if window else []
+                why = closed or "Clinic closed"
+            else:
+                blocks = availability.working_blocks(column.pk, day)
+                away = availability.on_leave(column.pk, day)
+                why = closed or ("On leave" if away else "Not working")
+            for begins, ends in _unavailable(blocks, opens, closes):
+                events.append(
+                    {
+                        "resourceId": column.pk,
+                        "start": f"{day.isoformat()}T{begins:%H:%M}",
+                        "end": f"{day.isoformat()}T{ends:%H:%M}",
+                        "display": "background",
+                        "title": why[:1].upper() + why[1:],
+                        "classNames": ["board-closed"],
+                    }
+                )
+        day += datetime.timedelta(days=1)
+    return events

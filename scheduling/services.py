@@ -435,6 +435,33 @@ def reschedule_appointment(
     return appointment
 
 
+# The lengths the booking form allows (forms.AppointmentForm.minutes); availability.LONGEST_APPOINTMENT
+# relies on the upper bound.
+SHORTEST_MINUTES, LONGEST_MINUTES = 15, 240
+
+
+@transaction.atomic
+def change_appointment_length(*, appointment: Appointment, minutes: int, by) -> Appointment:
+    """Make one upcoming appointment `minutes` long, keeping its start (the calendar's resize); the
+    longer time is checked like a booking (hours, leave, clashes)."""
+    appointment = _lock(appointment)
+    if not appointment.is_upcoming:
+        raise Refusal(f"A {appointment.get_state_display().lower()} appointment cannot be changed.")
+    if appointment.starts_at <= timezone.now():
+        raise Refusal("This appointment has already started: its length can no longer be changed.")
+    if not SHORTEST_MINUTES <= minutes <= LONGEST_MINUTES:
+        raise Refusal(
+            f"An appointment lasts from {SHORTEST_MINUTES} to {LONGEST_MINUTES} minutes, not {minutes}."
+        )
+    before = (appointment.starts_at, appointment.practitioner_id)
+    appointment.ends_at = appointment.starts_at + datetime.timedelta(minutes=minutes)
+    appointment._history_user = by
+    availability = _load_for([appointment], exclude_ids=[appointment.pk])
+    _save_checked(appointment, _label(appointment), availability, action=f"made {minutes} minutes long")
+    notifications.on_moved(appointment, before_start=before[0], before_practitioner_id=before[1])
+    return appointment
+
+
 def _check_series_order(appointment: Appointment, starts_at: datetime.datetime) -> None:
     """A single move must keep the series in order (rule `move-within-tolerance`); to move later sessions too,
     use the shift."""

@@ -5,6 +5,9 @@ from . import email_views, views
 app_name = "scheduling"
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
+    path("calendar/board/", views.calendar_board, name="calendar_board"),
+    path("calendar/feed/", views.calendar_feed, name="calendar_feed"),
+    path("calendar/move/", views.calendar_move, name="calendar_move"),
     path("day-list/", views.day_list, name="day_list"),
     path("plan/", views.plan_series, name="plan"),
     path("series/<int:pk>/", views.series_detail, name="series_detail"),

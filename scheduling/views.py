@@ -1,9 +1,11 @@
 """Scheduling pages. Thin: parse input, call one service or selector, render."""
 
 import datetime
+import json
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,9 +21,9 @@ from patients.selectors import patient_search
 from treatments import appointment_section
 
 from . import calendar_grid, notifications, selectors, services
-from .availability import active_rooms, local_datetime, to_local
+from .availability import active_rooms, local_datetime, practitioners, to_local, when
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, RowChoices, SessionRowFormSet
-from .models import Appointment, ProtocolBand, SessionSeries, cadence_label
+from .models import Appointment, AppointmentKind, AppointmentState, ProtocolBand, SessionSeries, cadence_label
 from .planner import (
     band_deviation,
     band_for_age,
@@ -92,6 +94,170 @@ def _calendar_links(cal) -> dict:
         "by_room": link(by="room", who=None),
         "print": f"{reverse('scheduling:day_list')}?{urlencode({'date': cal.day.isoformat()})}",
     }
+
+
+# --- the interactive calendar (EventCalendar, static/js/calendar-board.js; docs/design.md) ----------
+
+BOARD_VIEWS = {"day": "resourceTimeGridDay", "week": "resourceTimeGridWeek", "agenda": "listWeek"}
+
+
+def _board_filters(params) -> selectors.BoardFilters:
+    kind = params.get("kind") if params.get("kind") in AppointmentKind.values else ""
+    return selectors.BoardFilters(
+        by=selectors.BY_ROOM if params.get("by") == selectors.BY_ROOM else selectors.BY_PRACTITIONER,
+        practitioner_id=_parse_int(params.get("practitioner")),
+        room_id=_parse_int(params.get("room")),
+        kind=kind,
+    )
+
+
+def calendar_board(request):
+    """Every practitioner (or every room) side by side, a day or a week, or the agenda list: drag to
+    move, stretch to change the length. The server-rendered grid (`calendar`) is the page without
+    JavaScript and the print view."""
+    filters = _board_filters(request.GET)
+    view = request.GET.get("view") if request.GET.get("view") in BOARD_VIEWS else "day"
+    day = _parse_date(request.GET.get("date"), selectors.local_today())
+    span = selectors.opening_span()
+    columns = selectors.board_columns(filters)
+    plain = {"view": "day" if view == "day" else "week", "by": filters.by, "date": day.isoformat()}
+    config = {
+        "feed": reverse("scheduling:calendar_feed"),
+        "move": reverse("scheduling:calendar_move"),
+        "view": BOARD_VIEWS[view],
+        "chosen": "view" in request.GET,  # a phone starts in the agenda unless a view was chosen
+        "date": day.isoformat(),
+        "by": filters.by,
+        "params": {
+            k: v
+            for k, v in {
+                "by": filters.by,
+                "practitioner": filters.practitioner_id,
+                "room": filters.room_id,
+                "kind": filters.kind,
+            }.items()
+            if v
+        },
+        "resources": selectors.board_resources(columns, filters.by),
+        "kinds": dict(AppointmentKind.choices),
+        "states": dict(AppointmentState.choices),
+        "appointmentUrl": reverse("scheduling:appointment_detail", args=[0]),
+        "slotMinTime": f"{span[0]:%H:%M}" if span else "08:00",
+        "slotMaxTime": f"{span[1]:%H:%M}" if span else "20:00",
+        # EventCalendar counts weekdays from Sunday (0), Python from Monday (0).
+        "hiddenDays": [(d + 1) % 7 for d in span[2]] if span else [],
+    }
+    return render(
+        request,
+        "scheduling/board.html",
+        {
+            "config": config,
+            "filters": filters,
+            "view": view,
+            "day": day,
+            "practitioners": list(practitioners()),
+            "rooms": list(active_rooms()),
+            "kinds": AppointmentKind.choices,
+            "has_columns": bool(columns) and span is not None,
+            "plain_url": f"{reverse('scheduling:calendar')}?{urlencode(plain)}",
+        },
+    )
+
+
+def _feed_day(value: str | None) -> datetime.date | None:
+    """EventCalendar sends "2026-12-07T00:00:00" (or a date): the day is enough."""
+    try:
+        return datetime.date.fromisoformat((value or "")[:10])
+    except ValueError:
+        return None
+
+
+def _json(data, status: int = 200) -> HttpResponse:
+    """JSON with <, > and & as \\u escapes (as json_script does): the names are the patients' own, and
+    a hostile one stays inert even if the answer is pasted into a page."""
+    text = json.dumps(data, separators=(",", ":"))
+    text = text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+    return HttpResponse(text, status=status, content_type="application/json")
+
+
+def calendar_feed(request):
+    """The board's appointments (JSON) for [start, end): what front desk may see, never clinical notes."""
+    if "start" not in request.GET and "end" not in request.GET:  # this week, as the board opens
+        today = selectors.local_today()
+        monday = today - datetime.timedelta(days=today.weekday())
+        return _json(
+            selectors.board_feed(monday, monday + datetime.timedelta(days=6), _board_filters(request.GET))
+        )
+    first, end = _feed_day(request.GET.get("start")), _feed_day(request.GET.get("end"))
+    if first is None or end is None or end <= first:
+        return _json({"message": "Give the first and the last day to show."}, status=400)
+    last = end - datetime.timedelta(days=1)  # EventCalendar's end is exclusive
+    if (last - first).days >= selectors.FEED_MAX_DAYS:
+        return _json({"message": f"Show at most {selectors.FEED_MAX_DAYS} days at a time."}, status=400)
+    return _json(selectors.board_feed(first, last, _board_filters(request.GET)))
+
+
+def _feed_moment(value: str | None) -> datetime.datetime | None:
+    try:
+        moment = datetime.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return local_datetime(moment.date(), moment.time().replace(tzinfo=None))
+
+
+@require_POST
+def calendar_move(request):
+    """A drag (new start, and a new column) or a stretch (new end) on the board, through the same
+    services as the forms; a refusal comes back as the message to show, and the board puts the
+    appointment back where it was."""
+    pk = _parse_int(request.POST.get("appointment"))
+    starts_at, ends_at = _feed_moment(request.POST.get("start")), _feed_moment(request.POST.get("end"))
+    appointment = Appointment.objects.filter(pk=pk).first() if pk else None
+    if appointment is None:
+        return _json({"ok": False, "message": "That appointment no longer exists: reload the calendar."}, 404)
+    if starts_at is None or ends_at is None or ends_at <= starts_at:
+        return _json({"ok": False, "message": "The new time was not understood: nothing was changed."}, 400)
+    practitioner, room = None, None
+    resource = _parse_int(request.POST.get("resource"))
+    if resource is not None:
+        if request.POST.get("by") == selectors.BY_ROOM:
+            room = active_rooms().filter(pk=resource).first()
+        else:
+            practitioner = practitioners().filter(pk=resource).first()
+        if room is None and practitioner is None:
+            return _json(
+                {"ok": False, "message": "That column is no longer on the calendar: reload it."}, 400
+            )
+    minutes = int((ends_at - starts_at).total_seconds() // 60)
+    moved = starts_at != appointment.starts_at or (practitioner or room) is not None
+    try:
+        with transaction.atomic():
+            if moved:
+                appointment = services.reschedule_appointment(
+                    appointment=appointment,
+                    starts_at=starts_at,
+                    practitioner=practitioner,
+                    room=room,
+                    by=request.user,
+                )
+            if minutes != appointment.duration_minutes:
+                appointment = services.change_appointment_length(
+                    appointment=appointment, minutes=minutes, by=request.user
+                )
+    except Refusal as exc:
+        # An answer, not an error (the browser would log a 4xx as one): the board shows the message.
+        return _json({"ok": False, "message": exc.message})
+    local = to_local(appointment.starts_at)
+    what = "Moved" if moved else "Changed"
+    return _json(
+        {
+            "ok": True,
+            "message": f"{what}: {appointment.patient.full_name}, {when(appointment.starts_at)}–"
+            f"{to_local(appointment.ends_at):%H:%M} with {person(appointment.practitioner)} in "
+            f"{appointment.room}.",
+            "start": local.replace(tzinfo=None).isoformat(timespec="minutes"),
+        }
+    )
 
 
 def day_list(request):

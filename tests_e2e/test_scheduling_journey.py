@@ -43,9 +43,13 @@ def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(pag
     expect(page.get_by_text("Booked 4 sessions for Marta Quintela.")).to_be_visible()
     assert Appointment.objects.filter(patient__family_name="Quintela", state="booked").count() == 4
 
+    # The plain grid (the page without JavaScript and the print view; the board is in
+    # test_calendar_board_journey.py), linked from the board.
     page.get_by_role("link", name="Calendar").click()
+    page.get_by_role("link", name="Plain grid (print)").click()
+    page.get_by_role("link", name="Week", exact=True).click()
     # htmx must be loaded before the form is used: it swaps the calendar in and keeps the address.
-    page.wait_for_url("**/scheduling/calendar/", wait_until="load")
+    page.wait_for_url("**/scheduling/calendar/?**view=week**", wait_until="load")
     page.get_by_label("Date", exact=True).fill(monday.isoformat())
     page.get_by_label("Practitioner", exact=True).select_option(label="Inês Moura")
     page.get_by_role("button", name="Show").click()

@@ -91,6 +91,13 @@ JUNK_QUERY = (
 def extra_queries(data):
     day = data["next_open_day"]["day"].isoformat()
     patient = data["patients"]["folded"].pk
+    stranded_day = timezone.localtime(data["appointments"]["stranded_by_leave"].starts_at).date()
+    stranded, stranded_next = (
+        stranded_day.isoformat(),
+        (stranded_day + datetime.timedelta(days=1)).isoformat(),
+    )
+    week_after = (data["next_open_day"]["day"] + datetime.timedelta(days=7)).isoformat()
+    practitioner = data["appointments"]["stranded_by_leave"].practitioner_id
     return {
         "scheduling:calendar": [
             f"?view=day&date={day}",
@@ -98,6 +105,17 @@ def extra_queries(data):
             f"?view=day&by=room&date={day}",
         ],
         "scheduling:day_list": [f"?date={day}"],
+        # The board and its feed: the next open day, and the day of the booking stranded by leave.
+        "scheduling:calendar_board": [
+            f"?view=day&date={day}",
+            f"?view=week&by=room&date={stranded}",
+            f"?view=agenda&kind=treatment&practitioner={practitioner}&date={day}",
+        ],
+        "scheduling:calendar_feed": [
+            f"?start={day}&end={week_after}",
+            f"?start={stranded}&end={stranded_next}&by=room",
+            f"?start={stranded}&end={stranded_next}&kind=treatment&room=x",
+        ],
         "scheduling:plan": [f"?patient={patient}", "?q=jorgen"],
         "scheduling:appointment_new": [f"?patient={patient}&date={day}&time=10:00", "?q=ivan"],
         "patients:list": ["?q=jorgen", "?q=%3Cscript%3E", "?archived=1", "?q=%7B%7B+x+%7D%7D"],
@@ -296,6 +314,9 @@ def test_the_every_state_demo_holds_every_state(every_state):
     assert Patient.objects.filter(archived_at__isnull=False).exists()
     assert Patient.objects.filter(email="").exists()
     assert Patient.objects.filter(email_consent=False).exclude(email="").exists()
+    from scheduling.selectors import stranded_appointment_ids
+
+    assert every_state["appointments"]["stranded"].pk in stranded_appointment_ids(Appointment.objects.all())
 
 
 def test_no_template_uses_the_data_tokens():
