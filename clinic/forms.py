@@ -32,6 +32,7 @@ class ClinicSettingsForm(forms.ModelForm):
             "reminder_lead_hours",
             "default_appointment_minutes",
             "session_idle_minutes",
+            "require_second_factor",
         ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 

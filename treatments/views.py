@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.access import is_allowed
 from clinic.errors import Refusal, show_refusal
+from clinic.reauth import require_recent_auth
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
 from scheduling.models import Appointment
@@ -171,6 +172,7 @@ def consultation_edit(request, pk: int):
     )
 
 
+@require_recent_auth  # signing is irreversible: confirm it is still you
 def consultation_sign(request, pk: int):
     consultation = get_object_or_404(Consultation, pk=pk)
     if request.method != "POST":
@@ -468,6 +470,7 @@ def session_edit(request, pk: int):
 
 
 @require_POST
+@require_recent_auth  # marking done is irreversible and sends the aftercare e-mail
 def session_done(request, pk: int):
     record = get_object_or_404(SessionRecord, pk=pk)
     try:
