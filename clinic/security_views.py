@@ -106,8 +106,7 @@ def second_factor(request):
 
 
 def _qr_data_uri(device) -> str:
-    svg = segno.make(device.config_url, error="m").svg_inline(scale=5, border=2)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    return segno.make(device.config_url, error="m").png_data_uri(scale=5, border=2)
 
 
 def totp_enrol(request):
