@@ -1,8 +1,6 @@
 """Requests no browser of ours sends, but anyone can: a form declaring another charset, a formset
 declaring thousands of lines, free text of any length. Each is refused quickly with a readable page."""
 
-import time
-
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -65,15 +63,13 @@ def test_a_formulation_declaring_ten_thousand_lines_is_refused_quickly(client_as
         "total_volume_ml": "4",
     }
     client = client_as(practitioner)
-    started = time.perf_counter()
     response = client.post(reverse("treatments:formulation_create", args=[consultation.pk]), data)
-    elapsed = time.perf_counter() - started
     assert response.status_code == 200
+    assert response.context["formset"].total_form_count() == 30
     assert "Please submit at most 30 forms" not in response.text
     assert "at most 30 ingredient lines" in response.text
     # Refused on the cap, not after building 10,000 forms (~4.6 s and 4.8 MB before).
     assert len(response.content) < 300_000, len(response.content)
-    assert elapsed < 2, elapsed
 
 
 def test_the_planner_declaring_ten_thousand_rows_builds_at_most_its_cap():
