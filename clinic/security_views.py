@@ -12,7 +12,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
 from django_otp_webauthn.models import WebAuthnCredential
@@ -62,8 +62,6 @@ class StaffLoginView(auth_views.LoginView):
         target = super().get_success_url()
         if security.passed_second_factor(self.request):
             return target
-        from django.utils.http import urlencode
-
         return f"{reverse('second_factor')}?{urlencode({'next': target})}"
 
 
@@ -89,7 +87,7 @@ def second_factor(request):
     if security.passed_second_factor(request):
         return redirect(next_url)
     if not security.has_second_factor(user):
-        return redirect(f"{reverse('totp_enrol')}?next={next_url}")
+        return redirect(f"{reverse('totp_enrol')}?{urlencode({'next': next_url})}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if security.verify_second_factor(request, form.cleaned_data["code"]):
