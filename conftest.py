@@ -91,6 +91,29 @@ def _no_outbox_kick(settings):
     settings.OUTBOX_KICK_ON_COMMIT = False
 
 
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(request, monkeypatch):
+    """`client.force_login(user)` stands for a finished sign-in, second factor included: the session
+    is marked as having passed it (clinic/security.py, SECOND_FACTOR_KEY), so tests of other pages
+    need not enrol a device for every clinic admin. Tests of the second factor itself are marked
+    `real_second_factor` and sign in through the pages."""
+    if "real_second_factor" in request.keywords:
+        return
+    from django.test.client import ClientMixin
+
+    from clinic.security import SECOND_FACTOR_KEY
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        session = self.session
+        session[SECOND_FACTOR_KEY] = "test"
+        session.save()
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
 @pytest.fixture
 def front_desk(db):
     return UserFactory(username="frontdesk", role=FRONT_DESK)

@@ -8,7 +8,11 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from . import security
         from .models import ClinicSettings
+
+        security.connect_signals()
+        security.register()
 
         for signal in (post_save, post_delete):
             signal.connect(

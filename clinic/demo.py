@@ -71,10 +71,27 @@ def build_every_state(*, users: dict[str, User], now: datetime.datetime | None =
     active = list(Patient.objects.active().order_by("id")[:80])
     next_day = scheduling_demo.build_next_open_day(now=now, patients=active, by=front_desk)
     outbox = _outbox_in_every_state(now)
+    sign_in = _sign_in_in_every_state(users)
     return {
         "patients": patients,
         "clinical": clinical,
         "appointments": appointments,
         "next_open_day": next_day,
         "outbox": outbox,
+        "sign_in": sign_in,
     }
+
+
+def _sign_in_in_every_state(users: dict[str, User]) -> dict:
+    """For the staff sign-in page: one colleague with an authenticator app (practitioner2, not a
+    README demo login: signing in as them needs the app) and a change in the audit with its notice."""
+    from django.db import transaction
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic.models import SecurityEvent
+    from clinic.security import record_security_event
+
+    device = TOTPDevice.objects.create(user=users["practitioner2"], name="Authenticator app", confirmed=True)
+    with transaction.atomic():
+        event = record_security_event(users["practitioner2"], SecurityEvent.Kind.TOTP_ENROLLED)
+    return {"device": device, "event": event}

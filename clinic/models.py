@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models, transaction
@@ -35,6 +36,11 @@ class ClinicSettings(models.Model):
         default=30,
         validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
         help_text="Staff are logged out after this many minutes without activity.",
+    )
+    require_second_factor = models.BooleanField(
+        "require a second factor for all staff",
+        default=False,
+        help_text="Clinic admin always sign in with a second step; with this on, all staff do.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -108,3 +114,58 @@ class Counter(models.Model):
             cls.objects.get_or_create(name=name)
             return cls.next_value(name)
         return row[0]
+
+
+class SecurityEvent(models.Model):
+    """A change to how a member of staff signs in, kept for the audit and told to them by e-mail
+    (clinic/security.py, record_security_event). Never edited or deleted from the app."""
+
+    class Kind(models.TextChoices):
+        TOTP_ENROLLED = "totp_enrolled", "Authenticator app added"
+        PASSKEY_ADDED = "passkey_added", "Security key or passkey added"
+        RECOVERY_CODES_CREATED = "recovery_codes_created", "New recovery codes created"
+        RECOVERY_CODE_USED = "recovery_code_used", "Signed in with a recovery code"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Second factor reset by the clinic admin"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        EMAIL_CHANGED = "email_changed", "E-mail address changed"
+        UNLOCKED = "unlocked", "Sign-in unlocked by the clinic admin"
+        OTHER_SESSIONS_ENDED = "other_sessions_ended", "Signed out everywhere else"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="security_events"
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # Where the notice went (the address at the time: an e-mail change is told to the old one).
+    notified = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["user", "-at"], name="security_event_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.user})"
+
+
+class StaffSession(models.Model):
+    """One signed-in session of a member of staff, written at login and removed at logout, so that
+    their sessions can be listed and ended (the session store itself, the cache with Redis, cannot
+    be searched by user)."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_sessions"
+    )
+    started_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} since {self.started_at:%Y-%m-%d %H:%M}"

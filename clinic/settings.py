@@ -4,6 +4,7 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABAS
 `manage.py check --deploy --fail-level WARNING` then passes.
 """
 
+import datetime
 import os
 import re
 import time
@@ -131,6 +132,13 @@ INSTALLED_APPS = [
     "phonenumber_field",
     "django_celery_beat",
     "csp",
+    # Second factor (docs/design.md, "Signing in"): TOTP apps, recovery codes, WebAuthn passkeys.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    # Login throttling, recorded in the database so every web worker sees the same failures.
+    "axes",
     "clinic",
     "patients",
     "treatments",
@@ -145,6 +153,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view or the CSRF check reads a form: a charset other than UTF-8 gets the styled 400.
+    "clinic.charset.RefuseForeignCharsetMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -152,6 +162,11 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Every URL is checked against the access table in clinic/access.py (deny by default).
     "clinic.access.RoleAccessMiddleware",
+    # A signed-in session that has not passed its second factor reaches only the sign-in steps;
+    # sessions end 12 h after sign-in whatever the activity (clinic/security.py).
+    "clinic.security.SecondFactorMiddleware",
+    # Last, as django-axes asks: turns a lockout raised by the backend into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -203,14 +218,43 @@ DB_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions ----------------------------------------------------------------------------
+# ASVS 2.1: at least 12 characters, at most 128, not a common password nor close to the user's
+# name or e-mail; no composition rules and no forced rotation.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "clinic.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# ModelBackend that reads the user's roles in the same query as the user (clinic/auth.py).
-AUTHENTICATION_BACKENDS = ["clinic.auth.RoleModelBackend"]
+# django-axes first (it refuses a locked-out username or address before the password is checked),
+# then the ModelBackend that reads the user's roles in the same query as the user (clinic/auth.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "clinic.auth.RoleModelBackend"]
+# Login throttling (django-axes, database handler): 5 failed sign-ins for one username, or from one
+# address, lock that username or address for 15 minutes or until the clinic admin unlocks it. The
+# message is the same whether the account exists or not (clinic/security_views.py, locked_out).
+AXES_FAILURE_LIMIT = env_int("CLINIC_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("CLINIC_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "clinic.security_views.locked_out"
+AXES_VERBOSE = False
+# A session ends this long after its sign-in, whatever the activity (beside the idle timeout).
+SESSION_ABSOLUTE_SECONDS = env_int("CLINIC_SESSION_MAX_HOURS", 12, minimum=1, maximum=24 * 7) * 3600
+# Irreversible or bulk actions ask for the password or a second factor again after this long.
+REAUTH_SECONDS = env_int("CLINIC_REAUTH_MINUTES", 10, minimum=1, maximum=60) * 60
+# WebAuthn (django-otp-webauthn): the relying party is this site.
+OTP_WEBAUTHN_RP_NAME = "Mesoclinic"
+# Browsers allow WebAuthn over HTTPS, or on http://localhost (development: open the demo there).
+_WEBAUTHN_ORIGIN = env("SITE_URL").strip().rstrip("/")
+if not _WEBAUTHN_ORIGIN.startswith("https://"):
+    _WEBAUTHN_ORIGIN = "http://localhost:8000"
+OTP_WEBAUTHN_RP_ID = urlsplit(_WEBAUTHN_ORIGIN).hostname
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [_WEBAUTHN_ORIGIN]
+OTP_TOTP_ISSUER = "Mesoclinic"
+# A passkey is the second step after the password (throttled by django-axes), not a way around it.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# The demo logins of `make run` (clinic/demo.py) sign in without a second factor, in DEBUG only.
+MFA_DEMO_EXEMPT_USERNAMES = ("admin", "practitioner", "frontdesk") if DEBUG else ()
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "clinic:dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -398,6 +442,9 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host- cookies: only over HTTPS, for this host alone (no Domain), on every path.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -423,5 +470,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes logs every sign-in at INFO; failures and lockouts are in its tables.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
 
-from . import views
+from . import security_views, views
 
 clinic_patterns = (
     [
@@ -13,9 +14,28 @@ clinic_patterns = (
     "clinic",
 )
 
+# The Django admin signs in through the clinic's sign-in (password, lockout, second factor).
+admin.site.login = lambda request, extra_context=None: redirect_to_login(request.GET.get("next", "/admin/"))
+
 urlpatterns = [
     path("", include(clinic_patterns)),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", security_views.StaffLoginView.as_view(), name="login"),
+    path("accounts/second-factor/", security_views.second_factor, name="second_factor"),
+    path("accounts/second-factor/app/", security_views.totp_enrol, name="totp_enrol"),
+    path("accounts/security/", security_views.account_security, name="account_security"),
+    path("accounts/security/recovery-codes/", security_views.recovery_codes_new, name="recovery_codes_new"),
+    path(
+        "accounts/security/sign-out-elsewhere/", security_views.sign_out_elsewhere, name="sign_out_elsewhere"
+    ),
+    path("accounts/confirm/", security_views.reauthenticate, name="reauthenticate"),
+    path("accounts/staff/", security_views.staff_sign_in, name="staff_sign_in"),
+    path("accounts/staff/<int:pk>/unlock/", security_views.staff_unlock, name="staff_unlock"),
+    path(
+        "accounts/staff/<int:pk>/reset-second-factor/",
+        security_views.staff_reset_second_factor,
+        name="staff_reset_second_factor",
+    ),
+    path("accounts/webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(

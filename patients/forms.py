@@ -7,6 +7,8 @@ from django import forms
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from clinic.forms import bounded_formfield
+
 from .models import AllergenGroup, Answer, Contraindication, Patient, Screening
 
 MAX_AGE_YEARS = 120
@@ -40,6 +42,7 @@ class PatientForm(forms.ModelForm):
 
     class Meta:
         model = Patient
+        formfield_callback = bounded_formfield
         fields = [
             "given_name",
             "family_name",
@@ -170,6 +173,7 @@ class ScreeningForm(forms.ModelForm):
 
     class Meta:
         model = Screening
+        formfield_callback = bounded_formfield
         fields = ["allergen_groups", "allergy_notes", "current_medications", "fitzpatrick_type"]
         widgets = {
             "allergy_notes": forms.Textarea(attrs={"rows": 2}),

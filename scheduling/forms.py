@@ -118,7 +118,11 @@ class RowChoices:
         self.rooms = list(room_field.choices)
 
 
-SessionRowFormSet = forms.formset_factory(SessionRowForm, extra=0, max_num=30, validate_max=True)
+# A series has at most 30 sessions (PlanForm); absolute_max stops a POST that declares more rows
+# from making Django build them all before refusing it.
+SessionRowFormSet = forms.formset_factory(
+    SessionRowForm, extra=0, max_num=30, absolute_max=30, validate_max=True
+)
 
 
 class AppointmentForm(forms.Form):

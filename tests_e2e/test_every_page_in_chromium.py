@@ -157,3 +157,53 @@ def test_main_pages_of_each_role_load_cleanly_and_pass_axe(
                 found[f"{username}, {name} ({address})"] = page_problems
         assert opened >= 6, f"{username} could open only {opened} of the main pages"
     assert not found, "\n".join(f"{where}:\n  " + "\n  ".join(p) for where, p in found.items())
+
+
+META_REFRESH = '<meta http-equiv="refresh" content="0;url=http://127.0.0.1:1/">'
+INJECTED = """() => {
+  const found = [];
+  document.querySelectorAll('meta[http-equiv]').forEach(e => found.push('meta ' + e.outerHTML));
+  document.querySelectorAll('img[src="x"], [onerror]').forEach(e => found.push('img ' + e.outerHTML));
+  document.querySelectorAll('script').forEach(e => {
+    if (e.textContent.includes('alert(1)')) found.push('script ' + e.outerHTML);
+  });
+  return found;
+}"""
+
+
+def test_hostile_names_never_become_markup_on_any_page(demo_clinic, page, login, live_server):
+    """The demo's patients named <script>alert(1)</script> and "><img src=x onerror=alert(1)>, a
+    patient registered with a meta refresh as their name, and clinic settings holding markup: every
+    page, the Messages pages (a pending message renders from the patient's name) and the e-mail
+    templates included, shows them as text, and no page is sent elsewhere."""
+    from clinic.models import ClinicSettings
+    from outbox.models import OutboxMessage
+    from patients.models import Patient
+
+    clinic = ClinicSettings.load()
+    clinic.name = META_REFRESH
+    clinic.address = "<script>alert(1)</script>\n" + META_REFRESH
+    clinic.save()
+    hostile = Patient.objects.filter(given_name__contains="<").values_list("pk", flat=True)
+    messages = list(
+        OutboxMessage.objects.filter(patient__in=hostile).order_by("state", "pk").values_list("pk", flat=True)
+    )
+    assert messages, "the demo has no message to a patient with a hostile name"
+    found = {}
+    for username in ("frontdesk", "admin"):
+        user = get_user_model().objects.get(username=username)
+        page.context.clear_cookies()
+        login(user)
+        addresses = [address for _, url_name, address in demo_clinic if is_allowed(user, url_name)]
+        addresses += [reverse("clinic:outbox_detail", args=[pk]) for pk in messages[:6]]
+        addresses += [reverse("patients:detail", args=[pk]) for pk in hostile]
+        if is_allowed(user, "clinic:email_templates"):
+            addresses.append(reverse("clinic:email_templates"))
+        for address in addresses:
+            page.goto(address)
+            page.wait_for_load_state("load")
+            page.wait_for_timeout(300)  # long enough for a meta refresh of 0 s to have fired
+            injected = page.evaluate(INJECTED)
+            if injected or urlsplit(page.url).path != urlsplit(address).path:
+                found[f"{username} {address}"] = [*injected, f"ended at {page.url}"]
+    assert not found, found

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.forms import formset_factory
 from django.utils import timezone
 
+from clinic.forms import bounded_formfield
 from clinic.widgets import QuickSelect
 from patients.models import Answer, Contraindication
 
@@ -38,6 +39,7 @@ class ConsultationForm(forms.ModelForm):
 
     class Meta:
         model = Consultation
+        formfield_callback = bounded_formfield
         fields = list(CONSULTATION_FIELDS)
         help_texts = {
             "plan_session_count": "Pre-filled with the maximum of the band for the patient's age.",
@@ -91,7 +93,7 @@ class FormulationForm(forms.Form):
         label="Total volume (mL)", min_value=0.01, max_digits=6, decimal_places=2
     )
     vehicle = forms.CharField(label="Dilution / vehicle", max_length=200, required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
 
 
 class IngredientChoiceField(forms.ModelChoiceField):
@@ -132,10 +134,27 @@ class FormulationLineForm(forms.Form):
         return data
 
 
-BaseLineFormSet = formset_factory(FormulationLineForm, extra=0, can_delete=False)
+# More ingredients than anyone mixes into one formulation; absolute_max stops a POST that declares
+# thousands of lines from making Django build them all (seconds of work, megabytes of page).
+MAX_LINES = 30
+BaseLineFormSet = formset_factory(
+    FormulationLineForm,
+    extra=0,
+    can_delete=False,
+    max_num=MAX_LINES,
+    absolute_max=MAX_LINES,
+    validate_max=True,
+)
 
 
 class LineFormSet(BaseLineFormSet):
+    default_error_messages = {
+        **BaseLineFormSet.default_error_messages,
+        "too_many_forms": (
+            f"A formulation has at most {MAX_LINES} ingredient lines: remove some and save again."
+        ),
+    }
+
     def __init__(self, *args, ingredients=None, allergies=frozenset(), **kwargs):
         self.ingredients = ingredients
         self.allergies = allergies
@@ -178,6 +197,7 @@ class SessionRecordForm(forms.ModelForm):
 
     class Meta:
         model = SessionRecord
+        formfield_callback = bounded_formfield
         fields = list(SESSION_FIELDS)
         widgets = {
             "aftercare_instructions": forms.Textarea(attrs={"rows": 2}),

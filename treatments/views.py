@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from clinic.access import is_allowed
 from clinic.errors import Refusal, show_refusal
+from clinic.reauth import require_recent_auth
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
 from scheduling.models import Appointment
@@ -194,6 +195,7 @@ def consultation_edit(request, pk: int):
     )
 
 
+@require_recent_auth  # signing is irreversible: confirm it is still you
 def consultation_sign(request, pk: int):
     """Signing is irreversible: a GET shows what will be signed and asks to confirm; only the
     confirming POST signs."""
@@ -516,6 +518,7 @@ def session_edit(request, pk: int):
     )
 
 
+@require_recent_auth  # marking done is irreversible and sends the aftercare e-mail
 def session_done(request, pk: int):
     """Marking done is irreversible: a GET shows what will be locked and asks to confirm (with what
     is still missing); only the confirming POST marks it done."""

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
@@ -175,6 +176,7 @@ def url_arguments(data) -> dict[str, list[dict]]:
     messages = [{"pk": pk} for pk in OutboxMessage.objects.values_list("pk", flat=True)]
     by_patient = [{"patient_id": p.pk} for p in patients]
     by_pk = [{"pk": p.pk} for p in patients]
+    staff = list(User.objects.filter(is_active=True).order_by("pk"))
     return {
         "patients:detail": by_pk,
         "patients:edit": by_pk,
@@ -224,6 +226,8 @@ def url_arguments(data) -> dict[str, list[dict]]:
         "clinic:outbox_retry": messages,
         "clinic:email_template_html": [{"kind": kind} for kind in registered_kinds()],
         "password_reset_confirm": [{"uidb64": "MQ", "token": "bad-token"}],
+        "staff_unlock": [{"pk": u.pk} for u in staff],
+        "staff_reset_second_factor": [{"pk": u.pk} for u in staff],
     }
 
 

@@ -200,7 +200,10 @@ def test_logging_in_does_not_retire_cached_pages(client, practitioner, world):
     client.force_login(practitioner)
     _page(client, world["patient"])
     generations = fragments.cache.get_many(keys)
-    assert client.login(username=practitioner.username, password="mesoclinic")
+    # django-axes needs the request to count failures by address (a bare HttpRequest here).
+    from django.http import HttpRequest
+
+    assert client.login(request=HttpRequest(), username=practitioner.username, password="mesoclinic")
     assert fragments.cache.get_many(keys) == generations
 
 

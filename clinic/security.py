@@ -1,0 +1,385 @@
+"""Signing in: the second factor, the sessions of each member of staff, and the notices of changes.
+
+The second factor is django-otp's (TOTP apps, recovery codes) and django-otp-webauthn's (passkeys,
+security keys); see docs/design.md, "Signing in". A password sign-in logs the user in, but until the
+session has passed its second factor (SECOND_FACTOR_KEY in the session) SecondFactorMiddleware lets
+it reach only the sign-in steps. The key is written by the code step, by enrolment, by a passkey
+sign-in (django-otp's own session key), or, for a user who needs no second factor and has none, at
+login (user_logged_in). Every request then reads only the session: no query.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db import transaction
+from django.shortcuts import redirect
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from .models import ClinicSettings, SecurityEvent, StaffSession
+from .roles import CLINIC_ADMIN, user_roles
+
+SECOND_FACTOR_KEY = "_clinic_second_factor"  # how this session passed: a device id, or "none"
+SIGNED_IN_AT_KEY = "_clinic_signed_in_at"  # epoch seconds of the sign-in (absolute lifetime)
+AUTHENTICATED_AT_KEY = "_clinic_authenticated_at"  # epoch seconds of the last password/code (reauth)
+NOT_NEEDED = "none"
+RECOVERY_CODE_COUNT = 10
+# The sign-in steps an unverified session may reach.
+SIGN_IN_STEPS = frozenset(
+    {
+        "login",
+        "logout",
+        "second_factor",
+        "totp_enrol",
+        "otp_webauthn:credential-authentication-begin",
+        "otp_webauthn:credential-authentication-complete",
+        "otp_webauthn:js-i18n-catalog",
+    }
+)
+
+
+# --- Who needs a second factor -----------------------------------------------------------------
+
+
+def second_factor_required(user, clinic: ClinicSettings) -> bool:
+    """Always for clinic admin and for the Django admin (staff, superusers); for everyone when the
+    clinic setting says so. The demo logins are exempt in DEBUG only (settings.MFA_DEMO_EXEMPT_USERNAMES)."""
+    if settings.DEBUG and user.get_username() in settings.MFA_DEMO_EXEMPT_USERNAMES:
+        return False
+    return (
+        clinic.require_second_factor or user.is_staff or user.is_superuser or CLINIC_ADMIN in user_roles(user)
+    )
+
+
+def has_second_factor(user) -> bool:
+    return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+def passed_second_factor(request) -> bool:
+    value = request.session.get(SECOND_FACTOR_KEY)
+    if value == NOT_NEEDED:
+        return not second_factor_required(request.user, ClinicSettings.for_request(request))
+    return bool(value) or bool(request.session.get(DEVICE_ID_SESSION_KEY))
+
+
+def mark_second_factor_passed(request, device) -> None:
+    """The session passed its second factor with `device` (django-otp's login, plus our key)."""
+    from django_otp import login as otp_login
+
+    otp_login(request, device)
+    request.session[SECOND_FACTOR_KEY] = device.persistent_id
+    request.session[AUTHENTICATED_AT_KEY] = int(time.time())
+
+
+def mark_recently_authenticated(request) -> None:
+    request.session[AUTHENTICATED_AT_KEY] = int(time.time())
+
+
+# --- TOTP and recovery codes ---------------------------------------------------------------------
+
+
+def start_totp_enrolment(user) -> TOTPDevice:
+    """The user's unconfirmed authenticator-app device (made once, reused until confirmed)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def confirm_totp(request, device: TOTPDevice, code: str) -> list[str] | None:
+    """Confirm the app with a code it shows: the device becomes the user's second factor, the
+    session passes, and a fresh set of recovery codes is made (returned, shown once). None: wrong code."""
+    if not device.verify_token(code.strip().replace(" ", "")):
+        return None
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _new_recovery_codes(device.user)
+        record_security_event(device.user, SecurityEvent.Kind.TOTP_ENROLLED, request=request)
+    mark_second_factor_passed(request, device)
+    return codes
+
+
+def create_recovery_codes(request) -> list[str]:
+    with transaction.atomic():
+        codes = _new_recovery_codes(request.user)
+        record_security_event(request.user, SecurityEvent.Kind.RECOVERY_CODES_CREATED, request=request)
+    return codes
+
+
+def _new_recovery_codes(user) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Recovery codes")
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def verify_second_factor(request, code: str) -> bool:
+    """Check a code from the user's app or one of their recovery codes (used up); django-otp's own
+    throttling slows guessing on each device."""
+    code = code.strip().replace(" ", "").replace("-", "").lower()
+    user = request.user
+    for device in TOTPDevice.objects.filter(user=user, confirmed=True):
+        if device.verify_token(code):
+            mark_second_factor_passed(request, device)
+            return True
+    for device in StaticDevice.objects.filter(user=user, confirmed=True):
+        if device.verify_token(code):
+            mark_second_factor_passed(request, device)
+            with transaction.atomic():
+                record_security_event(user, SecurityEvent.Kind.RECOVERY_CODE_USED, request=request)
+            return True
+    return False
+
+
+def reset_second_factor(*, user, by, request=None) -> None:
+    """The clinic admin removes a user's second factors (lost phone): they enrol again at their
+    next sign-in, and every session of theirs ends."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        WebAuthnCredential.objects.filter(user=user).delete()
+        record_security_event(user, SecurityEvent.Kind.SECOND_FACTOR_RESET, by=by, request=request)
+    end_sessions(user)
+
+
+def unlock_sign_in(*, user, by, request=None) -> int:
+    """The clinic admin lifts a lockout of this username (django-axes' failures for it)."""
+    from axes.utils import reset
+
+    removed = reset(username=user.get_username())
+    with transaction.atomic():
+        record_security_event(user, SecurityEvent.Kind.UNLOCKED, by=by, request=request)
+    return removed
+
+
+def locked_usernames() -> set[str]:
+    from axes.models import AccessAttempt
+
+    return set(
+        AccessAttempt.objects.filter(failures_since_start__gte=settings.AXES_FAILURE_LIMIT).values_list(
+            "username", flat=True
+        )
+    )
+
+
+# --- Audit and notices ---------------------------------------------------------------------------
+
+
+def client_address(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+def record_security_event(user, kind, *, by=None, request=None, notify_address=None) -> SecurityEvent:
+    """Keep the change in the audit and tell the user by e-mail through the outbox, in the caller's
+    transaction (so the notice goes once, and only if the change commits)."""
+    from outbox.services import enqueue
+
+    address = notify_address if notify_address is not None else user.email
+    event = SecurityEvent.objects.create(
+        user=user, kind=kind, by=by, ip_address=client_address(request), notified=address or ""
+    )
+    if address:
+        enqueue(
+            kind=SECURITY_NOTICE,
+            key=f"security:{event.pk}",
+            recipient=address,
+            due_at=timezone.now(),
+            object_id=event.pk,
+        )
+    return event
+
+
+SECURITY_NOTICE = "security_notice"
+
+
+def build_security_notice(message):
+    from .emails import render_email
+
+    event = SecurityEvent.objects.select_related("user", "by").filter(pk=message.object_id).first()
+    if event is None:
+        return None
+    return render_email(
+        SECURITY_NOTICE,
+        {
+            "name": event.user.get_full_name() or event.user.get_username(),
+            "what": event.get_kind_display(),
+            "at": timezone.localtime(event.at),
+            "by": (event.by.get_full_name() or event.by.get_username()) if event.by else "",
+        },
+    )
+
+
+def sample_security_notice():
+    from .emails import render_email
+
+    return render_email(
+        SECURITY_NOTICE,
+        {"name": "Rita Carvalho", "what": "Password changed", "at": timezone.localtime(), "by": ""},
+    )
+
+
+def register() -> None:
+    from outbox.kinds import register_kind
+
+    register_kind(
+        SECURITY_NOTICE, build_security_notice, label="Sign-in change notice", sample=sample_security_notice
+    )
+
+
+def _remember_account_fields(sender, instance, **kwargs):
+    """Before a user is saved: whether the password or the e-mail changes (for the notice)."""
+    if instance.pk is None or kwargs.get("raw"):
+        return
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and not {"password", "email"} & set(update_fields):
+        return
+    old = sender.objects.filter(pk=instance.pk).values("password", "email").first()
+    changes = []
+    if (
+        old is not None
+        and old["password"] != instance.password
+        and not _same_password(instance, old["password"])
+    ):
+        changes.append((SecurityEvent.Kind.PASSWORD_CHANGED, None))
+    if old is not None and old["email"] != instance.email:
+        changes.append((SecurityEvent.Kind.EMAIL_CHANGED, old["email"]))
+    instance._clinic_changes = changes
+
+
+def _same_password(instance, old_hash: str) -> bool:
+    """A new hash of the same password (Django upgrades the hash at sign-in) is no change."""
+    from django.contrib.auth.hashers import check_password
+
+    raw = getattr(instance, "_password", None)
+    return raw is not None and check_password(raw, old_hash)
+
+
+def _notify_account_changes(sender, instance, **kwargs):
+    changes = getattr(instance, "_clinic_changes", None)
+    if not changes:
+        return
+    instance._clinic_changes = []
+    with transaction.atomic():
+        for kind, old_email in changes:
+            # An e-mail change is told to the old address: the one an attacker did not choose.
+            record_security_event(instance, kind, notify_address=old_email)
+
+
+# --- Sessions ------------------------------------------------------------------------------------
+
+
+def _on_login(sender, request, user, **kwargs):
+    now = time.time()
+    session = request.session
+    session[SIGNED_IN_AT_KEY] = int(now)
+    session[AUTHENTICATED_AT_KEY] = int(now)
+    session.pop(SECOND_FACTOR_KEY, None)
+    clinic = ClinicSettings.load()
+    if not second_factor_required(user, clinic) and not has_second_factor(user):
+        session[SECOND_FACTOR_KEY] = NOT_NEEDED
+    if session.session_key is None:
+        session.save()
+    started = timezone.now()
+    StaffSession.objects.filter(
+        user=user, started_at__lt=started - timezone.timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS)
+    ).delete()
+    StaffSession.objects.update_or_create(
+        session_key=session.session_key,
+        defaults={
+            "user": user,
+            "started_at": started,
+            "ip_address": client_address(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+        },
+    )
+
+
+def _on_logout(sender, request, user, **kwargs):
+    if request is not None and request.session.session_key:
+        StaffSession.objects.filter(session_key=request.session.session_key).delete()
+
+
+def active_sessions(user):
+    since = timezone.now() - timezone.timedelta(seconds=settings.SESSION_ABSOLUTE_SECONDS)
+    return StaffSession.objects.filter(user=user, started_at__gte=since)
+
+
+def end_sessions(user, *, keep: str | None = None) -> int:
+    """End the user's sessions (all but `keep`): each is deleted from the session store (database
+    and cache) by its key, which the StaffSession rows remember."""
+    from importlib import import_module
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    rows = StaffSession.objects.filter(user=user).exclude(session_key=keep or "")
+    keys = list(rows.values_list("session_key", flat=True))
+    for key in keys:
+        store(session_key=key).delete()
+    rows.delete()
+    return len(keys)
+
+
+def end_other_sessions(request) -> int:
+    ended = end_sessions(request.user, keep=request.session.session_key)
+    with transaction.atomic():
+        record_security_event(request.user, SecurityEvent.Kind.OTHER_SESSIONS_ENDED, request=request)
+    return ended
+
+
+def connect_signals() -> None:
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_save, pre_save
+
+    user_model = get_user_model()
+    user_logged_in.connect(_on_login, dispatch_uid="clinic-security-login")
+    user_logged_out.connect(_on_logout, dispatch_uid="clinic-security-logout")
+    pre_save.connect(_remember_account_fields, sender=user_model, dispatch_uid="clinic-account-before")
+    post_save.connect(_notify_account_changes, sender=user_model, dispatch_uid="clinic-account-after")
+
+
+# --- The middleware ------------------------------------------------------------------------------
+
+
+class SecondFactorMiddleware:
+    """A signed-in session reaches the app only once it passed its second factor (or needs none),
+    and ends SESSION_ABSOLUTE_SECONDS after its sign-in. Reads only the session."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not request.user.is_authenticated:
+            return None
+        session = request.session
+        signed_in_at = session.get(SIGNED_IN_AT_KEY)
+        if (
+            not isinstance(signed_in_at, int)
+            or time.time() - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS
+        ):
+            logout(request)
+            from django.contrib.auth.views import redirect_to_login
+
+            return redirect_to_login(request.get_full_path())
+        passed = passed_second_factor(request)
+        request.user.is_verified = lambda: passed  # what django-otp(-webauthn) asks
+        match = request.resolver_match
+        if passed or (match is not None and match.view_name in SIGN_IN_STEPS):
+            return None
+        from django.utils.http import urlencode
+
+        return redirect(f"{_reverse('second_factor')}?{urlencode({'next': request.get_full_path()})}")
+
+
+def _reverse(name: str) -> str:
+    from django.urls import reverse
+
+    return reverse(name)
