@@ -28,6 +28,7 @@ FIGURES = {
     4: "fig4_planner.py",
     5: "fig5_dispatch.py",
     6: "fig6_throughput.py",
+    10: "fig10_photo_timeline.py",
 }
 
 
@@ -64,7 +65,7 @@ def run(number: int, requests: int) -> dict | None:
 def verdict(result: dict) -> tuple[str, str, str]:
     """(figure, target, PASS/MISS)."""
     n = result["figure"]
-    if n in (1, 2, 3):
+    if n in (1, 2, 3, 10):
         worst = max(result["rows"], key=lambda r: r["p95_ms"])
         queries = sorted({r["queries"] for r in result["rows"]})
         shown = (

@@ -15,7 +15,15 @@ import pytest
 from bench import run_all
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = ["fig1_search", "fig2_patient", "fig3_calendar", "fig4_planner", "fig5_dispatch", "fig6_throughput"]
+FIGURES = [
+    "fig1_search",
+    "fig2_patient",
+    "fig3_calendar",
+    "fig4_planner",
+    "fig5_dispatch",
+    "fig6_throughput",
+    "fig10_photo_timeline",
+]
 
 
 @pytest.fixture
