@@ -5,7 +5,7 @@ script gives them a signed consent allowing photos and 200 small photos of "face
 their sessions, through the upload service (idempotent: it adds only what is missing). The page
 lists thumbnails (each one served by its own request, not timed here); the timeline of an area with
 a single photo is measured beside it to show that the queries do not grow with the photos.
-    DATABASE_URL=postgres://… REDIS_URL=redis://… .venv/bin/python bench/fig10_photo_timeline.py [--requests 50]
+    DATABASE_URL=… REDIS_URL=… .venv/bin/python bench/fig10_photo_timeline.py [--requests 50]
 """
 
 import io
