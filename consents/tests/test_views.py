@@ -64,9 +64,13 @@ def test_front_desk_sees_only_signed_or_missing(front_desk, practitioner, client
     page = client.get(reverse("scheduling:appointment_detail", args=[appointment.pk]))
     assert "Consent missing" in page.text
     assert reverse("consents:patient", args=[appointment.patient_id]) not in page.text
+    patient_page = reverse("patients:detail", args=[appointment.patient_id])
+    assert "Consent missing" in client.get(patient_page).text
     consent = signed_consent(appointment.patient, practitioner)
     page = client.get(reverse("scheduling:appointment_detail", args=[appointment.pk]))
     assert "Consent signed" in page.text
+    # The cached patient page is retired by the signature.
+    assert "Consent signed" in client.get(patient_page).text
     assert client.get(reverse("consents:detail", args=[consent.pk])).status_code == 403
     assert client.get(reverse("consents:signature", args=[consent.pk, "patient"])).status_code == 403
     day = appointment.starts_at.date().isoformat()
