@@ -15,6 +15,7 @@ from django.conf import settings
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
 from clinic.seeds import seed_roles_and_clinic_defaults
 from clinic.tests.factories import UserFactory
+from consents.seeds import seed_consent_template_and_permissions
 from patients.seeds import seed_allergen_groups_and_permissions
 from scheduling.seeds import seed_protocol_bands_and_permissions
 from treatments.seeds import seed_ingredient_catalogue_and_permissions
@@ -49,6 +50,7 @@ SEEDS = (
     seed_allergen_groups_and_permissions,
     seed_ingredient_catalogue_and_permissions,
     seed_protocol_bands_and_permissions,
+    seed_consent_template_and_permissions,
 )
 
 

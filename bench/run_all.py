@@ -31,6 +31,7 @@ FIGURES = {
     7: "fig7_calendar_feed.py",
     8: "fig8_session_map.py",
     9: "fig9_recall.py",
+    10: "fig10_photo_timeline.py",
 }
 
 
@@ -67,7 +68,7 @@ def run(number: int, requests: int) -> dict | None:
 def verdict(result: dict) -> tuple[str, str, str]:
     """(figure, target, PASS/MISS)."""
     n = result["figure"]
-    if n in (1, 2, 3, 8, 9):
+    if n in (1, 2, 3, 8, 9, 10):
         worst = max(result["rows"], key=lambda r: r["p95_ms"])
         queries = sorted({r["queries"] for r in result["rows"]})
         shown = (

@@ -31,6 +31,8 @@ ACCESS_MODULES = (
     "treatments.access",
     "scheduling.access",
     "outbox.access",
+    "consents.access",
+    "photos.access",
 )
 
 

@@ -56,7 +56,9 @@ def _outbox_in_every_state(now: datetime.datetime) -> dict[str, OutboxMessage]:
 def build_every_state(*, users: dict[str, User], now: datetime.datetime | None = None) -> dict:
     """At least one object in each state the models allow (see each app's `build_states`), with the
     hard names of patients.demo.NAMED_PATIENTS, and a believable next open day. Returns them by app."""
+    from consents import demo as consents_demo
     from patients import demo as patients_demo
+    from photos import demo as photos_demo
     from scheduling import demo as scheduling_demo
     from treatments import demo as treatments_demo
 
@@ -64,6 +66,12 @@ def build_every_state(*, users: dict[str, User], now: datetime.datetime | None =
     practitioner, front_desk = users["practitioner"], users["frontdesk"]
     patients = patients_demo.build_states(by=front_desk, today=timezone.localdate(now))
     clinical = treatments_demo.build_states(patients=patients, practitioner=practitioner, now=now)
+    photos = photos_demo.build_states(
+        patients=patients, clinical=clinical, practitioner=practitioner, admin=users["admin"], now=now
+    )
+    consents = consents_demo.build_states(
+        patients=patients, practitioner=practitioner, admin=users["admin"], now=now
+    )
     appointments = scheduling_demo.build_states(
         patients=patients, practitioner=practitioner, front_desk=front_desk, now=now
     )
@@ -75,6 +83,8 @@ def build_every_state(*, users: dict[str, User], now: datetime.datetime | None =
     return {
         "patients": patients,
         "clinical": clinical,
+        "photos": photos,
+        "consents": consents,
         "appointments": appointments,
         "next_open_day": next_day,
         "outbox": outbox,

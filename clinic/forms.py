@@ -33,6 +33,7 @@ class ClinicSettingsForm(forms.ModelForm):
             "default_appointment_minutes",
             "session_idle_minutes",
             "require_second_factor",
+            "consent_validity_months",
         ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 

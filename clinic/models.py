@@ -42,6 +42,13 @@ class ClinicSettings(models.Model):
         default=False,
         help_text="Clinic admin always sign in with a second step; with this on, all staff do.",
     )
+    consent_validity_months = models.PositiveSmallIntegerField(
+        "treatment consent valid for (months)",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="A signed treatment consent older than this must be signed again before a session "
+        "(clinical-rules.md, rule consent-before-session).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -169,3 +176,24 @@ class StaffSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} since {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AccessLog(models.Model):
+    """Who read which clinical file or page of a patient, and when (clinic/audit.py writes it).
+
+    A minimal log for photos and signed consents; the clinic-wide audit log may replace it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
+    what = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-accessed_at", "-id"]
+        indexes = [models.Index(fields=["patient", "-accessed_at"], name="access_log_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.what} at {self.accessed_at:%d/%m/%Y %H:%M}"

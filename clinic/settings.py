@@ -144,6 +144,8 @@ INSTALLED_APPS = [
     "treatments",
     "scheduling",
     "outbox",
+    "consents",
+    "photos",
 ]
 
 MIDDLEWARE = [
@@ -280,8 +282,35 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Uploaded files (signatures, clinical photos) are health data: never under a public URL. Every file
+# is served by a view that checks the role and logs the read (consents/views.py, photos/views.py).
+# Default: the filesystem under var/uploads. With STORAGE_S3_BUCKET set: S3-compatible object
+# storage through django-storages (README.md, "File storage").
+UPLOADS_DIR = VAR_DIR / "uploads"
+STORAGE_S3_BUCKET = env("STORAGE_S3_BUCKET").strip()
+if STORAGE_S3_BUCKET:
+    DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            "endpoint_url": env_url("STORAGE_S3_ENDPOINT_URL", "", ("https", "http")) or None,
+            "region_name": env("STORAGE_S3_REGION") or None,
+            "access_key": env("STORAGE_S3_ACCESS_KEY_ID") or None,
+            "secret_key": env("STORAGE_S3_SECRET_ACCESS_KEY") or None,
+            "location": env("STORAGE_S3_PREFIX", "mesoclinic"),
+            # Private objects, read only through our views: no ACL, no public or signed URL handed out.
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    DEFAULT_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": UPLOADS_DIR, "base_url": None, "directory_permissions_mode": 0o700},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -327,6 +356,13 @@ OUTBOX_MESSAGE_ID_DOMAIN = env("OUTBOX_MESSAGE_ID_DOMAIN")
 # Ask a worker to send a message that is due now right after its transaction commits (beat would
 # pick it up within a minute anyway).
 OUTBOX_KICK_ON_COMMIT = env_bool("OUTBOX_KICK_ON_COMMIT", True)
+
+# --- Clinical photos (photos/services.py) ----------------------------------------------------------
+# A larger upload is refused with a message saying the limit (a phone photo is 2–8 MB).
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Pixels on the longest side: the stored photo, and the thumbnail of timelines and lists.
+PHOTO_MAX_SIDE = env_int("PHOTO_MAX_SIDE", 2400, minimum=200)
+PHOTO_THUMBNAIL_SIDE = env_int("PHOTO_THUMBNAIL_SIDE", 320, minimum=64)
 
 # --- Celery ---------------------------------------------------------------------------------------
 # No REDIS_URL: kombu's filesystem transport, so `make run` needs no broker server.

@@ -62,6 +62,8 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("treatments/", include("treatments.urls")),
     path("scheduling/", include("scheduling.urls")),
+    path("consent/", include("consents.urls")),
+    path("photos/", include("photos.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from clinic.errors import Refusal, show_refusal
 from clinic.models import ClinicSettings
 from clinic.staff import person
+from consents import patient_section as consents_section
+from consents.selectors import consent_status
 from patients.models import Patient
 from patients.selectors import patient_search
 from treatments import appointment_section
@@ -266,6 +268,10 @@ def day_list(request):
     rooms = list(active_rooms())
     room = next((r for r in rooms if r.pk == _parse_int(request.GET.get("room"))), None)
     appointments = selectors.appointments_on(day, room=room)
+    # Signed or missing, never more (rule `consent-before-session`): one query for the day.
+    consent = consent_status({a.patient_id for a in appointments}, day)
+    for appointment in appointments:
+        appointment.consent_signed = consent.get(appointment.patient_id, False)
     return render(
         request,
         "scheduling/day_list.html",
@@ -522,7 +528,7 @@ def practitioners_by_id(ids):
 
 
 # Other apps' parts of the appointment page: the session record of a treatment session (treatments).
-SECTIONS = (appointment_section.section,)
+SECTIONS = (consents_section.appointment_section, appointment_section.section)
 
 STATE_ACTIONS = {
     "confirm": ("Confirmed", services.confirm_appointment),

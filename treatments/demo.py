@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clinic.roles import PRACTITIONER
+from consents.demo import sign_demo_consent
 from patients.models import Answer, Patient
 from patients.services import screening_for, update_screening
 from scheduling.demo import last_open_hour, open_hour
@@ -150,6 +151,7 @@ def build(*, stdout, seed: int) -> None:
         )
         services.sign_consultation(consultation=consultation, by=practitioner)
         _backdate(consultation, signed_at=_dt(day, 18))
+        sign_demo_consent(patient, practitioner, _dt(day, 18))
         eligible += 1
         lines = _lines(rng, ingredients, allergies, concerns)
         formulation = services.create_formulation(
@@ -338,6 +340,7 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         previous=second,
         notes="Back to the first amounts.",
     )
+    sign_demo_consent(patients["folded"], practitioner, now - datetime.timedelta(days=30))
     stock = _stock_in_every_state(ingredients, by=practitioner, today=today)
     made["stock"] = stock
     fresh = stock["fresh"]

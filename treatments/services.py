@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from clinic.errors import Refusal
+from consents.services import check_consent
 from patients.models import Answer, Contraindication, Patient
 from patients.services import screening_for
 from scheduling.models import Appointment, AppointmentKind, ProtocolBand
@@ -492,6 +493,8 @@ def record_session(
     if appointment is not None:
         record.appointment = check_appointment_for_session(appointment, patient_id=formulation.patient_id)
     _apply_session(record, fields)
+    # clinical-rules.md, rule `consent-before-session`.
+    check_consent(record.patient_id, timezone.localdate(record.performed_at or timezone.now()))
     _check_session(record)
     record._history_user = by
     record.full_clean(exclude=["appointment"])
@@ -537,6 +540,8 @@ def mark_session_done(*, session_record: SessionRecord, by) -> SessionRecord:
     """Finish the session: the record is locked, and the aftercare e-mail is queued in the same
     transaction (rules `aftercare-instructions`, `aftercare-once`)."""
     current = _open_record(session_record)
+    # clinical-rules.md, rule `consent-before-session`.
+    check_consent(current.patient_id, timezone.localdate(current.performed_at))
     if current.volume_ml is None:
         raise Refusal("Record the volume given before marking the session done.", "volume_ml")
     check_map_totals(current)

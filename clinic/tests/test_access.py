@@ -13,7 +13,7 @@ from clinic.access import ACCESS_TABLE, PUBLIC, READ, WRITE, access_level
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER, ROLES
 from clinic.tests.factories import UserFactory
 
-APPS_WITH_WORLDS = ("clinic", "patients", "treatments", "scheduling", "outbox")
+APPS_WITH_WORLDS = ("clinic", "patients", "treatments", "scheduling", "outbox", "consents", "photos")
 
 
 def named_urls(resolver=None, namespace=""):

@@ -23,6 +23,7 @@ FIGURES = [
     "fig5_dispatch",
     "fig6_throughput",
     "fig7_calendar_feed",
+    "fig10_photo_timeline",
 ]
 
 

@@ -39,9 +39,11 @@ from clinic.demo import build_every_state, create_demo_users
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER
 from clinic.tests.plain_language import internal_codes
 from clinic.tests.test_access import named_urls
+from consents.models import ConsentTemplate, PatientConsent
 from outbox.kinds import registered_kinds
 from outbox.models import OutboxMessage
 from patients.models import Patient
+from photos.models import ClinicalPhoto, PhotoArea
 from scheduling import email_links
 from scheduling.models import Appointment, SessionSeries
 from scheduling.selectors import stranded_appointment_ids
@@ -177,7 +179,32 @@ def url_arguments(data) -> dict[str, list[dict]]:
     by_patient = [{"patient_id": p.pk} for p in patients]
     by_pk = [{"pk": p.pk} for p in patients]
     staff = list(User.objects.filter(is_active=True).order_by("pk"))
+    consents = [{"pk": pk} for pk in PatientConsent.objects.values_list("pk", flat=True)]
+    photos = list(ClinicalPhoto.objects.order_by("pk"))
+    photographed = sorted({(p.patient_id, p.area) for p in photos})
+    # Each photographed area, plus one without photos, for every patient who has some.
+    areas = [{"patient_id": pid, "area": area} for pid, area in photographed]
+    areas += [{"patient_id": pid, "area": PhotoArea.SCALP} for pid in sorted({p.patient_id for p in photos})]
     return {
+        "consents:template_detail": [
+            {"pk": pk} for pk in ConsentTemplate.objects.values_list("pk", flat=True)
+        ],
+        "consents:patient": by_patient,
+        "consents:sign": by_patient,
+        "consents:detail": consents,
+        "consents:signature": [
+            {**c, "who": who} for c in consents for who in ("patient", "practitioner", "x")
+        ],
+        "consents:pdf": consents[:3],
+        "consents:email": consents,
+        "consents:withdraw": consents,
+        "consents:withdraw_photos": consents,
+        "photos:patient": by_patient,
+        "photos:release": by_patient,
+        "photos:timeline": areas,
+        "photos:compare": areas,
+        "photos:session": sessions + [{"pk": p.session_record_id} for p in photos],
+        "photos:image": [{"pk": p.pk, "size": size} for p in photos for size in ("full", "thumb")],
         "patients:detail": by_pk,
         "patients:edit": by_pk,
         "patients:screening": by_pk,
@@ -321,6 +348,21 @@ def test_the_every_state_demo_holds_every_state(every_state):
     from scheduling.selectors import stranded_appointment_ids
 
     assert every_state["appointments"]["stranded"].pk in stranded_appointment_ids(Appointment.objects.all())
+
+    # Consents signed and valid, withdrawn, expired, declining photos, photo consent withdrawn; photos
+    # shown, hidden and released; patients with no consent at all.
+    consents = every_state["consents"]
+    assert consents["valid"].photos_allowed and consents["withdrawn"].is_withdrawn
+    assert PatientConsent.objects.filter(photos_withdrawn_at__isnull=False).exists()
+    assert PatientConsent.objects.filter(photos_clinical=False).exists()
+    assert Patient.objects.filter(consents__isnull=True).exists()
+    assert ConsentTemplate.objects.count() >= 2
+    from photos.selectors import photo_state
+
+    photos = every_state["photos"]
+    assert photo_state(photos["hidden"].patient_id).hidden
+    assert photo_state(photos["released"].patient_id).release is not None
+    assert not photo_state(photos["shown"][0].patient_id).hidden
 
 
 def test_no_template_uses_the_data_tokens():

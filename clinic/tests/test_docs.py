@@ -9,7 +9,7 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 RULES = ROOT / "docs" / "clinical-rules.md"
-APPS = ("clinic", "patients", "treatments", "scheduling", "outbox")
+APPS = ("clinic", "patients", "treatments", "scheduling", "outbox", "consents", "photos")
 # "rule `name`", "rules `a`, `b`" (a comment may continue on the next line after its "#").
 CITATION = re.compile(r"\brules?\s+(?:#\s*)?(`[a-z0-9-]+`(?:[,;\s]+(?:#\s*)?`[a-z0-9-]+`)*)")
 CODE_REFERENCE = re.compile(r"`((?:" + "|".join(APPS) + r")\.[A-Za-z_][\w.]*)`")

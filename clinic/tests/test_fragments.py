@@ -18,6 +18,9 @@ NOT_ON_THE_PATIENT_PAGE = {
     "outbox.OutboxEvent": "e-mails are on the Messages pages",
     "treatments.ConsultationAccessLog": "who read a consultation: written on every read, shown to admin",
     "scheduling.AppointmentStateChange": "written with the appointment's own save, which is tracked",
+    "clinic.AccessLog": "who read a photo or a consent: written on every read, not shown there",
+    "photos.ClinicalPhoto": "photos are on the photo pages, never on the patient page",
+    "photos.PhotoRelease": "shown on the photo pages only",
 }
 
 

@@ -4,6 +4,9 @@ import datetime
 import itertools
 from decimal import Decimal
 
+from django.utils import timezone
+
+from consents.tests.factories import signed_consent
 from patients.models import AllergenGroup
 from patients.services import screening_for
 from patients.tests.factories import PatientFactory
@@ -42,11 +45,23 @@ PDRN = "Polynucleotides (PDRN) 7.5 mg/mL"
 ZINC = "Zinc (zinc sulfate)"
 
 
-def signed_consultation(practitioner, patient_obj=None, **fields):
+def signed_consultation(practitioner, patient_obj=None, *, consent: bool = True, **fields):
+    """A signed eligible consultation; with `consent`, the patient has also signed the treatment consent
+    sessions need (rule `consent-before-session`, docs/clinical-rules.md)."""
     patient_obj = patient_obj or patient()
-    consultation = services.start_consultation(
-        patient=patient_obj, by=practitioner, **{**ELIGIBLE_PLAN, "date": datetime.date(2026, 3, 2), **fields}
-    )
+    fields = {**ELIGIBLE_PLAN, "date": datetime.date(2026, 3, 2), **fields}
+    if consent and not patient_obj.consents.exists():
+        # Signed at the consultation, so sessions dated after it are covered; renewed yesterday when that
+        # is near the end of its validity, so sessions recorded today are too.
+        day = fields["date"] or timezone.localdate()
+        signed_consent(
+            patient_obj,
+            practitioner,
+            on=timezone.make_aware(datetime.datetime.combine(day, datetime.time(9))),
+        )
+        if day < timezone.localdate() - datetime.timedelta(days=300):
+            signed_consent(patient_obj, practitioner, days_ago=1)
+    consultation = services.start_consultation(patient=patient_obj, by=practitioner, **fields)
     services.sign_consultation(consultation=consultation, by=practitioner)
     return consultation
 

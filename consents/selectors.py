@@ -1,0 +1,69 @@
+"""Reads of consent wording and signed consents (clinical-rules.md, rule `consent-before-session`)."""
+
+import datetime
+
+from dateutil.relativedelta import relativedelta
+from django.utils import timezone
+
+from clinic.models import ClinicSettings
+
+from .models import ConsentTemplate, PatientConsent
+
+
+def current_template() -> ConsentTemplate | None:
+    """The wording patients sign now: the highest version."""
+    return ConsentTemplate.objects.order_by("-version").first()
+
+
+def template_versions():
+    return ConsentTemplate.objects.select_related("created_by").order_by("-version")
+
+
+def patient_consents(patient):
+    return PatientConsent.objects.filter(patient=patient).select_related("practitioner", "withdrawn_by")
+
+
+def latest_consent(patient_id: int) -> PatientConsent | None:
+    return PatientConsent.objects.filter(patient_id=patient_id).order_by("-signed_at", "-id").first()
+
+
+def validity_months() -> int:
+    return ClinicSettings.load().consent_validity_months
+
+
+def valid_from(on_date: datetime.date, months: int) -> datetime.date:
+    """The first signing day still valid on `on_date`: a consent lasts `months` calendar months."""
+    return on_date - relativedelta(months=months) + datetime.timedelta(days=1)
+
+
+def _valid_on(on_date: datetime.date, months: int):
+    start = timezone.make_aware(datetime.datetime.combine(valid_from(on_date, months), datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(on_date + datetime.timedelta(days=1), datetime.time.min)
+    )
+    return PatientConsent.objects.filter(signed_at__gte=start, signed_at__lt=end, withdrawn_at__isnull=True)
+
+
+def valid_consent(patient_id: int, on_date: datetime.date | None = None) -> PatientConsent | None:
+    """The patient's consent valid on that day (rule `consent-before-session`): signed on or before it,
+    less than the clinic's validity period before it, not withdrawn. None when there is none."""
+    on_date = on_date or timezone.localdate()
+    return _valid_on(on_date, validity_months()).filter(patient_id=patient_id).order_by("-signed_at").first()
+
+
+def expires_on(consent: PatientConsent) -> datetime.date:
+    """The last day the consent is valid."""
+    return timezone.localdate(consent.signed_at) + relativedelta(months=validity_months())
+
+
+def consent_status(patient_ids, on_date: datetime.date | None = None) -> dict[int, bool]:
+    """For each patient id, whether a valid signed consent covers `on_date` (one query): what front desk
+    sees, signed or missing, never the consent's content."""
+    ids = set(patient_ids)
+    if not ids:
+        return {}
+    on_date = on_date or timezone.localdate()
+    covered = set(
+        _valid_on(on_date, validity_months()).filter(patient_id__in=ids).values_list("patient_id", flat=True)
+    )
+    return {pid: pid in covered for pid in ids}
