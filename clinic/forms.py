@@ -19,6 +19,7 @@ class ClinicSettingsForm(forms.ModelForm):
             "reminder_lead_hours",
             "default_appointment_minutes",
             "session_idle_minutes",
+            "retention_years",
         ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 

@@ -139,7 +139,6 @@ def url_arguments(data) -> dict[str, list[dict]]:
         "treatments:consultation_edit": consultations,
         "treatments:consultation_sign": consultations,
         "treatments:addendum_add": consultations,
-        "treatments:consultation_access_log": consultations,
         "treatments:formulation_create": [{"consultation_id": c["pk"]} for c in consultations],
         "treatments:formulation_detail": [{"pk": f.pk} for f in formulations],
         "treatments:formulation_revise": [{"pk": f.pk} for f in formulations],

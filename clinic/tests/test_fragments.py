@@ -16,7 +16,6 @@ pytestmark = pytest.mark.django_db
 NOT_ON_THE_PATIENT_PAGE = {
     "outbox.OutboxMessage": "e-mails are on the Messages pages",
     "outbox.OutboxEvent": "e-mails are on the Messages pages",
-    "treatments.ConsultationAccessLog": "who read a consultation: written on every read, shown to admin",
     "scheduling.AppointmentStateChange": "written with the appointment's own save, which is tracked",
 }
 

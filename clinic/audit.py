@@ -1,0 +1,41 @@
+"""The one access log of clinical reads (docs/design.md, "Audit"): every page or export that shows a
+patient's clinical data calls `log_clinical_read` once, with the patient and what was read."""
+
+from django.conf import settings
+
+from .models import AccessLogEntry
+
+WHAT = frozenset(AccessLogEntry.What.values)
+
+
+def client_address(request) -> str | None:
+    """Where the request came from: REMOTE_ADDR, or the header a trusted proxy sets
+    (AUDIT_CLIENT_IP_HEADER, e.g. HTTP_X_REAL_IP); never a header any client could send unchecked."""
+    header = getattr(settings, "AUDIT_CLIENT_IP_HEADER", "")
+    value = (request.META.get(header) if header else None) or request.META.get("REMOTE_ADDR") or ""
+    value = value.split(",")[0].strip()
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_ipv46_address
+
+    try:
+        validate_ipv46_address(value)
+    except ValidationError:
+        return None
+    return value
+
+
+def log_clinical_read(request, *, patient, what: str, obj=None) -> None:
+    """Record that request.user read `what` (an AccessLogEntry.What value: "consultation",
+    "screening", "formulation", "session_record", "timeline", "patient_page", "export") of `patient`,
+    `obj` being the record read (None for a whole page). The row is sealed into the audit chain when
+    its transaction commits (clinic/audit_chain.py)."""
+    if what not in WHAT:
+        raise ValueError(f"unknown clinical read {what!r}; one of {sorted(WHAT)}")
+    AccessLogEntry.objects.create(
+        user=request.user,
+        patient_id=getattr(patient, "pk", patient),
+        what=what,
+        object_id=getattr(obj, "pk", obj),
+        ip_address=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+    )
