@@ -1,6 +1,6 @@
 """Access rules for the clinic-wide pages (see clinic/access.py)."""
 
-from .access import ALL_STAFF, PUBLIC, WRITE, rule
+from .access import ALL_STAFF, PUBLIC, READ, WRITE, rule
 
 ACCESS = {
     "login": PUBLIC,
@@ -13,4 +13,6 @@ ACCESS = {
     "password_change_done": ALL_STAFF,
     "clinic:dashboard": ALL_STAFF,
     "clinic:settings": rule(clinic_admin=WRITE),
+    # Who read clinical data: the clinic admin only (never front desk, nor practitioners).
+    "clinic:access_log": rule(clinic_admin=READ),
 }

@@ -39,3 +39,16 @@ def log_clinical_read(request, *, patient, what: str, obj=None) -> None:
         ip_address=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
     )
+
+
+def access_log_page(*, patient_id: int | None, user_id: int | None, page: str | None):
+    """The clinic admin's search of the access log: newest first, by patient and/or by user, 50 a
+    page (each filter has its index; the page is a bounded number of queries)."""
+    from django.core.paginator import Paginator
+
+    entries = AccessLogEntry.objects.select_related("user", "patient").order_by("-at", "-id")
+    if patient_id:
+        entries = entries.filter(patient_id=patient_id)
+    if user_id:
+        entries = entries.filter(user_id=user_id)
+    return Paginator(entries, 50).get_page(page)

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.django_db
 NOT_ON_THE_PATIENT_PAGE = {
     "outbox.OutboxMessage": "e-mails are on the Messages pages",
     "outbox.OutboxEvent": "e-mails are on the Messages pages",
+    "clinic.AccessLogEntry": "who read clinical data: written on every read, shown on the access log page",
+    "patients.ErasureRequest": "shown on its own pages; the patient page only links to them",
     "scheduling.AppointmentStateChange": "written with the appointment's own save, which is tracked",
 }
 
