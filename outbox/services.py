@@ -322,7 +322,9 @@ def _record_failure(
         ):
             message.state, message.attempts = state, attempts
             _event(message, action, detail)
-    return outcome, f"message {message.id} ({message.kind}): {detail}"
+    # The log names the message, never the server's answer: that can quote the address (a name), and
+    # logs hold no patient data; the answer is on the message's page and in its events.
+    return outcome, f"message {message.id} ({message.kind}), {outcome}; the reason is on its Messages page"
 
 
 def _close(smtp) -> None:
