@@ -29,15 +29,29 @@ def log_clinical_read(request, *, patient, what: str, obj=None) -> None:
     "screening", "formulation", "session_record", "timeline", "patient_page", "export") of `patient`,
     `obj` being the record read (None for a whole page). The row is sealed into the audit chain when
     its transaction commits (clinic/audit_chain.py)."""
+    log_read_by(
+        request.user,
+        patient=patient,
+        what=what,
+        obj=obj,
+        ip_address=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def log_read_by(
+    user, *, patient, what: str, obj=None, ip_address=None, user_agent: str = ""
+) -> AccessLogEntry:
+    """The write behind log_clinical_read, for a read without a request (the demo, a command)."""
     if what not in WHAT:
         raise ValueError(f"unknown clinical read {what!r}; one of {sorted(WHAT)}")
-    AccessLogEntry.objects.create(
-        user=request.user,
+    return AccessLogEntry.objects.create(
+        user=user,
         patient_id=getattr(patient, "pk", patient),
         what=what,
         object_id=getattr(obj, "pk", obj),
-        ip_address=client_address(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        ip_address=ip_address,
+        user_agent=user_agent[:300],
     )
 
 

@@ -116,6 +116,13 @@ class Patient(models.Model):
         return self.archived_at is not None
 
     @property
+    def is_erased(self) -> bool:
+        """Whether an erasure of this patient was carried out (patients/gdpr.py)."""
+        if self.pseudonymised_at:
+            return True
+        return self.erasure_requests.filter(state__in=["contact_erased", "done"]).exists()
+
+    @property
     def wants_email(self) -> bool:
         """E-mails go only to patients who accepted e-mail and gave an address, and are not archived (rule
         `email-needs-consent`, docs/clinical-rules.md)."""

@@ -90,6 +90,11 @@ def restore_patient(*, patient: Patient, by) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if not patient.is_archived:
         raise Refusal(f"{patient.full_name} is not archived.")
+    if patient.is_erased:
+        raise Refusal(
+            f"{patient.full_name} asked to be erased: the record stays archived, kept only for the "
+            "clinical records' retention period. Register the patient again if they come back."
+        )
     patient.archived_at = None
     patient._history_user = by
     patient.save()

@@ -38,7 +38,7 @@ from clinic.tests.plain_language import internal_codes
 from clinic.tests.test_access import named_urls
 from outbox.kinds import registered_kinds
 from outbox.models import OutboxMessage
-from patients.models import Patient
+from patients.models import ErasureRequest, Patient
 from scheduling import email_links
 from scheduling.models import Appointment, SessionSeries
 from treatments.models import Consultation, Formulation, SessionRecord
@@ -99,6 +99,12 @@ def extra_queries(data):
         "scheduling:appointment_new": [f"?patient={patient}&date={day}&time=10:00", "?q=ivan"],
         "patients:list": ["?q=jorgen", "?q=%3Cscript%3E", "?archived=1", "?q=%7B%7B+x+%7D%7D"],
         "clinic:outbox_list": [f"?state={state}" for state in OutboxMessage.State.values],
+        "clinic:access_log": [
+            f"?patient={patient}",
+            f"?user={data['users_by_name']['practitioner'].pk}",
+            "?page=2",
+        ],
+        "patients:erasure_list": ["?page=2"],
     }
 
 
@@ -126,6 +132,7 @@ def url_arguments(data) -> dict[str, list[dict]]:
     appointments = list(shapes.values())
     messages = [{"pk": pk} for pk in OutboxMessage.objects.values_list("pk", flat=True)]
     by_patient = [{"patient_id": p.pk} for p in patients]
+    erasures = [{"pk": pk} for pk in ErasureRequest.objects.order_by("pk").values_list("pk", flat=True)]
     by_pk = [{"pk": p.pk} for p in patients]
     return {
         "patients:detail": by_pk,
@@ -133,6 +140,12 @@ def url_arguments(data) -> dict[str, list[dict]]:
         "patients:screening": by_pk,
         "patients:archive": by_pk,
         "patients:restore": by_pk,
+        "patients:export": by_pk,
+        "patients:export_fhir": by_pk[:3],
+        "patients:export_raw": by_pk[:3],
+        "patients:erasure_new": by_pk,
+        "patients:erasure_detail": erasures,
+        "patients:erasure_decide": erasures,
         "treatments:timeline": by_patient,
         "treatments:consultation_create": by_patient,
         "treatments:consultation_detail": consultations,
@@ -187,6 +200,7 @@ def every_state(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic(), fast:
         users = create_demo_users()
         data = build_every_state(users=users)
+        data["users_by_name"] = users
         data["users"] = {role: users[name] if name else None for role, name in ROLES.items()}
         data["arguments"] = url_arguments(data)
         data["queries"] = extra_queries(data)
@@ -257,6 +271,8 @@ def test_the_every_state_demo_holds_every_state(every_state):
     assert Patient.objects.filter(archived_at__isnull=False).exists()
     assert Patient.objects.filter(email="").exists()
     assert Patient.objects.filter(email_consent=False).exclude(email="").exists()
+    assert set(ErasureRequest.objects.values_list("state", flat=True)) == set(ErasureRequest.State.values)
+    assert Patient.objects.filter(pseudonymised_at__isnull=False).exists()
 
 
 def test_no_template_uses_the_data_tokens():

@@ -202,3 +202,14 @@ def test_the_management_command_pseudonymises_what_is_due(client_as, front_desk,
     erasure = _erase(client_as, front_desk, clinic_admin, patient)
     assert erasure.state == ErasureRequest.State.DONE
     call_command("pseudonymise_expired")
+
+
+def test_an_erased_patient_cannot_be_restored(client_as, front_desk, clinic_admin, treated):
+    patient = treated.patient
+    _erase(client_as, front_desk, clinic_admin, patient)
+    client = client_as(front_desk)
+    page = client.get(reverse("patients:detail", args=[patient.pk])).text
+    assert "Restore…" not in page and "Erasure request…" not in page
+    response = client.post(reverse("patients:restore", args=[patient.pk]), follow=True)
+    assert "asked to be erased" in response.text
+    assert Patient.objects.get(pk=patient.pk).is_archived
