@@ -162,7 +162,7 @@ def redact(model, queryset, values: dict, reason: str) -> int:
 
 def erase_contact_data(patient: Patient, *, by, reason: str) -> dict:
     """Contact and marketing data out of the patient row, its change history and the outbox."""
-    from outbox.models import OutboxMessage
+    from outbox.models import OutboxEvent, OutboxMessage
     from scheduling.notifications import sync_patient_reminders
 
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -179,10 +179,15 @@ def erase_contact_data(patient: Patient, *, by, reason: str) -> dict:
     history = Patient.history.model
     redact(history, history.objects.filter(id=patient.pk), CONTACT_FIELDS, reason)
     messages = OutboxMessage.objects.filter(patient=patient)
+    # last_error can quote the address too (a refused recipient); the events quote it ("Accepted by
+    # the mail server for …").
+    count = messages.update(recipient="", body_text="", body_html="", last_error="")
+    OutboxEvent.objects.filter(message_id__in=messages.values("pk")).exclude(detail="").update(
+        detail=ERASED_TEXT
+    )
     messages.filter(state=OutboxMessage.State.PENDING).update(
         state=OutboxMessage.State.CANCELLED, last_error="The patient asked to be erased."
     )
-    count = messages.update(recipient="", body_text="", body_html="")
     return {"messages": count}
 
 

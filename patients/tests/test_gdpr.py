@@ -11,7 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from clinic import audit_chain
 from clinic.models import AccessLogEntry, ClinicSettings
-from outbox.models import OutboxMessage
+from outbox.models import OutboxEvent, OutboxMessage
 from patients import gdpr
 from patients.models import ErasureRequest, Patient
 from treatments.models import Consultation, SessionRecord
@@ -108,13 +108,16 @@ def test_erasure_clears_contact_data_at_once_and_keeps_clinical_records(
     patient = treated.patient
     email = patient.email
     OutboxMessage.objects.create(
-        kind="reminder",
+        kind="aftercare",
         idempotency_key="k1",
         recipient=email,
         patient=patient,
         due_at=timezone.now(),
         message_id="<x@y>",
         body_text="Dear patient",
+    )
+    OutboxEvent.objects.create(
+        message=OutboxMessage.objects.get(), action="sent", state="sent", detail=f"Accepted for {email}."
     )
     with django_capture_on_commit_callbacks(execute=True):
         erasure = _erase(client_as, front_desk, clinic_admin, patient)
@@ -129,6 +132,7 @@ def test_erasure_clears_contact_data_at_once_and_keeps_clinical_records(
     )
     assert not Patient.history.filter(id=patient.pk).exclude(email="").exists()
     message = OutboxMessage.objects.get()
+    assert email not in OutboxEvent.objects.get().detail
     assert (message.recipient, message.body_text, message.state) == ("", "", "cancelled")
     assert SessionRecord.objects.get(pk=treated.pk).notes == SECRET_NOTE
     years = ClinicSettings.load().retention_years
