@@ -169,7 +169,9 @@ def _seal_pending() -> None:
 
 
 def seal_everything(models: ChainModels) -> int:
-    """Seal every row not sealed yet, table by table in id order (the migration that starts the chain)."""
+    """Seal every row not sealed yet, table by table in id order (the migration that starts the chain).
+    It also creates the head, so that concurrent first appends never race to create it."""
+    models.head._default_manager.get_or_create(pk=1)
     added = 0
     for table, model in models.audited.items():
         linked = models.link._default_manager.filter(table=table).values("row_id")
