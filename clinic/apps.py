@@ -8,10 +8,10 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from . import audit_chain
+        from . import audit
         from .models import ClinicSettings
 
-        audit_chain.connect_signals()
+        audit.connect_signals()
 
         for signal in (post_save, post_delete):
             signal.connect(

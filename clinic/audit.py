@@ -3,6 +3,7 @@ patient's clinical data calls `log_clinical_read` once, with the patient and wha
 
 from django.conf import settings
 
+from . import audit_chain
 from .models import AccessLogEntry
 
 WHAT = frozenset(AccessLogEntry.What.values)
@@ -66,3 +67,21 @@ def access_log_page(*, patient_id: int | None, user_id: int | None, page: str | 
     if user_id:
         entries = entries.filter(user_id=user_id)
     return Paginator(entries, 50).get_page(page)
+
+
+def connect_signals() -> None:
+    """Called from ClinicConfig.ready(): every audited row is sealed after its commit."""
+    from django.db.models.signals import post_save
+    from simple_history.signals import post_create_historical_m2m_records
+
+    def on_save(sender, instance, created, raw=False, **kwargs):
+        if created and not raw:
+            audit_chain.seal_on_commit(sender, instance.pk)
+
+    def on_m2m(sender, created_rows, **kwargs):
+        for row in created_rows:
+            audit_chain.seal_on_commit(sender, row.pk)
+
+    for model in audit_chain.audited_models().values():
+        post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"audit-chain-{model._meta.label}")
+    post_create_historical_m2m_records.connect(on_m2m, weak=False, dispatch_uid="audit-chain-m2m")

@@ -180,24 +180,6 @@ def seal_everything(models: ChainModels) -> int:
     return added
 
 
-def connect_signals() -> None:
-    """Called from ClinicConfig.ready(): every audited row is sealed after its commit."""
-    from django.db.models.signals import post_save
-    from simple_history.signals import post_create_historical_m2m_records
-
-    def on_save(sender, instance, created, raw=False, **kwargs):
-        if created and not raw:
-            seal_on_commit(sender, instance.pk)
-
-    def on_m2m(sender, created_rows, **kwargs):
-        for row in created_rows:
-            seal_on_commit(sender, row.pk)
-
-    for model in audited_models().values():
-        post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"audit-chain-{model._meta.label}")
-    post_create_historical_m2m_records.connect(on_m2m, weak=False, dispatch_uid="audit-chain-m2m")
-
-
 def seal_bulk(objs) -> None:
     """For rows written with bulk_create (no post_save), e.g. bulk_create_with_history's records."""
     for obj in objs:

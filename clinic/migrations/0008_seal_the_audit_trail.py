@@ -4,9 +4,9 @@ from django.db import migrations
 def seal_existing_rows(apps, schema_editor):
     """Start the audit chain with every change-history and access-log row that exists now (in table and
     id order); from here on each row is sealed when it is written (clinic/audit_chain.py)."""
-    from clinic import audit_chain
+    from clinic.audit_chain import chain_models, seal_everything
 
-    audit_chain.seal_everything(audit_chain.chain_models(apps))
+    seal_everything(chain_models(apps))
 
 
 class Migration(migrations.Migration):
