@@ -1,6 +1,6 @@
 """Access rules for the clinic-wide pages (see clinic/access.py)."""
 
-from .access import ALL_STAFF, PUBLIC, WRITE, rule
+from .access import ALL_STAFF, PUBLIC, READ, WRITE, rule
 
 ACCESS = {
     "login": PUBLIC,
@@ -29,4 +29,6 @@ ACCESS = {
     "otp_webauthn:credential-authentication-begin": ALL_STAFF,
     "otp_webauthn:credential-authentication-complete": ALL_STAFF,
     "otp_webauthn:js-i18n-catalog": PUBLIC,
+    # Who read clinical data: the clinic admin only (never front desk, nor practitioners).
+    "clinic:access_log": rule(clinic_admin=READ),
 }

@@ -8,11 +8,12 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from . import security
+        from . import audit, security
         from .models import ClinicSettings
 
         security.connect_signals()
         security.register()
+        audit.connect_signals()
 
         for signal in (post_save, post_delete):
             signal.connect(

@@ -53,6 +53,66 @@ def _outbox_in_every_state(now: datetime.datetime) -> dict[str, OutboxMessage]:
     return {state: OutboxMessage.objects.filter(state=state).first() for state in OutboxMessage.State.values}
 
 
+def _data_rights_in_every_state(patients: dict, clinical: dict, users: dict, now) -> dict:
+    """Reads in the access log (one from an address and browser that are hostile text), and an erasure
+    request in each state: waiting, refused, contact details erased with clinical records kept, and
+    pseudonymised (the retention period over), the last two with a signed consultation."""
+    from clinic.audit import log_read_by
+    from patients import gdpr
+    from patients.services import register_patient
+    from treatments import services as treatments_services
+
+    practitioner, admin, front_desk = users["practitioner"], users["admin"], users["frontdesk"]
+    for key in ("script", "cjk", "folded"):
+        log_read_by(practitioner, patient=patients[key], what="patient_page", ip_address="192.0.2.10")
+    log_read_by(
+        practitioner,
+        patient=patients["script"],
+        what="consultation",
+        obj=clinical["eligible_script"],
+        ip_address="2001:db8::7",
+        user_agent="<script>alert(1)</script> Mozilla/5.0",
+    )
+    log_read_by(
+        admin, patient=patients["folded"], what="export", ip_address="192.0.2.11", user_agent="Firefox"
+    )
+    born = timezone.localdate(now).replace(year=timezone.localdate(now).year - 40)
+    made = {}
+    for key, given, family in (
+        ("pending", "Paula", "Pedido"),
+        ("refused", "Rafael", "Recusado"),
+        ("kept", "Carla", "Guardada"),
+        ("done", "Pedro", "Pseudónimo"),
+    ):
+        patient = register_patient(
+            by=front_desk,
+            given_name=given,
+            family_name=family,
+            date_of_birth=born,
+            email=f"{given.lower()}@example.com",
+            email_consent=True,
+            notes="Prefers mornings.",
+        )
+        if key in ("kept", "done"):
+            consultation = treatments_services.start_consultation(
+                patient=patient, by=practitioner, decision="not_eligible", decision_reason="Pregnancy."
+            )
+            treatments_services.sign_consultation(consultation=consultation, by=practitioner)
+        erasure = gdpr.request_erasure(patient=patient, by=front_desk, how_asked="By e-mail to the clinic")
+        if key == "refused":
+            erasure = gdpr.decide_erasure(
+                erasure=erasure, by=admin, approve=False, reason="Asked by someone else on her behalf."
+            )
+        elif key in ("kept", "done"):
+            erasure = gdpr.decide_erasure(
+                erasure=erasure, by=admin, approve=True, reason="The patient's right."
+            )
+        if key == "done":
+            erasure = gdpr.pseudonymise(erasure, by=admin)
+        made[key] = erasure
+    return made
+
+
 def build_every_state(*, users: dict[str, User], now: datetime.datetime | None = None) -> dict:
     """At least one object in each state the models allow (see each app's `build_states`), with the
     hard names of patients.demo.NAMED_PATIENTS, and a believable next open day. Returns them by app."""
@@ -80,7 +140,9 @@ def build_every_state(*, users: dict[str, User], now: datetime.datetime | None =
     next_day = scheduling_demo.build_next_open_day(now=now, patients=active, by=front_desk)
     outbox = _outbox_in_every_state(now)
     sign_in = _sign_in_in_every_state(users)
+    data_rights = _data_rights_in_every_state(patients, clinical, users, now)
     return {
+        "data_rights": data_rights,
         "patients": patients,
         "clinical": clinical,
         "photos": photos,

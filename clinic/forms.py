@@ -34,6 +34,7 @@ class ClinicSettingsForm(forms.ModelForm):
             "session_idle_minutes",
             "require_second_factor",
             "consent_validity_months",
+            "retention_years",
         ]
         widgets = {"address": forms.Textarea(attrs={"rows": 3})}
 

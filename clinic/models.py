@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from clinic.validators import validate_lead_hours
 
@@ -48,6 +49,15 @@ class ClinicSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text="A signed treatment consent older than this must be signed again before a session "
         "(clinical-rules.md, rule consent-before-session).",
+    )
+    retention_years = models.PositiveSmallIntegerField(
+        "keep clinical records for (years)",
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=(
+            "After a patient asks to be erased, their clinical records are kept this many years after "
+            "the last treatment, then pseudonymised."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -178,22 +188,113 @@ class StaffSession(models.Model):
         return f"{self.user} since {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class AccessLog(models.Model):
-    """Who read which clinical file or page of a patient, and when (clinic/audit.py writes it).
+# ---------------------------------------------------------------- audit (docs/design.md, "Audit")
 
-    A minimal log for photos and signed consents; the clinic-wide audit log may replace it."""
 
+class AccessLogEntry(models.Model):
+    """One read of a patient's clinical data: who, when, what (kind and object), whose, from where.
+    Written by clinic.audit.log_clinical_read only, never changed; each row is sealed into the audit
+    chain (AuditLink)."""
+
+    class What(models.TextChoices):
+        PATIENT_PAGE = "patient_page", "Patient page, clinical sections"
+        SCREENING = "screening", "Screening"
+        CONSULTATION = "consultation", "Consultation"
+        FORMULATION = "formulation", "Formulation"
+        SESSION_RECORD = "session_record", "Session record"
+        TIMELINE = "timeline", "Clinical timeline"
+        EXPORT = "export", "Export of the whole record"
+        CONSENT = "consent", "Signed consent"
+        PHOTOS = "photos", "Clinical photos of an area"
+        PHOTO = "photo", "Clinical photo"
+
+    at = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+")
-    what = models.CharField(max_length=100)
-    object_type = models.CharField(max_length=100, blank=True)
+    what = models.CharField(max_length=20, choices=What.choices)
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
-    path = models.CharField(max_length=300, blank=True)
-    accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    ip_address = models.GenericIPAddressField("from address", null=True, blank=True)
+    user_agent = models.CharField("browser", max_length=300, blank=True)
 
     class Meta:
-        ordering = ["-accessed_at", "-id"]
-        indexes = [models.Index(fields=["patient", "-accessed_at"], name="access_log_patient")]
+        ordering = ["-at", "-id"]
+        verbose_name = "access log entry"
+        verbose_name_plural = "access log"
+        indexes = [
+            models.Index(fields=["patient", "-at", "-id"], name="access_log_patient"),
+            models.Index(fields=["user", "-at", "-id"], name="access_log_user"),
+            models.Index(fields=["-at", "-id"], name="access_log_time"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} read {self.what} at {self.accessed_at:%d/%m/%Y %H:%M}"
+        return f"{self.user} read {self.get_what_display().lower()} at {self.at:%d/%m/%Y %H:%M}"
+
+
+class AuditLink(models.Model):
+    """One entry of the audit chain: a row of the access log, of a change history (the historical
+    tables of django-simple-history) or of AuditRedaction, and a digest over that row's content and
+    the previous link's digest. Editing or deleting a row, or a link, breaks the chain where it
+    happened; `manage.py verify_audit` names the first place (clinic/audit_chain.py)."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    table = models.CharField(max_length=100)
+    row_id = models.PositiveBigIntegerField()
+    digest = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table", "row_id"],
+                name="audit_link_once_per_row",
+                violation_error_message="This entry is already in the audit chain.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq}: {self.table} {self.row_id}"
+
+
+class AuditHead(models.Model):
+    """The chain's last link (one row): appending locks it, so two writers never fork the chain, and a
+    removed tail shows as a head that points past the last link."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    digest = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(pk=1),
+                name="audit_head_single_row",
+                violation_error_message="The audit chain has one head.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"head {self.seq}"
+
+
+class AuditRedaction(models.Model):
+    """A field of an audited row pseudonymised on purpose (an erasure): the digest of the value it
+    had, so the chain still proves that nothing else in the row changed. Sealed into the chain too."""
+
+    table = models.CharField(max_length=100)
+    row_id = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=100)
+    original_digest = models.CharField(max_length=64)
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["table", "row_id", "field"],
+                name="audit_redaction_once_per_field",
+                violation_error_message="This field was already pseudonymised.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.row_id} {self.field}"

@@ -467,7 +467,16 @@ CELERY_BEAT_SCHEDULE: dict = {
         # A tick that waited in the queue (workers down) is dropped: the next tick does the same work.
         "options": {"expires": max(OUTBOX_DISPATCH_EVERY_SECONDS - 5, 1)},
     },
+    # Erased patients whose retention period ended are pseudonymised (patients/gdpr.py); daily.
+    "patients-pseudonymise-expired": {
+        "task": "patients.tasks.pseudonymise_expired",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 12 * 3600},
+    },
 }
+# The request header a trusted reverse proxy sets to the client's address, as Django names it
+# (e.g. HTTP_X_REAL_IP); empty: REMOTE_ADDR. Recorded in the access log (clinic/audit.py).
+AUDIT_CLIENT_IP_HEADER = env("AUDIT_CLIENT_IP_HEADER", "")
 
 # --- Security -------------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

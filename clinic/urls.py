@@ -9,6 +9,7 @@ clinic_patterns = (
     [
         path("", views.dashboard, name="dashboard"),
         path("settings/", views.settings_edit, name="settings"),
+        path("access-log/", views.access_log, name="access_log"),
         path("messages/", include("outbox.urls")),
     ],
     "clinic",

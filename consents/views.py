@@ -116,7 +116,7 @@ def _consent(pk: int) -> PatientConsent:
 
 def detail(request, pk: int):
     consent = _consent(pk)
-    log_clinical_read(request, patient=consent.patient, what="signed consent", obj=consent)
+    log_clinical_read(request, patient=consent.patient, what="consent", obj=consent)
     can_write = is_allowed(request.user, "consents:withdraw", "POST")
     return render(
         request,
@@ -137,7 +137,7 @@ def signature(request, pk: int, who: str):
     field = {"patient": consent.patient_signature, "practitioner": consent.practitioner_signature}.get(who)
     if field is None:
         raise Http404("No such signature.")
-    log_clinical_read(request, patient=consent.patient, what=f"{who} signature", obj=consent)
+    log_clinical_read(request, patient=consent.patient, what="consent", obj=consent)
     response = FileResponse(field.open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, no-store"
     return response
@@ -146,7 +146,7 @@ def signature(request, pk: int, who: str):
 @never_cache
 def pdf(request, pk: int):
     consent = _consent(pk)
-    log_clinical_read(request, patient=consent.patient, what="signed consent (PDF)", obj=consent)
+    log_clinical_read(request, patient=consent.patient, what="consent", obj=consent)
     if request.GET.get("print"):
         return render(request, "consents/consent_print.html", consent_context(consent))
     response = HttpResponse(consent_pdf(consent), content_type="application/pdf")

@@ -200,7 +200,11 @@ def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
             outcome = _send(message, token, smtp)
             setattr(result, outcome.what, getattr(result, outcome.what) + 1)
             if outcome.what in ("retrying", "failed"):
-                problems.append(f"message {message.id} ({message.kind}): {outcome.event[1]}")
+                # The log names the message, never the server's answer: that can quote the address
+                # (a name), and logs hold no patient data; the answer is on the message's page.
+                problems.append(
+                    f"message {message.id} ({message.kind}), {outcome.what}; the reason is on its page"
+                )
     finally:
         smtp.close()
     if problems:

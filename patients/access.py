@@ -14,4 +14,15 @@ ACCESS: dict = {
     "patients:archive": ALL_STAFF,
     "patients:restore": ALL_STAFF,
     "patients:screening": rule(practitioner=WRITE, clinic_admin=READ),
+    # Data rights (patients/gdpr.py). The export holds the whole record, clinical part included: the
+    # clinic admin, who answers patients' data requests, exports; practitioners read the record in
+    # the app and front desk never sees its clinical part. Anyone at the desk may record that a
+    # patient asked to be erased; only the clinic admin decides. The requests hold no clinical data.
+    "patients:export": rule(clinic_admin=READ),
+    "patients:export_fhir": rule(clinic_admin=READ),
+    "patients:export_raw": rule(clinic_admin=READ),
+    "patients:erasure_new": ALL_STAFF,
+    "patients:erasure_list": ALL_STAFF,
+    "patients:erasure_detail": ALL_STAFF,
+    "patients:erasure_decide": rule(clinic_admin=WRITE),
 }

@@ -2,7 +2,7 @@ import datetime
 
 from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Column, Field, Fieldset, Layout, Row
+from crispy_forms.layout import HTML, Column, Field, Fieldset, Layout, Row, Submit
 from django import forms
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
@@ -240,3 +240,38 @@ class ScreeningForm(forms.ModelForm):
             item: (self.cleaned_data[f"answer_{item}"], self.cleaned_data[f"date_{item}"])
             for item in Contraindication.values
         }
+
+
+class ErasureRequestForm(forms.Form):
+    how_asked = forms.CharField(
+        label="How the patient asked",
+        max_length=300,
+        help_text="For example: by e-mail on 3 March, in person at the desk.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Record the request"))
+
+
+class ErasureDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[
+            ("approve", "Erase: contact details now, clinical records after the retention period"),
+            ("refuse", "Refuse"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to refuse; the patient is told it.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", "Record the decision"))

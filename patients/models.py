@@ -3,6 +3,7 @@ import datetime
 from anyascii import anyascii
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
@@ -71,6 +72,8 @@ class Patient(models.Model):
         blank=True, help_text="Administrative notes seen by all staff. No clinical information here."
     )
     archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when the patient's identity was pseudonymised after an erasure (patients/gdpr.py).
+    pseudonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Folded name, chart number, e-mail and phone digits: the one column the search matches
     # (trigram-indexed on PostgreSQL, see migration 0002). Kept by services.
     search_text = models.TextField(editable=False, default="")
@@ -111,6 +114,13 @@ class Patient(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_erased(self) -> bool:
+        """Whether an erasure of this patient was carried out (patients/gdpr.py)."""
+        if self.pseudonymised_at:
+            return True
+        return self.erasure_requests.filter(state__in=["contact_erased", "done"]).exists()
 
     @property
     def wants_email(self) -> bool:
@@ -232,3 +242,64 @@ class ScreeningAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_item_display()}: {self.get_answer_display()}"
+
+
+class ErasureRequest(models.Model):
+    """A patient's request to be erased (GDPR Art. 17) and what became of it: who recorded it, who
+    decided and why, and the outcome (rule `records-kept-after-erasure`, docs/clinical-rules.md).
+    Nothing here is ever deleted."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        REFUSED = "refused", "Refused"
+        CONTACT_ERASED = "contact_erased", "Contact details erased; clinical records kept"
+        DONE = "done", "Pseudonymised"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="erasure_requests")
+    requested_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    how_asked = models.CharField(
+        "how the patient asked", max_length=300, help_text="For example: by e-mail on 3 March, in person."
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.TextField("reason for the decision", max_length=2000, blank=True)
+    contact_erased_at = models.DateTimeField(null=True, blank=True)
+    keep_clinical_until = models.DateField("clinical records kept until", null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=models.Q(state="pending"),
+                name="one_pending_erasure_per_patient",
+                violation_error_message="This patient already has an erasure request waiting for a decision.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="pending")
+                | (models.Q(decided_at__isnull=False) & models.Q(decided_by__isnull=False)),
+                name="erasure_decision_has_who_and_when",
+                violation_error_message="A decided erasure request names who decided and when.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state__in=["contact_erased", "done"])
+                | (models.Q(contact_erased_at__isnull=False) & models.Q(keep_clinical_until__isnull=False)),
+                name="erasure_carried_out_has_dates",
+                violation_error_message="An erasure carried out records when and how long records are kept.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Erasure request of {self.requested_at:%d/%m/%Y}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == self.State.PENDING

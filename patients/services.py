@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from clinic.audit_chain import seal_bulk
 from clinic.errors import Refusal
 from clinic.models import Counter
 
@@ -66,6 +67,8 @@ def screening_for(patient: Patient) -> Screening:
             [ScreeningAnswer(screening=screening, item=item) for item in Contraindication.values],
             ScreeningAnswer,
         )
+        # bulk_create sends no post_save: seal the history rows it wrote (clinic/audit_chain.py).
+        seal_bulk(ScreeningAnswer.history.filter(screening_id=screening.pk))
     return screening
 
 
@@ -87,6 +90,11 @@ def restore_patient(*, patient: Patient, by) -> Patient:
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if not patient.is_archived:
         raise Refusal(f"{patient.full_name} is not archived.")
+    if patient.is_erased:
+        raise Refusal(
+            f"{patient.full_name} asked to be erased: the record stays archived, kept only for the "
+            "clinical records' retention period. Register the patient again if they come back."
+        )
     patient.archived_at = None
     patient._history_user = by
     patient.save()

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -12,12 +13,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinic import fragments
 from clinic.access import is_allowed
+from clinic.audit import log_clinical_read
 from clinic.errors import Refusal, show_refusal
+from clinic.reauth import require_recent_auth
 from clinic.roles import user_roles
 
-from . import page_cache, selectors, services
-from .forms import PatientForm, ScreeningForm
-from .models import Patient
+from . import export, gdpr, page_cache, selectors, services
+from .forms import ErasureDecisionForm, ErasureRequestForm, PatientForm, ScreeningForm
+from .models import ErasureRequest, Patient
 from .sections import render_sections
 
 PAGE_SIZE = 25
@@ -133,6 +136,9 @@ def patient_detail(request, pk):
         scopes=(page_cache.scope(pk), fragments.REFERENCE),
         render=lambda: _detail_parts(request, pk),
     )
+    if is_allowed(request.user, "treatments:timeline") or _may_read_screening(request):
+        # Logged on every view, cached copy or not: the page shows this role clinical sections.
+        log_clinical_read(request, patient=pk, what="patient_page")
     return render(request, "patients/detail.html", {"title": title, "body": body})
 
 
@@ -169,6 +175,8 @@ def screening_edit(request, pk):
     screening = selectors.screening_detail(patient)
     answers = {a.item: a for a in screening.answers.all()} if screening else {}
     read_only = not is_allowed(request.user, "patients:screening", "POST")
+    if request.method == "GET":
+        log_clinical_read(request, patient=patient, what="screening", obj=screening)
     form = ScreeningForm(request.POST or None, instance=screening, answers=answers, read_only=read_only)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -221,3 +229,101 @@ def patient_archive(request, pk):
 @require_http_methods(["GET", "POST"])
 def patient_restore(request, pk):
     return _archive_or_restore(request, pk, archive=False)
+
+
+# ---------------------------------------------------------------- data rights (patients/gdpr.py)
+
+
+def _export(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    record = export.patient_record(patient)
+    log_clinical_read(request, patient=patient, what="export")
+    return patient, record
+
+
+def _download(payload: dict, filename: str) -> HttpResponse:
+    response = JsonResponse(payload, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_recent_auth  # an export is a bulk read of the whole record: confirm it is still you
+def export_page(request, pk):
+    """The patient's whole record as a readable, printable document (the access log records it)."""
+    patient, record = _export(request, pk)
+    # "messages" is the name of the page's notices (django.contrib.messages): the e-mails are "emails".
+    context = {**record, "emails": record["messages"]}
+    del context["messages"]
+    return render(request, "patients/export.html", context)
+
+
+@require_recent_auth  # an export is a bulk read of the whole record: confirm it is still you
+def export_fhir(request, pk):
+    patient, record = _export(request, pk)
+    return _download(export.fhir_bundle(record), f"{patient.chart_number}-fhir.json")
+
+
+@require_recent_auth  # an export is a bulk read of the whole record: confirm it is still you
+def export_raw(request, pk):
+    patient, record = _export(request, pk)
+    return _download(export.raw_records(record), f"{patient.chart_number}-records.json")
+
+
+def erasure_list(request):
+    requests = ErasureRequest.objects.select_related("patient", "recorded_by", "decided_by")
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "patients/erasure_list.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+def erasure_new(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    form = ErasureRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            erasure = gdpr.request_erasure(patient=patient, by=request.user, **form.cleaned_data)
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            messages.success(request, "Erasure request recorded. A clinic admin decides on it.")
+            return redirect("patients:erasure_detail", pk=erasure.pk)
+    return render(request, "patients/erasure_form.html", {"form": form, "patient": patient})
+
+
+def erasure_detail(request, pk):
+    erasure = get_object_or_404(
+        ErasureRequest.objects.select_related("patient", "recorded_by", "decided_by"), pk=pk
+    )
+    can_decide = erasure.is_pending and is_allowed(request.user, "patients:erasure_decide", "POST")
+    form = ErasureDecisionForm() if can_decide else None
+    return render(
+        request,
+        "patients/erasure_detail.html",
+        {"erasure": erasure, "patient": erasure.patient, "form": form},
+    )
+
+
+@require_http_methods(["POST"])
+@require_recent_auth  # an erasure cannot be undone: confirm it is still you
+def erasure_decide(request, pk):
+    erasure = get_object_or_404(ErasureRequest.objects.select_related("patient"), pk=pk)
+    form = ErasureDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            gdpr.decide_erasure(
+                erasure=erasure,
+                by=request.user,
+                approve=form.cleaned_data["decision"] == "approve",
+                reason=form.cleaned_data["reason"],
+            )
+        except Refusal as refusal:
+            show_refusal(form, refusal)
+        else:
+            messages.success(request, "Decision recorded.")
+            return redirect("patients:erasure_detail", pk=erasure.pk)
+    return render(
+        request,
+        "patients/erasure_detail.html",
+        {"erasure": erasure, "patient": erasure.patient, "form": form},
+        status=200,
+    )

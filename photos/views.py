@@ -84,7 +84,7 @@ def timeline(request, patient_id: int, area: str):
     state = selectors.photo_state(patient.pk)
     photos = [] if state.hidden else selectors.area_timeline(patient.pk, area)
     if photos:
-        log_clinical_read(request, patient=patient, what=f"photo timeline: {label}")
+        log_clinical_read(request, patient=patient, what="photos")
     return render(
         request,
         "photos/timeline.html",
@@ -98,7 +98,7 @@ def compare(request, patient_id: int, area: str):
     state = selectors.photo_state(patient.pk)
     before, after = (None, None) if state.hidden else selectors.compare(patient.pk, area)
     if before or after:
-        log_clinical_read(request, patient=patient, what=f"photo comparison: {label}")
+        log_clinical_read(request, patient=patient, what="photos")
     return render(
         request,
         "photos/compare.html",
@@ -149,7 +149,7 @@ def image(request, pk: int, size: str):
     photo = get_object_or_404(ClinicalPhoto.objects.select_related("patient"), pk=pk)
     if selectors.photos_hidden(photo.patient_id):
         raise Http404("This photo is hidden: the patient withdrew their photo consent.")
-    log_clinical_read(request, patient=photo.patient, what=f"photo ({size})", obj=photo)
+    log_clinical_read(request, patient=photo.patient, what="photo", obj=photo)
     field = photo.image if size == "full" else photo.thumbnail
     response = FileResponse(field.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"

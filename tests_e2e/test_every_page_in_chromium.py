@@ -51,6 +51,11 @@ def demo_clinic(live_server):
     board = reverse("scheduling:calendar_board")
     planner = f"{reverse('scheduling:plan')}?patient={(planned or upcoming.patient).pk}"
 
+    from patients.models import ErasureRequest
+
+    pending = ErasureRequest.objects.filter(state="pending").first()
+    done = ErasureRequest.objects.filter(state="done").first()
+
     def detail(kind, pk):
         return reverse(f"treatments:{kind}_detail", args=[pk])
 
@@ -69,6 +74,12 @@ def demo_clinic(live_server):
         ("formulation", "treatments:formulation_detail", detail("formulation", formulation.pk)),
         ("session", "treatments:session_detail", detail("session", session.pk)),
         ("messages", "clinic:outbox_list", reverse("clinic:outbox_list")),
+        ("access-log", "clinic:access_log", reverse("clinic:access_log")),
+        ("export", "patients:export", reverse("patients:export", args=[consultation.patient_id])),
+        ("erasure-list", "patients:erasure_list", reverse("patients:erasure_list")),
+        ("erasure-pending", "patients:erasure_detail", reverse("patients:erasure_detail", args=[pending.pk])),
+        ("erasure-done", "patients:erasure_detail", reverse("patients:erasure_detail", args=[done.pk])),
+        ("pseudonymised-patient", "patients:detail", reverse("patients:detail", args=[done.patient_id])),
     ]
 
 

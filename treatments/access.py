@@ -18,7 +18,6 @@ ACCESS = {
     "treatments:consultation_edit": CLINICAL_WRITE,
     "treatments:consultation_sign": CLINICAL_WRITE,
     "treatments:addendum_add": CLINICAL_WRITE,
-    "treatments:consultation_access_log": rule(clinic_admin=READ),
     "treatments:formulation_create": CLINICAL_WRITE,
     "treatments:formulation_detail": CLINICAL_READ,
     "treatments:formulation_revise": CLINICAL_WRITE,

@@ -10,7 +10,6 @@ from clinic.admin import NoWrites, ReadOnlyAdmin
 from .models import (
     Concern,
     Consultation,
-    ConsultationAccessLog,
     ConsultationAnswer,
     Formulation,
     FormulationLine,
@@ -77,23 +76,6 @@ class ConsultationAdmin(ReadOnlyAdmin):
     list_select_related = ("patient", "practitioner")
     date_hierarchy = "date"
     inlines = [ConsultationAnswerInline]
-
-
-@admin.register(ConsultationAccessLog)
-class ConsultationAccessLogAdmin(NoWrites, admin.ModelAdmin):
-    list_display = ("accessed_at", "user", "consultation", "patient")
-    list_filter = ("accessed_at", "user")
-    search_fields = (
-        "user__username",
-        "consultation__patient__search_text",
-        "consultation__patient__chart_number",
-    )
-    list_select_related = ("user", "consultation__patient")
-    date_hierarchy = "accessed_at"
-
-    @admin.display(description="patient")
-    def patient(self, obj):
-        return obj.consultation.patient
 
 
 class FormulationLineInline(NoWrites, admin.TabularInline):

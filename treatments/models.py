@@ -176,21 +176,6 @@ class Addendum(models.Model):
         return f"Addendum by {self.author} on {self.created_at:%d/%m/%Y %H:%M}"
 
 
-class ConsultationAccessLog(models.Model):
-    """Who opened a consultation, and when (every read of a clinical note is logged)."""
-
-    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="access_log")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-accessed_at", "-id"]
-        indexes = [models.Index(fields=["consultation", "-accessed_at"], name="access_log_consultation")]
-
-    def __str__(self) -> str:
-        return f"{self.user} read consultation {self.consultation_id} at {self.accessed_at:%d/%m/%Y %H:%M}"
-
-
 class Category(models.TextChoices):
     VITAMIN = "vitamin", "Vitamin"
     MINERAL = "mineral", "Mineral"

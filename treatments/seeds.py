@@ -179,7 +179,6 @@ CLINIC_ADMIN_PERMISSIONS = [
     "view_consultation",
     "view_consultationanswer",
     "view_addendum",
-    "view_consultationaccesslog",
     "view_formulation",
     "view_formulationline",
     "view_sessionrecord",

@@ -23,7 +23,6 @@ from .aftercare import enqueue_aftercare
 from .models import (
     Addendum,
     Consultation,
-    ConsultationAccessLog,
     ConsultationAnswer,
     Decision,
     Formulation,
@@ -229,11 +228,6 @@ def add_addendum(*, consultation: Consultation, by, text: str) -> Addendum:
     addendum._history_user = by
     addendum.save()
     return addendum
-
-
-def log_consultation_read(*, consultation: Consultation, user) -> ConsultationAccessLog:
-    """Every read of a consultation is logged with who and when."""
-    return ConsultationAccessLog.objects.create(consultation=consultation, user=user)
 
 
 # ---------------------------------------------------------------- formulations

@@ -13,7 +13,6 @@ urlpatterns = [
     path("consultations/<int:pk>/edit/", views.consultation_edit, name="consultation_edit"),
     path("consultations/<int:pk>/sign/", views.consultation_sign, name="consultation_sign"),
     path("consultations/<int:pk>/addenda/", views.addendum_add, name="addendum_add"),
-    path("consultations/<int:pk>/reads/", views.consultation_access_log, name="consultation_access_log"),
     path(
         "consultations/<int:consultation_id>/formulations/new/",
         views.formulation_create,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import is_allowed
+from clinic.audit import log_clinical_read
 from clinic.errors import Refusal, show_refusal
 from clinic.reauth import require_recent_auth
 from patients.models import Contraindication, Patient
@@ -35,7 +36,6 @@ from .forms import (
 )
 from .models import (
     Consultation,
-    ConsultationAccessLog,
     Formulation,
     Ingredient,
     SessionLot,
@@ -68,6 +68,7 @@ def timeline(request, patient_id: int):
     except ValueError:
         before = None  # a mangled link shows the newest entries
     page = selectors.timeline(patient, before=before)
+    log_clinical_read(request, patient=patient, what="timeline")
     header = selectors.timeline_header(patient, page, first_page=before is None)
     # Each version links to the diff against the one before it (a query only when that one is older
     # than the page).
@@ -134,9 +135,8 @@ def consultation_create(request, patient_id: int):
 
 
 def consultation_detail(request, pk: int):
-    consultation = get_object_or_404(Consultation.objects.only("pk"), pk=pk)
-    services.log_consultation_read(consultation=consultation, user=request.user)
     consultation = selectors.consultation_detail(pk)
+    log_clinical_read(request, patient=consultation.patient, what="consultation", obj=consultation)
     order = {item: n for n, item in enumerate(Contraindication.values)}
     answers = sorted(consultation.answers.all(), key=lambda a: order.get(a.item, len(order)))
     return render(
@@ -169,7 +169,7 @@ def consultation_edit(request, pk: int):
         messages.info(request, "This consultation is signed and cannot be edited. Add an addendum instead.")
         return redirect("treatments:consultation_detail", pk=pk)
     if request.method == "GET":
-        services.log_consultation_read(consultation=consultation, user=request.user)
+        log_clinical_read(request, patient=consultation.patient, what="consultation", obj=consultation)
     answers = {a.item: a.answer for a in consultation.answers.all()}
     protocol, plan_initial = _protocol(consultation.patient, consultation.date, consultation)
     form = ConsultationForm(
@@ -248,16 +248,6 @@ def addendum_add(request, pk: int):
     else:
         messages.error(request, "Write the addendum text (at most 5000 characters).")
     return redirect("treatments:consultation_detail", pk=pk)
-
-
-def consultation_access_log(request, pk: int):
-    consultation = get_object_or_404(Consultation.objects.select_related("patient"), pk=pk)
-    reads = ConsultationAccessLog.objects.filter(consultation=consultation).select_related("user")[:500]
-    return render(
-        request,
-        "treatments/consultation_access_log.html",
-        {"consultation": consultation, "patient": consultation.patient, "reads": reads},
-    )
 
 
 # ---------------------------------------------------------------- formulations
@@ -365,6 +355,7 @@ def formulation_revise(request, pk: int):
 def formulation_detail(request, pk: int):
     """The formulation sheet: also the printable sheet for the treatment room (print stylesheet)."""
     formulation = selectors.formulation_detail(pk)
+    log_clinical_read(request, patient=formulation.patient, what="formulation", obj=formulation)
     sessions = formulation.session_records.select_related("practitioner").order_by("-performed_at")
     versions = (
         Formulation.objects.filter(patient=formulation.patient).order_by("-version").only("pk", "version")
@@ -391,6 +382,7 @@ def formulation_diff(request, pk: int, other_pk: int):
     if first.patient_id != second.patient_id:
         raise Http404("These versions belong to different patients.")
     old, new = sorted([first, second], key=lambda f: f.version)
+    log_clinical_read(request, patient=first.patient, what="formulation", obj=new)
     versions = Formulation.objects.filter(patient=first.patient).order_by("-version").only("pk", "version")
     return render(
         request,
@@ -480,6 +472,7 @@ def session_detail(request, pk: int):
     and the corrections beside a record marked done."""
     record = selectors.session_record_detail(pk)
     zones = list(record.zones.all())
+    log_clinical_read(request, patient=record.patient, what="session_record", obj=record)
     return render(
         request,
         "treatments/session_detail.html",

@@ -42,7 +42,7 @@ from clinic.tests.test_access import named_urls
 from consents.models import ConsentTemplate, PatientConsent
 from outbox.kinds import registered_kinds
 from outbox.models import OutboxMessage
-from patients.models import Patient
+from patients.models import ErasureRequest, Patient
 from photos.models import ClinicalPhoto, PhotoArea
 from scheduling import email_links
 from scheduling.models import Appointment, SessionSeries
@@ -128,6 +128,12 @@ def extra_queries(data):
         "treatments:recall": [f"?q={quote(n)}" for n in StockLot.objects.values_list("lot_number", flat=True)]
         + ["?q=RC-2611&page=2", "?q=nothing-like-this"],
         "treatments:recall_export": ["?q=RC-2611", "?q=%3D1%2B1"],
+        "clinic:access_log": [
+            f"?patient={patient}",
+            f"?user={data['users_by_name']['practitioner'].pk}",
+            "?page=2",
+        ],
+        "patients:erasure_list": ["?page=2"],
     }
 
 
@@ -177,6 +183,7 @@ def url_arguments(data) -> dict[str, list[dict]]:
     appointments = list(shapes.values())
     messages = [{"pk": pk} for pk in OutboxMessage.objects.values_list("pk", flat=True)]
     by_patient = [{"patient_id": p.pk} for p in patients]
+    erasures = [{"pk": pk} for pk in ErasureRequest.objects.order_by("pk").values_list("pk", flat=True)]
     by_pk = [{"pk": p.pk} for p in patients]
     staff = list(User.objects.filter(is_active=True).order_by("pk"))
     consents = [{"pk": pk} for pk in PatientConsent.objects.values_list("pk", flat=True)]
@@ -210,13 +217,18 @@ def url_arguments(data) -> dict[str, list[dict]]:
         "patients:screening": by_pk,
         "patients:archive": by_pk,
         "patients:restore": by_pk,
+        "patients:export": by_pk,
+        "patients:export_fhir": by_pk[:3],
+        "patients:export_raw": by_pk[:3],
+        "patients:erasure_new": by_pk,
+        "patients:erasure_detail": erasures,
+        "patients:erasure_decide": erasures,
         "treatments:timeline": by_patient,
         "treatments:consultation_create": by_patient,
         "treatments:consultation_detail": consultations,
         "treatments:consultation_edit": consultations,
         "treatments:consultation_sign": consultations,
         "treatments:addendum_add": consultations,
-        "treatments:consultation_access_log": consultations,
         "treatments:formulation_create": [{"consultation_id": c["pk"]} for c in consultations],
         "treatments:formulation_detail": [{"pk": f.pk} for f in formulations],
         "treatments:formulation_revise": [{"pk": f.pk} for f in formulations],
@@ -275,6 +287,7 @@ def every_state(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic(), fast:
         users = create_demo_users()
         data = build_every_state(users=users)
+        data["users_by_name"] = users
         data["users"] = {role: users[name] if name else None for role, name in ROLES.items()}
         data["arguments"] = url_arguments(data)
         data["queries"] = extra_queries(data)
@@ -363,6 +376,8 @@ def test_the_every_state_demo_holds_every_state(every_state):
     assert photo_state(photos["hidden"].patient_id).hidden
     assert photo_state(photos["released"].patient_id).release is not None
     assert not photo_state(photos["shown"][0].patient_id).hidden
+    assert set(ErasureRequest.objects.values_list("state", flat=True)) == set(ErasureRequest.State.values)
+    assert Patient.objects.filter(pseudonymised_at__isnull=False).exists()
 
 
 def test_no_template_uses_the_data_tokens():

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 NOT_ON_THE_PATIENT_PAGE = {
     "outbox.OutboxMessage": "e-mails are on the Messages pages",
     "outbox.OutboxEvent": "e-mails are on the Messages pages",
-    "treatments.ConsultationAccessLog": "who read a consultation: written on every read, shown to admin",
+    "clinic.AccessLogEntry": "who read clinical data: written on every read, shown on the access log page",
+    "patients.ErasureRequest": "shown on its own pages; the patient page only links to them",
     "scheduling.AppointmentStateChange": "written with the appointment's own save, which is tracked",
-    "clinic.AccessLog": "who read a photo or a consent: written on every read, not shown there",
     "photos.ClinicalPhoto": "photos are on the photo pages, never on the patient page",
     "photos.PhotoRelease": "shown on the photo pages only",
 }

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from clinic.models import AccessLog
+from clinic.models import AccessLogEntry
 from consents import selectors
 from consents.demo import drawn_signature
 from consents.models import PatientConsent
@@ -85,7 +85,7 @@ def test_reading_a_signed_consent_is_logged_and_the_pdf_has_the_signatures(
     assert client.get(reverse("consents:detail", args=[consent.pk])).status_code == 200
     response = client.get(reverse("consents:pdf", args=[consent.pk]))
     assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
-    assert AccessLog.objects.filter(user=clinic_admin, patient=consent.patient).count() == 2
+    assert AccessLogEntry.objects.filter(user=clinic_admin, patient=consent.patient).count() == 2
     printed = client.get(reverse("consents:pdf", args=[consent.pk]) + "?print=1")
     assert printed.text.count('src="data:image/png;base64,') == 2
     # Clinic admin reads; only practitioners record a withdrawal.

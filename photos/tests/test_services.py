@@ -9,7 +9,7 @@ from django.urls import reverse
 from PIL import Image
 
 from clinic.errors import Refusal
-from clinic.models import AccessLog
+from clinic.models import AccessLogEntry
 from consents import services as consent_services
 from consents.tests.factories import signed_consent
 from photos import selectors, services
@@ -121,7 +121,7 @@ def test_photos_are_served_by_role_and_every_read_is_logged(
     user = request.getfixturevalue(role)
     response = client_as(user).get(reverse("photos:image", args=[photo.pk, "full"]))
     assert response.status_code == status
-    logged = AccessLog.objects.filter(user=user, patient=record.patient, object_id=photo.pk)
+    logged = AccessLogEntry.objects.filter(user=user, patient=record.patient, object_id=photo.pk)
     assert logged.exists() == (status == 200)
     if status == 200:
         assert response["Content-Type"] == "image/jpeg" and "no-store" in response["Cache-Control"]

@@ -30,7 +30,6 @@ def url_kwargs(world):
         "treatments:consultation_edit": {"pk": consultation.pk},
         "treatments:consultation_sign": {"pk": consultation.pk},
         "treatments:addendum_add": {"pk": consultation.pk},
-        "treatments:consultation_access_log": {"pk": consultation.pk},
         "treatments:formulation_create": {"consultation_id": consultation.pk},
         "treatments:formulation_detail": {"pk": first.pk},
         "treatments:formulation_revise": {"pk": second.pk},

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.errors import Refusal
+from clinic.models import AccessLogEntry
 from treatments import services
 from treatments.dashboard import panel
-from treatments.models import Consultation, ConsultationAccessLog, Formulation, SessionRecord
+from treatments.models import Consultation, Formulation, SessionRecord
 from treatments.patient_section import section
 from treatments.services import LineInput
 from treatments.tests import factories
@@ -129,11 +130,12 @@ def test_every_read_of_a_consultation_is_logged_and_shown_to_admin(client_as, pr
     client_as(practitioner).get(url)
     client = client_as(clinic_admin)
     assert client.get(url).status_code == 200
-    reads = list(ConsultationAccessLog.objects.order_by("id").values_list("user__username", flat=True))
-    assert reads == ["practitioner", "admin"]
-    response = client.get(reverse("treatments:consultation_access_log", args=[consultation.pk]))
+    reads = AccessLogEntry.objects.filter(what="consultation", object_id=consultation.pk).order_by("id")
+    assert list(reads.values_list("user__username", flat=True)) == ["practitioner", "admin"]
+    response = client.get(reverse("clinic:access_log") + f"?patient={consultation.patient_id}")
     assert response.status_code == 200
-    assert "(practitioner)" in response.text and "(admin)" in response.text
+    rows = response.text.split("<tbody>")[1]
+    assert "Inês Moura" in rows and rows.count("<td>Consultation</td>") == 2
 
 
 def test_clinic_admin_reads_but_cannot_write_clinical_content(client_as, practitioner, clinic_admin):
@@ -160,7 +162,7 @@ def test_front_desk_gets_403_on_clinical_pages(client_as, practitioner, front_de
         reverse("treatments:ingredients"),
     ):
         assert client.get(url).status_code == 403, url
-    assert ConsultationAccessLog.objects.count() == 0
+    assert AccessLogEntry.objects.count() == 0
 
 
 def test_formulation_from_the_formset_makes_version_one(client_as, practitioner):
@@ -418,7 +420,8 @@ def test_unknown_diff_version_answers_404(client_as, practitioner):
 def test_opening_a_draft_to_edit_is_logged_as_a_read(client_as, practitioner):
     consultation = services.start_consultation(patient=factories.patient(), by=practitioner)
     client_as(practitioner).get(reverse("treatments:consultation_edit", args=[consultation.pk]))
-    assert ConsultationAccessLog.objects.filter(consultation=consultation, user=practitioner).count() == 1
+    reads = AccessLogEntry.objects.filter(what="consultation", object_id=consultation.pk, user=practitioner)
+    assert reads.count() == 1
 
 
 # ---------------------------------------------------------------- which consultation a formulation follows

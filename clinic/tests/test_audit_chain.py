@@ -1,0 +1,172 @@
+"""The audit trail is tamper-evident (issue 16, "Audit"): each access-log and change-history row is
+chained; an edit, a deletion, a removed link or a row slipped in are reported by verify_audit."""
+
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+from django.test import RequestFactory
+
+from clinic import audit_chain
+from clinic.audit import log_clinical_read
+from clinic.models import AccessLogEntry, AuditHead, AuditLink
+from patients.models import Patient
+from treatments.tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _read(user, patient, what="timeline"):
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.7", HTTP_USER_AGENT="Firefox")
+    request.user = user
+    log_clinical_read(request, patient=patient, what=what)
+
+
+@pytest.fixture
+def trail(practitioner, django_capture_on_commit_callbacks):
+    """Clinical writes and reads, sealed as they would be after each commit."""
+    with django_capture_on_commit_callbacks(execute=True):
+        record = factories.session_record(practitioner)
+        _read(practitioner, record.patient)
+        _read(practitioner, record.patient, "session_record")
+    return record
+
+
+def verify_output() -> tuple[bool, str]:
+    from io import StringIO
+
+    out = StringIO()
+    try:
+        call_command("verify_audit", stdout=out)
+    except CommandError:
+        return False, out.getvalue()
+    return True, out.getvalue()
+
+
+def test_an_untouched_trail_verifies(trail):
+    ok, out = verify_output()
+    assert ok, out
+    assert "intact" in out
+    assert (
+        AuditLink.objects.filter(table=AccessLogEntry._meta.db_table).count()
+        == AccessLogEntry.objects.count()
+        == 2
+    )
+    history = Patient.history.model._meta.db_table
+    assert AuditLink.objects.filter(table=history).exists()
+
+
+def _raw(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def test_a_row_edited_in_the_database_is_named(trail):
+    entry = AccessLogEntry.objects.order_by("id").first()
+    _raw(f"UPDATE {AccessLogEntry._meta.db_table} SET user_agent = %s WHERE id = %s", ["forged", entry.pk])
+    ok, out = verify_output()
+    assert not ok
+    assert f"access log entry {entry.pk} was changed in the database" in out
+
+
+def test_a_change_history_row_edited_in_the_database_is_named(trail):
+    model = Patient.history.model
+    row = model.objects.order_by("history_id").first()
+    _raw(f"UPDATE {model._meta.db_table} SET given_name = %s WHERE history_id = %s", ["Mallory", row.pk])
+    ok, out = verify_output()
+    assert not ok
+    assert f"change-history entry {row.pk} of the patient records was changed" in out
+
+
+def test_a_deleted_row_is_named(trail):
+    entry = AccessLogEntry.objects.order_by("id").last()
+    _raw(f"DELETE FROM {AccessLogEntry._meta.db_table} WHERE id = %s", [entry.pk])
+    ok, out = verify_output()
+    assert not ok
+    assert f"access log entry {entry.pk} was deleted from the database" in out
+
+
+def test_a_row_and_its_link_deleted_together_break_the_chain(trail):
+    entry = AccessLogEntry.objects.order_by("id").first()
+    link = AuditLink.objects.get(table=AccessLogEntry._meta.db_table, row_id=entry.pk)
+    _raw(f"DELETE FROM {AccessLogEntry._meta.db_table} WHERE id = %s", [entry.pk])
+    _raw(f"DELETE FROM {AuditLink._meta.db_table} WHERE id = %s", [link.pk])
+    ok, out = verify_output()
+    assert not ok
+    assert f"Chain link {link.seq} is missing" in out
+
+
+def test_the_last_entry_removed_with_its_link_is_seen_at_the_head(trail):
+    entry = AccessLogEntry.objects.order_by("id").last()
+    link = AuditLink.objects.get(table=AccessLogEntry._meta.db_table, row_id=entry.pk)
+    _raw(f"DELETE FROM {AccessLogEntry._meta.db_table} WHERE id = %s", [entry.pk])
+    _raw(f"DELETE FROM {AuditLink._meta.db_table} WHERE id = %s", [link.pk])
+    ok, out = verify_output()
+    assert not ok
+    assert f"ends at link {link.seq - 1} but its head says {link.seq}" in out
+
+
+def test_a_row_slipped_in_without_the_application_is_named(trail, practitioner):
+    entry = AccessLogEntry.objects.order_by("id").first()
+    _raw(
+        f"INSERT INTO {AccessLogEntry._meta.db_table} (at, user_id, patient_id, what, user_agent) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        [entry.at, practitioner.pk, entry.patient_id, "timeline", ""],
+    )
+    slipped = AccessLogEntry.objects.order_by("id").last()
+    ok, out = verify_output()
+    assert not ok
+    assert f"Access log entry {slipped.pk} is not in the chain" in out
+
+
+def test_a_rolled_back_read_leaves_no_link(practitioner, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    patient = factories.patient()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        sid = transaction.savepoint()
+        _read(practitioner, patient)
+        transaction.savepoint_rollback(sid)
+        _read(practitioner, patient, "screening")
+    assert list(AccessLogEntry.objects.values_list("what", flat=True)) == ["screening"]
+    sealed = AuditLink.objects.filter(table=AccessLogEntry._meta.db_table).values_list("row_id", flat=True)
+    assert list(sealed) == list(AccessLogEntry.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_fork_the_chain():
+    """Eight threads, each its own PostgreSQL connection, log reads and write history at once: every row
+    gets exactly one link, the sequence has no gap or repeat, and the chain verifies."""
+    from clinic.tests.factories import UserFactory
+
+    user = UserFactory(username="racer", role="practitioner")
+    patient = factories.patient()
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def work(n):
+        try:
+            barrier.wait()
+            for i in range(15):
+                _read(user, patient)
+                if i % 5 == 0:
+                    Patient.objects.get(pk=patient.pk).save()  # one change-history row
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert AccessLogEntry.objects.count() == 120
+    seqs = list(AuditLink.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert AuditHead.objects.get().seq == len(seqs)
+    report = audit_chain.verify()
+    assert report.problems == []
