@@ -40,7 +40,7 @@ THREADS = 2
 def get(url: str, cookie: str = "") -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, b""
@@ -178,12 +178,19 @@ def main(argv=None) -> int:
             raise SystemExit("/bench-ok/ did not answer ok")
         sides = [(name, url, cookie) for name, (url, _expected) in pages.items()]
         sides.append(("bare view", f"{base}/bench-ok/", ""))
+        def drain() -> None:
+            # Requests wrk left queued in gunicorn (a slow page under 16 connections) would run
+            # into the next URL's time: one request to the bare view waits behind them.
+            get(f"{base}/bench-ok/")
+
         for _name, url, with_cookie in sides:
             wrk(url, min(2, seconds), with_cookie)  # warm-up
+            drain()
         runs = {name: [] for name, _url, _cookie in sides}
         for number in range(rounds):
             for name, url, with_cookie in sides if number % 2 == 0 else reversed(sides):
                 runs[name].append(wrk(url, seconds, with_cookie, server.pid))
+                drain()
     finally:
         server.terminate()
         server.wait(timeout=20)
