@@ -178,6 +178,7 @@ def main(argv=None) -> int:
             raise SystemExit("/bench-ok/ did not answer ok")
         sides = [(name, url, cookie) for name, (url, _expected) in pages.items()]
         sides.append(("bare view", f"{base}/bench-ok/", ""))
+
         def drain() -> None:
             # Requests wrk left queued in gunicorn (a slow page under 16 connections) would run
             # into the next URL's time: one request to the bare view waits behind them.

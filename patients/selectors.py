@@ -8,6 +8,7 @@ from django.apps import apps
 from django.db import connection
 from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast, Collate
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 
 from clinic.staff import person
@@ -78,7 +79,8 @@ def _list_order() -> list:
 def _prefix(column: str, word: str) -> Q:
     """Keys starting with `word` (or equal to it), as one index range (keys are ASCII)."""
     after = word[:-1] + chr(ord(word[-1]) + 1)
-    return Q(**{f"{column}__gte": word, f"{column}__lt": after})
+    # Compared as indexed (byte order): a plain column comparison could not use the index.
+    return Q(GreaterThanOrEqual(_key(column), word)) & Q(LessThan(_key(column), after))
 
 
 def _matches(query: str) -> tuple[Q | None, str]:
