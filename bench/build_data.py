@@ -345,6 +345,9 @@ def build_patients(cfg, rng: random.Random, seed: int, today: datetime.date, sta
         "notes",
         "archived_at",
         "search_text",
+        "family_key",
+        "given_key",
+        "phone_display",
         "created_at",
         "updated_at",
     ]
@@ -383,6 +386,7 @@ def build_patients(cfg, rng: random.Random, seed: int, today: datetime.date, sta
                 email=email,
                 phone=phone,
             )
+            patient.fill_search_columns()
             consent = bool(email) and rng.random() < 0.8
             created = now - datetime.timedelta(days=rng.randint(0, 5 * 365))
             archived = created + datetime.timedelta(days=rng.randint(1, 300)) if rng.random() < 0.02 else None
@@ -408,7 +412,10 @@ def build_patients(cfg, rng: random.Random, seed: int, today: datetime.date, sta
                 created if consent else None,
                 "",
                 archived,
-                patient.build_search_text(),
+                patient.search_text,
+                patient.family_key,
+                patient.given_key,
+                patient.phone_display,
                 created,
                 created,
             )
@@ -887,6 +894,10 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--patients", type=int, help="override the scale's patient count")
+    parser.add_argument("--practitioners", type=int, help="override the scale's practitioners (group: 300)")
+    parser.add_argument("--rooms", type=int, help="override the scale's rooms (a group of 30 clinics: 120)")
+    parser.add_argument("--front-desk", type=int, help="override the scale's front desk users")
+    parser.add_argument("--outbox", type=int, help="override the scale's outbox rows (full: 1,000,000)")
     parser.add_argument("--reset", action="store_true", help="wipe every app table first (bench DB only!)")
     parser.add_argument(
         "--cancelled-per-visit",
@@ -899,8 +910,9 @@ def main(argv=None) -> int:
         print("bench/build_data.py needs PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
         return 2
     cfg = dict(SCALES[args.scale])
-    if args.patients:
-        cfg["patients"] = args.patients
+    for option in ("patients", "practitioners", "rooms", "front_desk", "outbox"):
+        if getattr(args, option) is not None:
+            cfg[option] = getattr(args, option)
     clock = Clock()
     print(
         f"Building the bench data set ({args.scale}, seed {args.seed}) in {connection.settings_dict['NAME']}"

@@ -214,5 +214,24 @@ def main(argv=None) -> int:
     return 0
 
 
+def verdict(result: dict) -> tuple[str, str, str]:
+    """bench/run_all.py's summary line: the feed's and the drag's p95 against their targets, and one
+    query count whatever the appointments shown."""
+    shown = (
+        f"feed p95 {result['feed_p95_ms']:.1f} ms, queries {'/'.join(map(str, result['feed_queries']))}; "
+        f"drag round trip p95 {result['move_p95_ms']:.1f} ms"
+    )
+    met = (
+        result["feed_p95_ms"] < result["feed_target_ms"]
+        and result["move_p95_ms"] < result["move_target_ms"]
+        and len(result["feed_queries"]) == 1
+    )
+    return (
+        shown,
+        f"p95 < {result['feed_target_ms']} / {result['move_target_ms']} ms",
+        "PASS" if met else "MISS",
+    )
+
+
 if __name__ == "__main__":
     sys.exit(main())

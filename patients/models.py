@@ -22,6 +22,11 @@ def fold_for_search(text: str) -> str:
     return fold(text).replace("'", "").replace("-", "")
 
 
+def name_key(name: str) -> str:
+    """A name as the list sorts it and the search compares it: folded, single spaces."""
+    return " ".join(fold_for_search(name).split())
+
+
 def age_on(date_of_birth: datetime.date, day: datetime.date) -> int:
     """Age in whole years on `day` (rule `age-on-first-session`, docs/clinical-rules.md: the age that
     counts is the one on the first session)."""
@@ -77,13 +82,23 @@ class Patient(models.Model):
     # Folded name, chart number, e-mail and phone digits: the one column the search matches
     # (trigram-indexed on PostgreSQL, see migration 0002). Kept by services.
     search_text = models.TextField(editable=False, default="")
+    # The family and given names folded as the search folds them: the list's order and the search's
+    # exact and prefix matches (patients/selectors.py, search_page), indexed in byte order (migration
+    # 0005). Kept by services with search_text.
+    family_key = models.TextField(editable=False, default="")
+    given_key = models.TextField(editable=False, default="")
+    # The phone as pages show it (PHONENUMBER_DEFAULT_FORMAT), formatted once when saved: formatting
+    # ~25 numbers on every list request was a third of the search's CPU (issue 19).
+    phone_display = models.CharField(max_length=40, editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    history = HistoricalRecords(excluded_fields=["search_text", "updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["search_text", "family_key", "given_key", "phone_display", "updated_at"]
+    )
     objects = PatientQuerySet.as_manager()
 
     class Meta:
@@ -136,6 +151,14 @@ class Patient(models.Model):
         from django.utils import timezone
 
         return self.age_on(timezone.localdate())
+
+    def fill_search_columns(self) -> None:
+        """The search column, the folded name keys and the shown phone, from the fields they are made
+        of."""
+        self.search_text = self.build_search_text()
+        self.phone_display = str(self.phone) if self.phone else ""
+        self.family_key = name_key(self.family_name)
+        self.given_key = name_key(self.given_name)
 
     def build_search_text(self) -> str:
         phone_digits = "".join(ch for ch in str(self.phone or "") if ch.isdigit())

@@ -5,7 +5,10 @@ import re
 from dataclasses import dataclass, field
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Collate
+from django.db.models.lookups import GreaterThanOrEqual, LessThan
 from django.utils import timezone
 
 from clinic.staff import person
@@ -16,8 +19,10 @@ from .models import (
     Patient,
     Screening,
     ScreeningAnswer,
+    age_on,
     fold,
     fold_for_search,
+    name_key,
 )
 
 # --- Search -----------------------------------------------------------------------------------------
@@ -61,29 +66,35 @@ def _term_filter(term: str) -> Q | None:
     return Q(search_text__contains=folded) if folded else None
 
 
-def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
-    """Patients matching what staff typed, ordered by family then given name.
+def _key(name: str):
+    """A name key column as it is indexed: in byte order (PostgreSQL: `COLLATE "C"`, migration 0005;
+    SQLite compares bytes already)."""
+    return Collate(F(name), "C") if connection.vendor == "postgresql" else F(name)
 
-    The query can be any part of a name (folded as `fold_for_search` says: accents, case, letters
-    such as ø or Ł, apostrophes and hyphens set aside; several words all matching in any order), a
-    chart number ("MC-000042" or "42"), a phone number in any formatting with or without the country
-    code, an e-mail address, or a date of birth. Text matches use the folded `search_text` column
-    (trigram-indexed on PostgreSQL, so `contains` stays fast at scale); dates use the indexed
-    `date_of_birth` column. Archived patients are left out unless asked for.
-    """
-    patients = Patient.objects.all()
-    if not include_archived:
-        patients = patients.active()
+
+def _list_order() -> list:
+    return [_key("family_key"), _key("given_key"), "id"]
+
+
+def _prefix(column: str, word: str) -> Q:
+    """Keys starting with `word` (or equal to it), as one index range (keys are ASCII)."""
+    after = word[:-1] + chr(ord(word[-1]) + 1)
+    # Compared as indexed (byte order): a plain column comparison could not use the index.
+    return Q(GreaterThanOrEqual(_key(column), word)) & Q(LessThan(_key(column), after))
+
+
+def _matches(query: str) -> tuple[Q | None, str]:
+    """The condition of what staff typed (None: no query), and the first word as a name key when the
+    query is a name (for the exact and prefix tiers of `search_page`), else ""."""
     # NUL cannot go into a PostgreSQL string; the rest of the whitespace only separates words.
     query = " ".join((query or "").replace("\x00", " ").split())
     if not query:
-        return patients.order_by("family_name", "given_name", "id")
-
+        return None, ""
     if (day := parse_date_query(query)) is not None:
-        condition = Q(date_of_birth=day)
-    elif match := _CHART_NUMBER.match(query):
-        condition = Q(chart_number=chart_number_for(int(match.group(1))))
-    elif _PHONE_LIKE.match(query) and any(ch.isdigit() for ch in query):
+        return Q(date_of_birth=day), ""
+    if match := _CHART_NUMBER.match(query):
+        return Q(chart_number=chart_number_for(int(match.group(1)))), ""
+    if _PHONE_LIKE.match(query) and any(ch.isdigit() for ch in query):
         digits = "".join(ch for ch in query if ch.isdigit())
         if digits.startswith("00") and len(digits) > _MAX_CHART_DIGITS:  # 00351… is +351…
             digits = digits[2:]
@@ -92,12 +103,146 @@ def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[
             condition |= Q(chart_number=chart_number_for(int(digits)))
         if len(digits) >= _MIN_PHONE_DIGITS:
             condition |= Q(search_text__contains=digits)
-    else:
-        terms = [t for t in map(_term_filter, query.split(" ")) if t is not None]
-        condition = Q(pk__in=[]) if not terms else Q()
-        for term in terms:
-            condition &= term
-    return patients.filter(condition).order_by("family_name", "given_name", "id")
+        return condition, ""
+    words = query.split(" ")
+    terms = [t for t in map(_term_filter, words) if t is not None]
+    if not terms:
+        return Q(pk__in=[]), ""
+    condition = Q()
+    for term in terms:
+        condition &= term
+    first = name_key(words[0]) if parse_date_query(words[0]) is None else ""
+    return condition, first
+
+
+def patient_search(query: str = "", include_archived: bool = False) -> QuerySet[Patient]:
+    """Patients matching what staff typed, in the list's order (folded family, then given name).
+
+    The query can be any part of a name (folded as `fold_for_search` says: accents, case, letters
+    such as ø or Ł, apostrophes and hyphens set aside; several words all matching in any order), a
+    chart number ("MC-000042" or "42"), a phone number in any formatting with or without the country
+    code, an e-mail address, or a date of birth. Text matches use the folded `search_text` column
+    (trigram-indexed on PostgreSQL, so `contains` stays fast at scale); dates use the indexed
+    `date_of_birth` column. Archived patients are left out unless asked for. The patient list itself
+    reads through `search_page` (bounded counting, exact and prefix matches first).
+    """
+    patients = Patient.objects.all()
+    if not include_archived:
+        patients = patients.active()
+    condition, _first = _matches(query)
+    if condition is not None:
+        patients = patients.filter(condition)
+    return patients.order_by(*_list_order())
+
+
+# The list counts at most this many matches ("more than 1,000") and pages through at most these:
+# beyond them staff type more of the name. Counting every match cost most of a request at 1,000,000
+# patients (issue 19).
+MATCH_LIMIT = 1000
+PAGE_SIZE = 25
+ROW_FIELDS = (
+    "id",
+    "chart_number",
+    "family_name",
+    "given_name",
+    "preferred_name",
+    "date_of_birth",
+    "email",
+    "archived_at",
+    "phone_display",
+)
+
+
+@dataclass
+class SearchPage:
+    rows: list[dict]  # ROW_FIELDS, plus "phone" (E.164 text) and "age"
+    number: int  # 1-based
+    count: int  # matches, counted up to MATCH_LIMIT + 1
+    page_size: int = PAGE_SIZE
+
+    @property
+    def more_than_limit(self) -> bool:
+        return self.count > MATCH_LIMIT
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-min(self.count, MATCH_LIMIT) // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def links(self) -> list[int | None]:
+        """Page numbers to link (None for a gap): the first, the last and two either side of this
+        one, at most nine, however many pages there are."""
+        last, shown = self.num_pages, []
+        for n in sorted({1, last, *range(max(1, self.number - 2), min(last, self.number + 2) + 1)}):
+            if shown and n - shown[-1] > 1:
+                shown.append(None)
+            shown.append(n)
+        return shown
+
+
+def _tiers(matches: QuerySet, first: str) -> list[tuple[QuerySet, list]]:
+    """The matches in relevance order, as disjoint parts each read in its own index order (one index
+    range each, so a part stops after the rows a page needs): the family name starting with the first
+    word typed, the given name starting with it, then every other match (a word inside a name, an
+    e-mail, a phone number). A key equal to the word sorts before the keys that only start with it
+    (byte order: "silva" < "silva santos" < "silvano"), so within the first two parts exact matches
+    come first; then by family and given name."""
+    if not first:
+        return [(matches, _list_order())]
+    family, given = _prefix("family_key", first), _prefix("given_key", first)
+    return [
+        (matches.filter(family), _list_order()),
+        (matches.filter(given).exclude(family), [_key("given_key"), _key("family_key"), "id"]),
+        (matches.exclude(family).exclude(given), _list_order()),
+    ]
+
+
+def search_page(query: str = "", include_archived: bool = False, page: int | str | None = 1) -> SearchPage:
+    """One page of the patient list or search (`patient_search` says what a query matches), exact and
+    prefix matches first (see `_tiers`), and the number of matches counted up to MATCH_LIMIT + 1.
+
+    At most four queries, each reading at most MATCH_LIMIT + 1 index entries: up to three relevance
+    tiers (the shown values, stopping once the page is full), and the count, only when the tiers
+    filled the page (otherwise they held every match). Rows are plain values, not model instances.
+    """
+    patients = Patient.objects.all()
+    if not include_archived:
+        patients = patients.active()
+    condition, first = _matches(query)
+    matches = patients if condition is None else patients.filter(condition)
+    try:
+        number = int(page or 1)
+    except (TypeError, ValueError):
+        number = 1
+    number = min(max(number, 1), -(-MATCH_LIMIT // PAGE_SIZE))
+    wanted = number * PAGE_SIZE
+    # The phone as stored (E.164 text, for the tel: link): the model field's PhoneNumber objects
+    # cost a parse per row. It is shown as stored formatted (phone_display).
+    shown = {"phone_e164": Cast("phone", TextField())}
+    rows: list[dict] = []
+    for part, order in _tiers(matches, first):
+        rows += part.order_by(*order).values(*ROW_FIELDS, **shown)[: wanted - len(rows)]
+        if len(rows) >= wanted:
+            break
+    # Fewer than asked for: the tiers held every match, and that is the count.
+    count = len(rows) if len(rows) < wanted else matches.values("id")[: MATCH_LIMIT + 1].count()
+    result = SearchPage(rows=[], number=number, count=count, page_size=PAGE_SIZE)
+    result.number = min(number, result.num_pages)  # past the end: the last page
+    start = (result.number - 1) * PAGE_SIZE
+    today = timezone.localdate()
+    for row in rows[start : start + PAGE_SIZE]:
+        row["phone"] = row.pop("phone_e164")
+        row["age"] = age_on(row["date_of_birth"], today)
+        result.rows.append(row)
+    return result
 
 
 # --- Duplicates ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def register_patient(*, by, **fields) -> Patient:
     patient.chart_number = next_chart_number()
     if patient.email_consent:
         patient.email_consent_changed_at = timezone.now()
-    patient.search_text = patient.build_search_text()
+    patient.fill_search_columns()
     patient._history_user = by
     patient.full_clean()
     patient.save()
@@ -46,7 +46,7 @@ def update_patient(*, patient: Patient, by, **fields) -> Patient:
         setattr(patient, name, value)
     if patient.email_consent != before.email_consent:
         patient.email_consent_changed_at = timezone.now()
-    patient.search_text = patient.build_search_text()
+    patient.fill_search_columns()
     patient._history_user = by
     patient.full_clean()
     patient.save()

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
@@ -20,10 +21,11 @@ from clinic.roles import user_roles
 
 from . import export, gdpr, page_cache, selectors, services
 from .forms import ErasureDecisionForm, ErasureRequestForm, PatientForm, ScreeningForm
+from .list_rows import rows_html
 from .models import ErasureRequest, Patient
 from .sections import render_sections
 
-PAGE_SIZE = 25
+PAGE_SIZE = 25  # erasure requests per page
 
 
 @vary_on_headers("HX-Request")
@@ -32,8 +34,7 @@ def patient_list(request):
     same URL answers the whole page (the search box is a plain GET form)."""
     query = request.GET.get("q", "").strip()[:200]
     include_archived = request.GET.get("archived") == "1"
-    patients = selectors.patient_search(query, include_archived=include_archived)
-    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.search_page(query, include_archived=include_archived, page=request.GET.get("page"))
     params = {"q": query} if query else {}
     if include_archived:
         params["archived"] = "1"
@@ -42,6 +43,8 @@ def patient_list(request):
         "query": query,
         "include_archived": include_archived,
         "query_string": urlencode(params),
+        "match_limit": f"{selectors.MATCH_LIMIT:,}",
+        "rows_html": rows_html(page.rows, reverse("patients:detail", args=[0]).removesuffix("0/")),
     }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "patients/_results.html", context)

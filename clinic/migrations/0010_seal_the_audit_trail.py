@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("clinic", "0009_audit_chain_and_access_log"),
         ("treatments", "0008_consultation_reads_into_the_access_log"),
-        ("patients", "0005_erasure_requests"),
+        ("patients", "0006_name_keys_for_list_and_search"),
         ("scheduling", "0007_concurrent_course_reason"),
         ("outbox", "0003_drop_unused_rescheduled_action"),
         ("consents", "0002_seed_template_and_freeze_signed_rows"),

@@ -15,16 +15,8 @@ import pytest
 from bench import run_all
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = [
-    "fig1_search",
-    "fig2_patient",
-    "fig3_calendar",
-    "fig4_planner",
-    "fig5_dispatch",
-    "fig6_throughput",
-    "fig7_calendar_feed",
-    "fig10_photo_timeline",
-]
+# Every figure bench/run_all.py finds (bench/figN_*.py), whoever added it.
+FIGURES = [name.removesuffix(".py") for name in run_all.figures().values()]
 
 
 @pytest.fixture
@@ -62,9 +54,16 @@ def _run(args, database_url):
 @pytest.mark.redis
 def test_bench_builder_and_every_figure_script_run_and_print_their_figures(throwaway_database):
     out = _run(
-        ["bench/build_data.py", "--scale", "tiny", "--patients", "200", "--seed", "1"], throwaway_database
+        [
+            "bench/build_data.py",
+            *("--scale", "tiny", "--patients", "200", "--seed", "1"),
+            *("--practitioners", "5", "--rooms", "4", "--outbox", "300"),
+        ],
+        throwaway_database,
     )
     assert "200 patients (COPY)" in out
+    assert "staff (5 practitioners), 4 rooms" in out
+    assert "300 outbox rows" in out
     assert "Done. Long-history patient: id 1 (MC-000001)" in out
     again = _run(["bench/build_data.py", "--scale", "tiny", "--patients", "200"], throwaway_database)
     assert "already there" in again  # idempotent
@@ -83,11 +82,31 @@ def test_bench_builder_and_every_figure_script_run_and_print_their_figures(throw
                 assert row["queries"] > 0
         elif result["figure"] == 5:
             assert result["not_sent"] == 0 and result["worker_rate"] > 0 and result["ceiling_rate"] > 0
-        else:
-            assert result["results"]["patient page"]["non_2xx"] == 0
+        elif result["figure"] == 6:
+            for page in ("patient page", "search page", "calendar week"):
+                assert result["results"][page]["non_2xx"] == 0
+                assert result["results"][page]["cpu_ms"] > 0
             assert result["results"]["bare view"]["rps"] > 0
             assert len(result["round_ratios"]) == result["rounds"] == 1
         # What bench/run_all.py's summary makes of it: a measured value, the target, a verdict.
         shown, target, outcome = run_all.verdict(result)
         assert shown and target and outcome in ("PASS", "MISS"), (shown, target, outcome)
     assert run_all.host_pace() > 0
+    assert {1, 2, 3, 4, 5, 6} <= set(run_all.figures())
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_run_all_runs_a_figure_on_two_data_sets_and_prints_the_growth(throwaway_database):
+    _run(["bench/build_data.py", "--scale", "tiny", "--patients", "120"], throwaway_database)
+    out = _run(
+        [
+            "bench/run_all.py",
+            *("--requests", "2", "--only", "1", "--no-save"),
+            *("--database", f"small={throwaway_database}", "--database", f"again={throwaway_database}"),
+        ],
+        throwaway_database,
+    )
+    assert out.count("Figure 1: patient list and search") == 2
+    assert "growth" in out and "no query (the navigation link), p95 ms" in out
+    assert "growth limit 1.3x from small to again" in out
