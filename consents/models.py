@@ -68,10 +68,6 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def signature_path(instance, filename: str) -> str:
-    return f"consents/{instance.patient_id}/{filename}"
-
-
 class PatientConsent(models.Model):
     """A consent a patient signed on the tablet, countersigned by the practitioner. Never edited:
     withdrawal adds its time and reason (rule `consent-before-session`)."""
@@ -82,10 +78,10 @@ class PatientConsent(models.Model):
     text_shown = models.TextField()
     text_sha256 = models.CharField(max_length=64)
     patient_name = models.CharField("patient's name as signed", max_length=200)
-    patient_signature = models.FileField(upload_to=signature_path, max_length=300)
+    patient_signature = models.FileField(upload_to="consents", max_length=300)
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     practitioner_name = models.CharField(max_length=200)
-    practitioner_signature = models.FileField(upload_to=signature_path, max_length=300)
+    practitioner_signature = models.FileField(upload_to="consents", max_length=300)
     signed_at = models.DateTimeField()
     device = models.CharField("device (browser)", max_length=400, blank=True)
     photos_clinical = models.BooleanField("photos for the clinical record")

@@ -124,7 +124,9 @@ def sign_consent(
         photos_marketing=photos_marketing,
         photos_research=photos_research,
     )
-    stem = uuid.uuid4().hex
+    # Under the patient's folder (upload_to adds "consents/"): a plain string, so that the migrations
+    # need no function of this app.
+    stem = f"{patient.pk}/{uuid.uuid4().hex}"
     consent.patient_signature.save(f"{stem}-patient.png", ContentFile(patient_png), save=False)
     consent.practitioner_signature.save(f"{stem}-practitioner.png", ContentFile(practitioner_png), save=False)
     consent.save()

@@ -24,10 +24,6 @@ class Moment(models.TextChoices):
     AFTER = "after", "After"
 
 
-def photo_path(instance, filename: str) -> str:
-    return f"photos/{instance.patient_id}/{filename}"
-
-
 class ClinicalPhoto(models.Model):
     """One photo, re-encoded without its metadata (EXIF, location), with its thumbnail. Served only by
     photos/views.py, which checks the role and logs the read."""
@@ -38,8 +34,8 @@ class ClinicalPhoto(models.Model):
     session_at = models.DateTimeField()
     area = models.CharField(max_length=20, choices=PhotoArea.choices)
     moment = models.CharField(max_length=10, choices=Moment.choices)
-    image = models.FileField(upload_to=photo_path, max_length=300)
-    thumbnail = models.FileField(upload_to=photo_path, max_length=300)
+    image = models.FileField(upload_to="photos", max_length=300)
+    thumbnail = models.FileField(upload_to="photos", max_length=300)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -89,7 +89,9 @@ def upload_photo(*, session_record: SessionRecord, by, area: str, moment: str, u
         height=height,
         uploaded_by=by,
     )
-    stem = uuid.uuid4().hex
+    # Under the patient's folder (upload_to adds "photos/"): a plain string, so that the migrations
+    # need no function of this app.
+    stem = f"{photo.patient_id}/{uuid.uuid4().hex}"
     photo.image.save(f"{stem}.jpg", ContentFile(full), save=False)
     photo.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(thumb), save=False)
     photo.save()

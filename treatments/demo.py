@@ -375,6 +375,7 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         supplier="Meso Supplies Ltd",
     )
     script = made["formulation_script"]
+    sign_demo_consent(script.patient, practitioner, now - datetime.timedelta(days=30))
     picked = _picked(script, fresh) | {script.lines.all()[0].pk: recalled}
     recall_session = _session(
         script, practitioner, last_open_hour(now - datetime.timedelta(days=3)), lots=picked

@@ -151,6 +151,7 @@ def test_clinic_admin_edits_the_clinic_settings(client_as, clinic_admin):
         "default_appointment_minutes": 60,
         "session_idle_minutes": 20,
         "retention_years": 10,
+        "consent_validity_months": 12,
     }
     response = client.post(reverse("clinic:settings"), data)
     assert response.status_code == 302

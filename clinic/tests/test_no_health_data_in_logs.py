@@ -77,7 +77,13 @@ def test_clinical_flows_write_no_health_data_to_the_logs(
     formulation = factories.formulation(practitioner, consultation)
     line = formulation.lines.first()
     record = factories.session_record(
-        practitioner, formulation, notes="fainted at the second pass", lots={line.pk: "LOT-SECRET-77"}
+        practitioner,
+        formulation,
+        notes="fainted at the second pass",
+        lots={
+            **factories.lots_for(formulation),
+            line.pk: factories.stock_lot(line.ingredient, number="LOT-SECRET-77"),
+        },
     )
     services.mark_session_done(session_record=record, by=practitioner)
     smtp_server.refuse("zeferina.q@example.com", "550 5.1.1 <zeferina.q@example.com> unknown")

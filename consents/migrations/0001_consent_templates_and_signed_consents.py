@@ -4,8 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import consents.models
-
 
 class Migration(migrations.Migration):
     initial = True
@@ -65,12 +63,12 @@ class Migration(migrations.Migration):
                 ("patient_name", models.CharField(max_length=200, verbose_name="patient's name as signed")),
                 (
                     "patient_signature",
-                    models.FileField(max_length=300, upload_to=consents.models.signature_path),
+                    models.FileField(max_length=300, upload_to="consents"),
                 ),
                 ("practitioner_name", models.CharField(max_length=200)),
                 (
                     "practitioner_signature",
-                    models.FileField(max_length=300, upload_to=consents.models.signature_path),
+                    models.FileField(max_length=300, upload_to="consents"),
                 ),
                 ("signed_at", models.DateTimeField()),
                 ("device", models.CharField(blank=True, max_length=400, verbose_name="device (browser)")),

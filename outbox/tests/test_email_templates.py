@@ -24,7 +24,7 @@ def test_page_shows_each_kind_with_subject_and_text_part(
     client_as, clinic_admin, django_assert_max_num_queries
 ):
     client = client_as(clinic_admin)
-    with django_assert_max_num_queries(17):  # one settings read per sample
+    with django_assert_max_num_queries(18):  # one settings read per sample
         response = client.get(reverse("clinic:email_templates"))
     html = response.content.decode()
     assert response.status_code == 200

@@ -27,7 +27,13 @@ def treated(practitioner):
     formulation = factories.formulation(practitioner)
     line = formulation.lines.first()
     record = factories.session_record(
-        practitioner, formulation, lots={line.pk: "LOT-2026-A17"}, notes=SECRET_NOTE
+        practitioner,
+        formulation,
+        lots={
+            **factories.lots_for(formulation),
+            line.pk: factories.stock_lot(line.ingredient, number="LOT-2026-A17"),
+        },
+        notes=SECRET_NOTE,
     )
     return record
 

@@ -169,7 +169,13 @@ def test_other_apps_add_sections_to_the_patient_page(client_as, front_desk, pati
 
 
 def test_sections_are_listed_in_order():
-    assert (treatments_section.section, scheduling_section.section) == sections.SECTIONS
+    from consents import patient_section as consents_section
+
+    assert (
+        consents_section.section,
+        treatments_section.section,
+        scheduling_section.section,
+    ) == sections.SECTIONS
 
 
 def test_unknown_patient_is_a_404(client_as, front_desk):

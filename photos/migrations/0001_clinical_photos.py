@@ -4,8 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import photos.models
-
 
 class Migration(migrations.Migration):
     initial = True
@@ -46,8 +44,8 @@ class Migration(migrations.Migration):
                     "moment",
                     models.CharField(choices=[("before", "Before"), ("after", "After")], max_length=10),
                 ),
-                ("image", models.FileField(max_length=300, upload_to=photos.models.photo_path)),
-                ("thumbnail", models.FileField(max_length=300, upload_to=photos.models.photo_path)),
+                ("image", models.FileField(max_length=300, upload_to="photos")),
+                ("thumbnail", models.FileField(max_length=300, upload_to="photos")),
                 ("width", models.PositiveIntegerField()),
                 ("height", models.PositiveIntegerField()),
                 ("uploaded_at", models.DateTimeField(auto_now_add=True)),
