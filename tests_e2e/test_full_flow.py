@@ -114,7 +114,7 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     login(practitioner)
     page.goto("/")
     panel = page.locator("section[aria-labelledby=today-appointments]")
-    panel.get_by_role("link", name="Helena Vasconcelos").click()
+    panel.get_by_role("link", name="Helena Vasconcelos").first.click()
     page.wait_for_url(f"**/scheduling/appointments/{first.pk}/")
     page.get_by_role("link", name="Record session").click()
     page.wait_for_url(re.compile(r"/appointments/\d+/session/$"))

@@ -13,6 +13,8 @@ from treatments.injection_map import BY_KEY
 from treatments.models import SessionRecord
 from treatments.tests import factories
 
+from .conftest import pass_second_factor
+
 
 def tap_zone(page, key, n):
     """Tap the diagram n times inside the zone, on its grid (diagram coordinates to screen ones)."""
@@ -53,6 +55,7 @@ def test_practitioner_maps_by_touch_picks_lots_marks_done_and_the_recall_finds_t
         page.get_by_label("Password").fill("mesoclinic")
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        pass_second_factor(page, user)  # clinic admin enrols an authenticator app the first time
 
     login(practitioner)
     page.goto(f"/treatments/formulations/{formulation.pk}/sessions/new/")
