@@ -191,13 +191,26 @@ def qn(name: str) -> str:
 
 
 def copy_rows(model, fields: list[str], rows) -> int:
-    """COPY rows (tuples in the order of `fields`) into the model's table; returns the count."""
-    columns = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
+    """COPY rows (tuples in the order of `fields`) into the model's table; returns the count.
+
+    The model's other NOT NULL fields that have a default, or may be blank text, get it (Django keeps
+    defaults in Python, not in the table), so a field added later does not break the builder."""
+    named = [model._meta.get_field(f) for f in fields]
+    defaulted = [
+        f
+        for f in model._meta.concrete_fields
+        if f not in named
+        and not f.primary_key
+        and not f.null
+        and (f.has_default() or (f.blank and f.empty_strings_allowed))  # a default, or ""
+    ]
+    extra = tuple(f.get_db_prep_save(f.get_default(), connection) for f in defaulted)
+    columns = ", ".join(qn(f.column) for f in [*named, *defaulted])
     count = 0
     sql = f"COPY {qn(model._meta.db_table)} ({columns}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row, *extra))
             count += 1
     return count
 
