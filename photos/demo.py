@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from consents.demo import sign_demo_consent
 from consents.services import withdraw_consent, withdraw_photo_consent
+from scheduling.demo import last_open_hour
 from treatments.demo import _session
 
 from . import services
@@ -50,7 +51,9 @@ def build_states(*, patients: dict, clinical: dict, practitioner, admin, now: da
     # Hidden: the patient withdrew consent to photos after one was taken.
     template_patient = patients["template"]
     consent = sign_demo_consent(template_patient, practitioner, now - datetime.timedelta(days=20))
-    record = _session(clinical["formulation_template"], practitioner, now - datetime.timedelta(days=10))
+    record = _session(
+        clinical["formulation_template"], practitioner, last_open_hour(now - datetime.timedelta(days=10))
+    )
     made["hidden"] = services.upload_photo(
         session_record=record,
         by=practitioner,
@@ -62,7 +65,9 @@ def build_states(*, patients: dict, clinical: dict, practitioner, admin, now: da
     # Released: the patient withdrew the whole consent; clinic admin released the photos for a complaint.
     script_patient = patients["script"]
     consent = sign_demo_consent(script_patient, practitioner, now - datetime.timedelta(days=25))
-    record = _session(clinical["formulation_script"], practitioner, now - datetime.timedelta(days=12))
+    record = _session(
+        clinical["formulation_script"], practitioner, last_open_hour(now - datetime.timedelta(days=12))
+    )
     made["released"] = services.upload_photo(
         session_record=record,
         by=practitioner,

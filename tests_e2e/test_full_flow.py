@@ -10,6 +10,7 @@ import re
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from consents.tests.factories import signed_consent
 from patients.models import Patient
 from scheduling.models import Appointment
 from scheduling.tests.factories import open_clinic
@@ -103,6 +104,8 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     assert Appointment.objects.filter(series=first.series, state="booked").count() == 6
 
     stock_lot(ingredient(HA), number=LOT)
+    # The patient signed the treatment consent on arrival (the tablet journey: test_consent_photos_journey).
+    signed_consent(patient, practitioner, days_ago=0)
     # The day of session 1 comes (the test moves the appointment to earlier today).
     starts = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(minutes=30)
     Appointment.objects.filter(pk=first.pk).update(
@@ -114,7 +117,7 @@ def test_a_patient_goes_from_registration_to_a_completed_session(page, login, fr
     login(practitioner)
     page.goto("/")
     panel = page.locator("section[aria-labelledby=today-appointments]")
-    panel.get_by_role("link", name="Helena Vasconcelos").first.click()
+    panel.locator(f"a[href$='/scheduling/appointments/{first.pk}/']").first.click()
     page.wait_for_url(f"**/scheduling/appointments/{first.pk}/")
     page.get_by_role("link", name="Record session").click()
     page.wait_for_url(re.compile(r"/appointments/\d+/session/$"))

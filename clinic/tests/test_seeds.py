@@ -117,7 +117,7 @@ def test_the_test_set_up_runs_every_seed_the_migrations_run():
 # models use, anyascii (the search column's fold is frozen in its migration, the library pinned),
 # and the project's modules written for migrations: each app's seeds.py and these two,
 # which import nothing but Django (and other seeds) themselves.
-THIRD_PARTY = {"anyascii", "phonenumber_field", "simple_history"}
+THIRD_PARTY = {"anyascii", "phonenumber_field", "phonenumbers", "simple_history"}
 # clinic.audit_chain works on the models it is given (the migration that starts the chain passes its own).
 FOR_MIGRATIONS = {"clinic.validators", "scheduling.db", "clinic.audit_chain"}
 STANDARD = {"django", *sys.stdlib_module_names}

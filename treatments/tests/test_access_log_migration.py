@@ -5,10 +5,15 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("treatments", "0007_old_lot_numbers_to_stock"), ("clinic", "0009_audit_chain_and_access_log")]
+BEFORE = [
+    ("treatments", "0007_old_lot_numbers_to_stock"),
+    ("clinic", "0009_audit_chain_and_access_log"),
+    ("patients", "0005_erasure_requests"),
+]
 AFTER = [
     ("treatments", "0008_consultation_reads_into_the_access_log"),
     ("clinic", "0010_seal_the_audit_trail"),
+    ("patients", "0006_name_keys_for_list_and_search"),
 ]
 
 
