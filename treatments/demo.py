@@ -385,6 +385,15 @@ def build_states(*, patients: dict, practitioner, now: datetime.datetime) -> dic
         stock_lot=recalled, by=practitioner, reason="Supplier notice 2611: sterility not assured."
     )
     made["recall_session"], stock["recalled"] = recall_session, recalled
+    # A formulation no session has used yet (the others above are the sessions' own).
+    made["formulation_unused"] = services.create_formulation(
+        consultation=made["eligible_script"],
+        by=practitioner,
+        lines=lines,
+        total_volume_ml=Decimal("2.5"),
+        previous=script,
+        notes="Less volume next time.",
+    )
     return made
 
 
