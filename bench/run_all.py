@@ -58,10 +58,18 @@ def figure_module(number: int):
     name = figures().get(number)
     if name is None:
         return None
+    # bench/common.py points DJANGO_SETTINGS_MODULE at bench.settings when imported: keep that out of
+    # this process (the test suite imports run_all, and its later subprocesses inherit os.environ).
+    saved = os.environ.get("DJANGO_SETTINGS_MODULE")
     try:
         return importlib.import_module(f"bench.{name.removesuffix('.py')}")
     except Exception:  # a figure that cannot be imported here is still run and judged by default
         return None
+    finally:
+        if saved is None:
+            os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+        else:
+            os.environ["DJANGO_SETTINGS_MODULE"] = saved
 
 
 def host_pace() -> float:
