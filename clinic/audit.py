@@ -28,8 +28,8 @@ def client_address(request) -> str | None:
 def log_clinical_read(request, *, patient, what: str, obj=None) -> None:
     """Record that request.user read `what` (an AccessLogEntry.What value: "consultation",
     "screening", "formulation", "session_record", "timeline", "patient_page", "export") of `patient`,
-    `obj` being the record read (None for a whole page). The row is sealed into the audit chain when
-    its transaction commits (clinic/audit_chain.py)."""
+    `obj` being the record read (None for a whole page). The row is queued for the audit chain's
+    sealer (clinic/audit_chain.py)."""
     log_read_by(
         request.user,
         patient=patient,
@@ -70,17 +70,17 @@ def access_log_page(*, patient_id: int | None, user_id: int | None, page: str | 
 
 
 def connect_signals() -> None:
-    """Called from ClinicConfig.ready(): every audited row is sealed after its commit."""
+    """Called from ClinicConfig.ready(): every audited row is queued for sealing as it is written."""
     from django.db.models.signals import post_save
     from simple_history.signals import post_create_historical_m2m_records
 
     def on_save(sender, instance, created, raw=False, **kwargs):
         if created and not raw:
-            audit_chain.seal_on_commit(sender, instance.pk)
+            audit_chain.queue_for_seal(sender, instance.pk)
 
     def on_m2m(sender, created_rows, **kwargs):
         for row in created_rows:
-            audit_chain.seal_on_commit(sender, row.pk)
+            audit_chain.queue_for_seal(sender, row.pk)
 
     for model in audit_chain.audited_models().values():
         post_save.connect(on_save, sender=model, weak=False, dispatch_uid=f"audit-chain-{model._meta.label}")

@@ -4,10 +4,11 @@ one chain of AuditLink rows. A link's digest covers the row's content and the pr
 so a row edited in the database, a row deleted, a link deleted or a row slipped in without a link all
 show, and `manage.py verify_audit` names the first such place in plain words.
 
-Sealing happens when the writing transaction commits (transaction.on_commit): the head row is locked
-for a few milliseconds, never while the caller's transaction holds other locks, so the chain never
-forks and cannot deadlock with the clinic's own row locks. A crash between the commit and the seal
-leaves a row without a link, which verify_audit reports as not sealed.
+Writing a row queues it for sealing (an AuditPending row, in the same transaction); the sealer (beat,
+every AUDIT_SEAL_EVERY_SECONDS, and verify_audit before it checks) locks the head and links the waiting
+rows in order, thousands per transaction. So a page that logs a read pays one small insert and never
+waits for the head lock, the chain never forks, and the head lock is never held while a service holds
+the clinic's own row locks.
 
 The functions take the models they work on, so that a data migration (clinic/migrations) seals the rows
 that exist when it runs with its own historical models, and the digests are the same.
@@ -16,7 +17,6 @@ that exist when it runs with its own historical models, and the digests are the 
 import hashlib
 import json
 import logging
-import threading
 from dataclasses import dataclass
 
 from django.apps import apps as global_apps
@@ -26,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 CHUNK = 2000
-_pending = threading.local()
 
 
 # ---------------------------------------------------------------- digests
@@ -102,70 +101,87 @@ def _redactions(models: ChainModels, table: str, pks) -> dict[int, dict[str, str
 # ---------------------------------------------------------------- sealing
 
 
+def queue_for_seal(model, pk: int) -> None:
+    """Mark this row for the sealer, in the transaction that wrote it (every audited row's post_save
+    calls it): one small insert, so a page that logs a read never waits for the head lock."""
+    pending = global_apps.get_model("clinic", "AuditPending")
+    pending._default_manager.create(table=model._meta.db_table, row_id=pk)
+
+
+def queue_bulk(objs) -> None:
+    """For rows written with bulk_create (no post_save), e.g. bulk_create_with_history's records."""
+    pending = global_apps.get_model("clinic", "AuditPending")
+    pending._default_manager.bulk_create(pending(table=type(o)._meta.db_table, row_id=o.pk) for o in objs)
+
+
+def seal_pending() -> int:
+    """Seal every row waiting for the chain, oldest first, CHUNK rows per transaction; returns how
+    many links were added. Run every few seconds by beat (clinic/tasks.py) and before verify_audit."""
+    models = chain_models()
+    pending = global_apps.get_model("clinic", "AuditPending")._default_manager
+    added = 0
+    while True:
+        with transaction.atomic():
+            head = _lock_head(models)
+            batch = list(pending.order_by("id").values_list("id", "table", "row_id")[:CHUNK])
+            if not batch:
+                return added
+            added += _append([(table, row_id) for _, table, row_id in batch], head, models)
+            pending.filter(id__in=[pk for pk, _, _ in batch]).delete()
+
+
 def seal(items: list[tuple[str, int]], models: ChainModels | None = None) -> int:
-    """Append a link for each (table, row id) not sealed yet, in order; rows that are gone (their
-    transaction rolled back) are skipped. Returns how many links were added."""
+    """Append a link for each (table, row id) not sealed yet, in order; returns how many links were
+    added (the migration that starts the chain seals the rows that existed then this way)."""
     models = models or chain_models()
     added = 0
     for start in range(0, len(items), CHUNK):
-        added += _seal_chunk(items[start : start + CHUNK], models)
+        with transaction.atomic():
+            added += _append(items[start : start + CHUNK], _lock_head(models), models)
     return added
 
 
-def _seal_chunk(items, models: ChainModels) -> int:
-    with transaction.atomic():
-        head_table = connection.ops.quote_name(models.head._meta.db_table)
-        with connection.cursor() as cursor:
-            # Lock the head first (an UPDATE locks on PostgreSQL and takes SQLite's write lock), so
-            # whoever appends next waits and then reads this append's head.
+def _lock_head(models: ChainModels):
+    """The head row, locked until the caller's transaction ends: an UPDATE locks it on PostgreSQL and
+    takes SQLite's write lock, so whoever appends next waits and then reads this append's head."""
+    head_table = connection.ops.quote_name(models.head._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {head_table} SET seq = seq WHERE id = 1")
+        if cursor.rowcount == 0:
+            models.head._default_manager.create(pk=1)
             cursor.execute(f"UPDATE {head_table} SET seq = seq WHERE id = 1")
-            if cursor.rowcount == 0:
-                models.head._default_manager.create(pk=1)
-                cursor.execute(f"UPDATE {head_table} SET seq = seq WHERE id = 1")
-        head = models.head._default_manager.get(pk=1)
-        by_table: dict[str, list[int]] = {}
-        for table, row_id in items:
-            by_table.setdefault(table, []).append(row_id)
-        rows, redacted, linked = {}, {}, set()
-        for table, pks in by_table.items():
-            model = models.audited[table]
-            rows[table] = _rows(model, pks)
-            redacted[table] = _redactions(models, table, pks)
-            existing = models.link._default_manager.filter(table=table, row_id__in=pks)
-            linked |= {(table, pk) for pk in existing.values_list("row_id", flat=True)}
-        links = []
-        seq, digest = head.seq, head.digest
-        for table, row_id in dict.fromkeys(items):
-            row = rows[table].get(row_id)
-            if row is None or (table, row_id) in linked:
-                continue
-            seq += 1
-            digest = link_digest(digest, table, row_id, content_digest(row, redacted[table].get(row_id, {})))
-            links.append(models.link(seq=seq, table=table, row_id=row_id, digest=digest))
-        if links:
-            models.link._default_manager.bulk_create(links)
-            models.head._default_manager.filter(pk=1).update(seq=seq, digest=digest)
-        return len(links)
+    return models.head._default_manager.get(pk=1)
 
 
-def seal_on_commit(model, pk: int) -> None:
-    """Seal this row once its transaction commits (every audited row's post_save calls it). Rows of one
-    transaction are sealed together: the first callback to run seals all pending ones."""
-    pending = getattr(_pending, "items", None)
-    if pending is None:
-        pending = _pending.items = []
-    pending.append((model._meta.db_table, pk))
-    transaction.on_commit(_seal_pending, robust=True)
-
-
-def _seal_pending() -> None:
-    items, _pending.items = getattr(_pending, "items", []), []
-    if items:
-        try:
-            seal(items)
-        except Exception:
-            # The rows are committed and stay; verify_audit reports them as not sealed.
-            logger.exception("Could not seal %d audit entries into the chain.", len(items))
+def _append(items, head, models: ChainModels) -> int:
+    """Link these rows after `head` (locked by the caller). A row already linked, or gone (deleted
+    before it was sealed: verify_audit cannot see such a row, so the log says so), is skipped."""
+    by_table: dict[str, list[int]] = {}
+    for table, row_id in items:
+        by_table.setdefault(table, []).append(row_id)
+    rows, redacted, linked = {}, {}, set()
+    for table, pks in by_table.items():
+        model = models.audited[table]
+        rows[table] = _rows(model, pks)
+        redacted[table] = _redactions(models, table, pks)
+        existing = models.link._default_manager.filter(table=table, row_id__in=pks)
+        linked |= {(table, pk) for pk in existing.values_list("row_id", flat=True)}
+    links = []
+    seq, digest = head.seq, head.digest
+    for table, row_id in dict.fromkeys(items):
+        row = rows[table].get(row_id)
+        if row is None:
+            logger.warning("Audit entry %s %s was deleted before it was sealed.", table, row_id)
+            continue
+        if (table, row_id) in linked:
+            continue
+        seq += 1
+        digest = link_digest(digest, table, row_id, content_digest(row, redacted[table].get(row_id, {})))
+        links.append(models.link(seq=seq, table=table, row_id=row_id, digest=digest))
+    if links:
+        models.link._default_manager.bulk_create(links)
+        models.head._default_manager.filter(pk=1).update(seq=seq, digest=digest)
+    return len(links)
 
 
 def seal_everything(models: ChainModels) -> int:
@@ -178,12 +194,6 @@ def seal_everything(models: ChainModels) -> int:
         pks = list(model._default_manager.exclude(pk__in=linked).order_by("pk").values_list("pk", flat=True))
         added += seal([(table, pk) for pk in pks], models)
     return added
-
-
-def seal_bulk(objs) -> None:
-    """For rows written with bulk_create (no post_save), e.g. bulk_create_with_history's records."""
-    for obj in objs:
-        seal_on_commit(type(obj), obj.pk)
 
 
 # ---------------------------------------------------------------- verifying
@@ -208,6 +218,7 @@ class Report:
     head_seq: int
     head_digest: str
     problems: list[str]
+    waiting: int = 0  # rows written and not sealed yet (the sealer runs every few seconds)
 
     @property
     def intact(self) -> bool:
@@ -257,13 +268,24 @@ def verify(models: ChainModels | None = None, *, limit: int = 50) -> Report:
             f"The chain ends at link {last_seq} but its head says {head_seq}: "
             f"the last {max(head_seq - last_seq, 0) or 'few'} links were removed or rewritten."
         )
+    pending = global_apps.get_model("clinic", "AuditPending")._default_manager
     for table, model in models.audited.items():
         linked = models.link._default_manager.filter(table=table).values("row_id")
+        waiting = pending.filter(table=table).values("row_id")
         for pk in (
-            model._default_manager.exclude(pk__in=linked).order_by("pk").values_list("pk", flat=True)[:limit]
+            model._default_manager.exclude(pk__in=linked)
+            .exclude(pk__in=waiting)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
         ):
             problems.append(
                 f"{describe(models, table, pk).capitalize()} is not in the chain: it was written outside "
-                "the application, or sealing it failed (a crash just after it was saved)."
+                "the application (every row the application writes is queued for sealing with it)."
             )
-    return Report(links=count, head_seq=head_seq, head_digest=head_digest, problems=problems[:limit])
+    return Report(
+        links=count,
+        head_seq=head_seq,
+        head_digest=head_digest,
+        problems=problems[:limit],
+        waiting=pending.count(),
+    )

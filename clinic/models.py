@@ -276,6 +276,18 @@ class AuditHead(models.Model):
         return f"head {self.seq}"
 
 
+class AuditPending(models.Model):
+    """An audited row written but not sealed into the chain yet. Written in the transaction of the row
+    itself (so a rollback takes both), and taken by the sealer, which runs every few seconds
+    (clinic/audit_chain.py, `seal_pending`): no request waits for the chain's head lock."""
+
+    table = models.CharField(max_length=100)
+    row_id = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.row_id}, waiting to be sealed"
+
+
 class AuditRedaction(models.Model):
     """A field of an audited row pseudonymised on purpose (an erasure): the digest of the value it
     had, so the chain still proves that nothing else in the row changed. Sealed into the chain too."""

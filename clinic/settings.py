@@ -460,12 +460,21 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # tables when beat starts (edit the interval there, or here and restart beat).
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 OUTBOX_DISPATCH_EVERY_SECONDS = env_seconds("OUTBOX_DISPATCH_EVERY_SECONDS", 60.0)
+# How often the audit rows written since the last run are sealed into the chain (clinic/audit_chain.py):
+# the longest a new row stays outside the tamper-evident chain.
+AUDIT_SEAL_EVERY_SECONDS = env_seconds("AUDIT_SEAL_EVERY_SECONDS", 10.0)
 CELERY_BEAT_SCHEDULE: dict = {
     "outbox-dispatch": {
         "task": "outbox.tasks.dispatch_outbox",
         "schedule": OUTBOX_DISPATCH_EVERY_SECONDS,
         # A tick that waited in the queue (workers down) is dropped: the next tick does the same work.
         "options": {"expires": max(OUTBOX_DISPATCH_EVERY_SECONDS - 5, 1)},
+    },
+    # Access-log and change-history rows written since the last run go into the audit chain.
+    "audit-seal": {
+        "task": "clinic.tasks.seal_audit_trail",
+        "schedule": AUDIT_SEAL_EVERY_SECONDS,
+        "options": {"expires": max(AUDIT_SEAL_EVERY_SECONDS - 1, 1)},
     },
     # Erased patients whose retention period ended are pseudonymised (patients/gdpr.py); daily.
     "patients-pseudonymise-expired": {

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from clinic.audit_chain import seal_bulk, value_digest
+from clinic.audit_chain import queue_bulk, value_digest
 from clinic.errors import Refusal
 from clinic.models import AuditRedaction, ClinicSettings
 
@@ -155,7 +155,7 @@ def redact(model, queryset, values: dict, reason: str) -> int:
                     )
                 )
     AuditRedaction.objects.bulk_create(redactions)
-    seal_bulk(AuditRedaction.objects.filter(pk__in=[r.pk for r in redactions]))
+    queue_bulk(AuditRedaction.objects.filter(pk__in=[r.pk for r in redactions]))
     queryset.update(**values)
     return len(rows)
 

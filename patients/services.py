@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from clinic.audit_chain import seal_bulk
+from clinic.audit_chain import queue_bulk
 from clinic.errors import Refusal
 from clinic.models import Counter
 
@@ -67,8 +67,8 @@ def screening_for(patient: Patient) -> Screening:
             [ScreeningAnswer(screening=screening, item=item) for item in Contraindication.values],
             ScreeningAnswer,
         )
-        # bulk_create sends no post_save: seal the history rows it wrote (clinic/audit_chain.py).
-        seal_bulk(ScreeningAnswer.history.filter(screening_id=screening.pk))
+        # bulk_create sends no post_save: queue the history rows it wrote for sealing (clinic/audit_chain.py).
+        queue_bulk(ScreeningAnswer.history.filter(screening_id=screening.pk))
     return screening
 
 

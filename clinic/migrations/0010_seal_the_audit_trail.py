@@ -3,7 +3,7 @@ from django.db import migrations
 
 def seal_existing_rows(apps, schema_editor):
     """Start the audit chain with every change-history and access-log row that exists now (in table and
-    id order); from here on each row is sealed when it is written (clinic/audit_chain.py)."""
+    id order); from here on each row is queued for the sealer as it is written (clinic/audit_chain.py)."""
     from clinic.audit_chain import chain_models, seal_everything
 
     seal_everything(chain_models(apps))

@@ -24,12 +24,12 @@ def _read(user, patient, what="timeline"):
 
 
 @pytest.fixture
-def trail(practitioner, django_capture_on_commit_callbacks):
-    """Clinical writes and reads, sealed as they would be after each commit."""
-    with django_capture_on_commit_callbacks(execute=True):
-        record = factories.session_record(practitioner)
-        _read(practitioner, record.patient)
-        _read(practitioner, record.patient, "session_record")
+def trail(practitioner):
+    """Clinical writes and reads, then the sealer's run (beat, every few seconds)."""
+    record = factories.session_record(practitioner)
+    _read(practitioner, record.patient)
+    _read(practitioner, record.patient, "session_record")
+    audit_chain.seal_pending()
     return record
 
 
@@ -120,15 +120,16 @@ def test_a_row_slipped_in_without_the_application_is_named(trail, practitioner):
     assert f"Access log entry {slipped.pk} is not in the chain" in out
 
 
-def test_a_rolled_back_read_leaves_no_link(practitioner, django_capture_on_commit_callbacks):
+def test_a_rolled_back_read_leaves_no_link(practitioner):
     from django.db import transaction
 
     patient = factories.patient()
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+    with transaction.atomic():
         sid = transaction.savepoint()
         _read(practitioner, patient)
         transaction.savepoint_rollback(sid)
         _read(practitioner, patient, "screening")
+    audit_chain.seal_pending()
     assert list(AccessLogEntry.objects.values_list("what", flat=True)) == ["screening"]
     sealed = AuditLink.objects.filter(table=AccessLogEntry._meta.db_table).values_list("row_id", flat=True)
     assert list(sealed) == list(AccessLogEntry.objects.values_list("pk", flat=True))
@@ -137,8 +138,8 @@ def test_a_rolled_back_read_leaves_no_link(practitioner, django_capture_on_commi
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_never_fork_the_chain():
-    """Eight threads, each its own PostgreSQL connection, log reads and write history at once: every row
-    gets exactly one link, the sequence has no gap or repeat, and the chain verifies."""
+    """Eight threads, each its own PostgreSQL connection, log reads, write history and run the sealer at
+    once: every row gets exactly one link, the sequence has no gap or repeat, and the chain verifies."""
     from clinic.tests.factories import UserFactory
 
     user = UserFactory(username="racer", role="practitioner")
@@ -153,6 +154,8 @@ def test_concurrent_writers_never_fork_the_chain():
                 _read(user, patient)
                 if i % 5 == 0:
                     Patient.objects.get(pk=patient.pk).save()  # one change-history row
+                if i % 3 == 0:
+                    audit_chain.seal_pending()  # sealers racing each other and the writers
         except Exception as exc:  # reported below
             errors.append(exc)
         finally:
@@ -165,8 +168,59 @@ def test_concurrent_writers_never_fork_the_chain():
         thread.join()
     assert errors == []
     assert AccessLogEntry.objects.count() == 120
+    audit_chain.seal_pending()  # what the last sealers left
+    assert AuditLink.objects.filter(table=AccessLogEntry._meta.db_table).count() == 120
     seqs = list(AuditLink.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, len(seqs) + 1))
     assert AuditHead.objects.get().seq == len(seqs)
     report = audit_chain.verify()
     assert report.problems == []
+
+
+def test_a_read_waits_for_the_sealer_without_taking_the_head_lock(practitioner, django_assert_num_queries):
+    """A page that logs a read writes the entry and its place in the sealer's queue, nothing more: the
+    chain's head is neither read nor locked in the request. The sealer then links it, and until then
+    verify_audit counts it as waiting, not as a row slipped in."""
+    from clinic.models import AuditPending
+
+    patient = factories.patient()
+    audit_chain.seal_pending()
+    with django_assert_num_queries(2):
+        _read(practitioner, patient)
+    entry = AccessLogEntry.objects.get()
+    assert not AuditLink.objects.filter(table=AccessLogEntry._meta.db_table, row_id=entry.pk).exists()
+    report = audit_chain.verify()
+    assert report.problems == [] and report.waiting == 1
+    assert audit_chain.seal_pending() == 1
+    assert AuditLink.objects.filter(table=AccessLogEntry._meta.db_table, row_id=entry.pk).exists()
+    assert not AuditPending.objects.exists()
+    assert audit_chain.verify().waiting == 0
+
+
+def test_verify_audit_seals_what_is_waiting_and_then_checks_it(practitioner):
+    patient = factories.patient()
+    audit_chain.seal_pending()
+    _read(practitioner, patient)
+    ok, out = verify_output()
+    assert ok, out
+    assert "Sealed 1 entries that were waiting" in out
+    assert AuditLink.objects.filter(table=AccessLogEntry._meta.db_table).count() == 1
+    assert "Sealed" not in verify_output()[1]  # nothing left waiting
+
+
+def test_the_beat_schedule_runs_the_sealer_every_few_seconds(settings):
+    from clinic import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-seal"]
+    assert entry["task"] == tasks.seal_audit_trail.name
+    assert entry["schedule"] <= 60
+
+
+def test_the_sealer_task_links_waiting_rows(practitioner):
+    from clinic import tasks
+
+    patient = factories.patient()
+    audit_chain.seal_pending()
+    _read(practitioner, patient)
+    assert tasks.seal_audit_trail() == 1
+    assert audit_chain.verify().problems == []

@@ -12,7 +12,7 @@ BEFORE = [
 ]
 AFTER = [
     ("treatments", "0008_consultation_reads_into_the_access_log"),
-    ("clinic", "0010_seal_the_audit_trail"),
+    ("clinic", "0011_audit_entries_waiting_to_be_sealed"),  # 0010 seals; 0011 is the sealer's queue
     ("patients", "0006_name_keys_for_list_and_search"),
 ]
 
