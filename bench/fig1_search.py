@@ -46,11 +46,16 @@ def main(argv=None) -> int:
         ("type-ahead, one letter 'm' (htmx)", "m", True, False),
         ("type-ahead, two letters 'ma' (htmx)", "ma", True, False),
         ("common name 'Mar'", "Mar", False, False),
-        (f"rare name {fragment!r}", fragment, False, False),
-        (f"two words {given + ' ' + fragment!r}", f"{given} {fragment}", False, False),
-        (f"phone {phone!r}", phone, False, True),
-        (f"date of birth {sample.date_of_birth:%d/%m/%Y}", f"{sample.date_of_birth:%d/%m/%Y}", False, True),
+        ("rare name (a family name's first letters)", fragment, False, False),
+        ("two words (given and family name)", f"{given} {fragment}", False, False),
+        ("phone (national number, spaced)", phone, False, True),
+        ("date of birth (dd/mm/yyyy)", f"{sample.date_of_birth:%d/%m/%Y}", False, True),
     ]
+    # The labels stay the same on every data set (run_all compares rows by label); the words differ.
+    print(
+        f"  sample patient {sample.chart_number}: rare name {fragment!r}, two words {given + ' ' + fragment!r}, "
+        f"phone {phone!r}, date of birth {sample.date_of_birth:%d/%m/%Y}"
+    )
     rows = []
     for label, q, htmx, first_page in queries:
         url = "/patients/" + ("?" + urlencode({"q": q}) if q is not None else "")
