@@ -53,8 +53,9 @@ def main(argv=None) -> int:
     ]
     # The labels stay the same on every data set (run_all compares rows by label); the words differ.
     print(
-        f"  sample patient {sample.chart_number}: rare name {fragment!r}, two words {given + ' ' + fragment!r}, "
-        f"phone {phone!r}, date of birth {sample.date_of_birth:%d/%m/%Y}"
+        f"  sample patient {sample.chart_number}: rare name {fragment!r}, "
+        f"two words {given + ' ' + fragment!r}, phone {phone!r}, "
+        f"date of birth {sample.date_of_birth:%d/%m/%Y}"
     )
     rows = []
     for label, q, htmx, first_page in queries:

@@ -600,8 +600,11 @@ def board_feed(first_day: datetime.date, last_day: datetime.date, filters: Board
     now = timezone.now().astimezone(clinic_tz()).isoformat()[:16]
     blocks_of = {}  # (practitioner id, "YYYY-MM-DD") -> working blocks as "HH:MM" pairs
 
-    def stranded(practitioner_id: int, start: str, end: str) -> bool:
-        """stranded_appointment_ids' test on the wall-clock texts, each practitioner's day worked out once."""
+    def stranded(state: str, practitioner_id: int, start: str, end: str) -> bool:
+        """stranded_appointment_ids' rule on the wall-clock texts (an upcoming booking, not yet ended,
+        outside the hours), each practitioner's day worked out once."""
+        if state not in UPCOMING_STATES or end <= now:
+            return False
         key = (practitioner_id, start[:10])
         if key not in blocks_of:
             blocks = availability.working_blocks(practitioner_id, datetime.date.fromisoformat(key[1]))
@@ -610,7 +613,7 @@ def board_feed(first_day: datetime.date, last_day: datetime.date, filters: Board
         return end[:10] != key[1] or not any(b <= begins_at and ends_at <= e for b, e in blocks_of[key])
 
     events = [
-        board_event(row, by=filters.by, stranded=stranded(row[6], row[1], row[2]), now=now)
+        board_event(row, by=filters.by, stranded=stranded(row[5], row[6], row[1], row[2]), now=now)
         for row in _feed_rows(first_day, last_day, filters, ids)
     ]
     day = first_day

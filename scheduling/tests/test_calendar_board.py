@@ -363,6 +363,24 @@ def test_stranded_bookings_are_flagged_after_a_change_of_hours(
     assert late.pk not in events  # a cancelled booking is off the board
 
 
+def test_the_board_flags_what_the_dashboard_flags_and_nothing_that_has_happened(
+    client_as, front_desk, practitioner, rooms, monday
+):
+    """One rule for the board and the dashboard (stranded_appointment_ids): only a booking still to come
+    is stranded; a completed visit outside today's hours is history, not a warning."""
+    kept = booked(patient_aged(40, monday), practitioner, rooms[0], at(monday, 9), front_desk)
+    done = booked(patient_aged(41, monday), practitioner, rooms[0], at(monday, 11), front_desk)
+    WorkingHours.objects.filter(practitioner=practitioner, weekday=0).update(
+        starts=datetime.time(12), ends=datetime.time(16)
+    )
+    Appointment.objects.filter(pk=done.pk).update(state=AppointmentState.COMPLETED)
+    done.refresh_from_db()
+    assert stranded_appointment_ids([kept, done]) == {kept.pk}
+    events = {e["id"]: e for e in feed(client_as(front_desk), monday).json() if "id" in e}
+    assert events[kept.pk]["extendedProps"]["stranded"] is True
+    assert events[done.pk]["extendedProps"]["stranded"] is False
+
+
 # --- the printed day list ------------------------------------------------------------------------
 
 
