@@ -19,6 +19,8 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
+from django_otp_webauthn.helpers import WebAuthnHelper
 
 from .models import ClinicSettings, SecurityEvent, StaffSession
 from .roles import CLINIC_ADMIN, user_roles
@@ -26,6 +28,7 @@ from .roles import CLINIC_ADMIN, user_roles
 SECOND_FACTOR_KEY = "_clinic_second_factor"  # how this session passed: a device id, or "none"
 SIGNED_IN_AT_KEY = "_clinic_signed_in_at"  # epoch seconds of the sign-in (absolute lifetime)
 AUTHENTICATED_AT_KEY = "_clinic_authenticated_at"  # epoch seconds of the last password/code (reauth)
+PENDING_TOTP_KEY = "_clinic_totp_pending"  # hex key of the authenticator app being set up
 NOT_NEEDED = "none"
 RECOVERY_CODE_COUNT = 10
 # The sign-in steps an unverified session may reach.
@@ -34,12 +37,15 @@ SIGN_IN_STEPS = frozenset(
         "login",
         "logout",
         "second_factor",
-        "totp_enrol",
+        "totp_enrol",  # only while the user has no second factor: see FIRST_ENROLMENT_STEPS
         "otp_webauthn:credential-authentication-begin",
         "otp_webauthn:credential-authentication-complete",
         "otp_webauthn:js-i18n-catalog",
     }
 )
+# Setting up a second factor replaces the app the user had: before this sign-in passed the second
+# factor it is open only to a user who has none yet, or the password alone would enrol a new one.
+FIRST_ENROLMENT_STEPS = frozenset({"totp_enrol"})
 
 
 # --- Who needs a second factor -----------------------------------------------------------------
@@ -57,6 +63,15 @@ def second_factor_required(user, clinic: ClinicSettings) -> bool:
 
 def has_second_factor(user) -> bool:
     return any(True for _ in devices_for_user(user, confirmed=True))
+
+
+def has_code_device(user) -> bool:
+    """An authenticator app or recovery codes: something that gives a code to type (a security key
+    or passkey gives none)."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        or StaticDevice.objects.filter(user=user, confirmed=True).exists()
+    )
 
 
 def passed_second_factor(request) -> bool:
@@ -82,23 +97,47 @@ def mark_recently_authenticated(request) -> None:
 # --- TOTP and recovery codes ---------------------------------------------------------------------
 
 
-def start_totp_enrolment(user) -> TOTPDevice:
-    """The user's unconfirmed authenticator-app device (made once, reused until confirmed)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+def pending_totp_device(request) -> TOTPDevice:
+    """The authenticator app being set up, not saved: its key waits in the session until a code from
+    the app confirms it. Opening or reloading the page writes no device (an abandoned set-up leaves
+    nothing behind), and a reload shows the same QR code as the one already scanned."""
+    key = request.session.get(PENDING_TOTP_KEY)
+    if not (isinstance(key, str) and len(key) == 40 and all(c in "0123456789abcdef" for c in key)):
+        key = random_hex(20)
+        request.session[PENDING_TOTP_KEY] = key
+    return TOTPDevice(user=request.user, name="Authenticator app", key=key, confirmed=False)
+
+
+def _code_matches(device: TOTPDevice, code: str) -> bool:
+    """A code for a device not yet saved. TOTPDevice.verify_token saves the device (its throttle and
+    its last code): here nothing is written until the code is right. Wrong codes need no throttle:
+    whoever types them is shown the key."""
+    from django_otp.oath import TOTP
+
+    if not code.isdigit():
+        return False
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(code), device.tolerance):
+        return False
+    device.last_t = totp.t()
+    device.drift = totp.drift
+    return True
 
 
 def confirm_totp(request, device: TOTPDevice, code: str) -> list[str] | None:
-    """Confirm the app with a code it shows: the device becomes the user's second factor, the
-    session passes, and a fresh set of recovery codes is made (returned, shown once). None: wrong code."""
-    if not device.verify_token(code.strip().replace(" ", "")):
+    """Confirm the app with a code it shows: the device is saved as the user's second factor (in
+    place of any earlier app), the session passes, and a fresh set of recovery codes is made
+    (returned, shown once). None: wrong code, and nothing written."""
+    if not _code_matches(device, code.strip().replace(" ", "")):
         return None
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=device.user).exclude(pk=device.pk).delete()
+        TOTPDevice.objects.filter(user=device.user).delete()
         device.confirmed = True
-        device.save(update_fields=["confirmed"])
+        device.save()
         codes = _new_recovery_codes(device.user)
         record_security_event(device.user, SecurityEvent.Kind.TOTP_ENROLLED, request=request)
+    request.session.pop(PENDING_TOTP_KEY, None)
     mark_second_factor_passed(request, device)
     return codes
 
@@ -134,6 +173,28 @@ def verify_second_factor(request, code: str) -> bool:
                 record_security_event(user, SecurityEvent.Kind.RECOVERY_CODE_USED, request=request)
             return True
     return False
+
+
+# --- Security keys and passkeys --------------------------------------------------------------------
+
+PASSKEY_NAME = "Security key or passkey"
+
+
+class ClinicWebAuthnHelper(WebAuthnHelper):
+    """django-otp-webauthn's ceremonies (OTP_WEBAUTHN_HELPER_CLASS), plus the clinic's rule for every
+    second factor: adding one is audited and told to the user by e-mail, in the transaction that
+    saves it, so there is never a key nobody was told of."""
+
+    def create_credential(self, user, response, parsed_credential, original_data):
+        credential = super().create_credential(user, response, parsed_credential, original_data)
+        credential.name = PASSKEY_NAME
+        return credential
+
+    def register_complete(self, user, state, data):
+        with transaction.atomic():
+            credential = super().register_complete(user, state, data)
+            record_security_event(user, SecurityEvent.Kind.PASSKEY_ADDED, request=self.request)
+        return credential
 
 
 def reset_second_factor(*, user, by, request=None) -> None:
@@ -347,8 +408,10 @@ def connect_signals() -> None:
 
 
 class SecondFactorMiddleware:
-    """A signed-in session reaches the app only once it passed its second factor (or needs none),
-    and ends SESSION_ABSOLUTE_SECONDS after its sign-in. Reads only the session."""
+    """A signed-in session reaches the app only once it passed its second factor (or needs none):
+    until then every page but the sign-in steps sends it to the second step. A session ends
+    SESSION_ABSOLUTE_SECONDS after its sign-in. Reads only the session (and, for a session still at
+    the enrolment step, whether the user has a second factor)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -372,7 +435,11 @@ class SecondFactorMiddleware:
         passed = passed_second_factor(request)
         request.user.is_verified = lambda: passed  # what django-otp(-webauthn) asks
         match = request.resolver_match
-        if passed or (match is not None and match.view_name in SIGN_IN_STEPS):
+        step = match.view_name if match is not None else None
+        if passed or (
+            step in SIGN_IN_STEPS
+            and (step not in FIRST_ENROLMENT_STEPS or not has_second_factor(request.user))
+        ):
             return None
         from django.utils.http import urlencode
 

@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from . import security
@@ -95,11 +97,17 @@ def second_factor(request):
         form.add_error(
             "code", "That code is not right, or it has expired. Enter the code your app shows now."
         )
-    has_passkey = WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+    kinds = {device.__class__ for device in devices_for_user(user, confirmed=True)}
     return render(
         request,
         "registration/second_factor.html",
-        {"form": form, "next": next_url, "has_passkey": has_passkey},
+        {
+            "form": form,
+            "next": next_url,
+            "has_app": TOTPDevice in kinds,
+            "has_codes": TOTPDevice in kinds or StaticDevice in kinds,
+            "has_passkey": WebAuthnCredential in kinds,
+        },
     )
 
 
@@ -108,8 +116,9 @@ def _qr_data_uri(device) -> str:
 
 
 def totp_enrol(request):
-    """Add an authenticator app: scan the QR code (or type the key), confirm with a code."""
-    device = security.start_totp_enrolment(request.user)
+    """Add an authenticator app: scan the QR code (or type the key), confirm with a code. Nothing is
+    saved until the code confirms it (security.pending_totp_device)."""
+    device = security.pending_totp_device(request)
     form = CodeForm(request.POST or None)
     form.fields["code"].help_text = "The 6-digit code the app shows for Mesoclinic."
     if request.method == "POST" and form.is_valid():
@@ -179,7 +188,8 @@ def sign_out_elsewhere(request):
 def reauthenticate(request):
     """Confirm it is still you (password or a code) before an irreversible or bulk action."""
     next_url = _next_url(request)
-    use_code = security.has_second_factor(request.user) and request.GET.get("with") == "code"
+    can_use_code = security.has_code_device(request.user)
+    use_code = can_use_code and request.GET.get("with") == "code"
     form = (CodeForm if use_code else PasswordForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if use_code:
@@ -198,7 +208,7 @@ def reauthenticate(request):
             "form": form,
             "next": next_url,
             "use_code": use_code,
-            "can_use_code": security.has_second_factor(request.user),
+            "can_use_code": can_use_code,
         },
     )
 
@@ -224,8 +234,6 @@ def staff_sign_in(request):
 
 
 def _users_with_second_factor() -> set[int]:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     ids = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
     return ids | set(WebAuthnCredential.objects.filter(confirmed=True).values_list("user_id", flat=True))
 

@@ -162,11 +162,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A signed-in session that has not passed its second factor reaches only the sign-in steps;
+    # sessions end 12 h after sign-in whatever the activity (clinic/security.py). Before the access
+    # table, so that such a session is sent to the second step from every page, never told which
+    # pages its role may not open.
+    "clinic.security.SecondFactorMiddleware",
     # Every URL is checked against the access table in clinic/access.py (deny by default).
     "clinic.access.RoleAccessMiddleware",
-    # A signed-in session that has not passed its second factor reaches only the sign-in steps;
-    # sessions end 12 h after sign-in whatever the activity (clinic/security.py).
-    "clinic.security.SecondFactorMiddleware",
     # Last, as django-axes asks: turns a lockout raised by the backend into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -255,6 +257,8 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = [_WEBAUTHN_ORIGIN]
 OTP_TOTP_ISSUER = "Mesoclinic"
 # A passkey is the second step after the password (throttled by django-axes), not a way around it.
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+# Adding a key is audited and told to the user (clinic/security.py).
+OTP_WEBAUTHN_HELPER_CLASS = "clinic.security.ClinicWebAuthnHelper"
 # The demo logins of `make run` (clinic/demo.py) sign in without a second factor, in DEBUG only.
 MFA_DEMO_EXEMPT_USERNAMES = ("admin", "practitioner", "frontdesk") if DEBUG else ()
 LOGIN_URL = "login"

@@ -1,6 +1,7 @@
 """Signing in (issue 16, "Authentication"): the second factor, login throttling, passwords, sessions,
 re-authentication, and the notice by e-mail of every change. Through the pages, as staff meet them."""
 
+import base64
 import re
 import time
 
@@ -16,6 +17,7 @@ from clinic import security
 from clinic.models import ClinicSettings, SecurityEvent, StaffSession
 from clinic.security_views import LOCKED_OUT_MESSAGE
 from clinic.tests.factories import UserFactory
+from clinic.tests.test_access import named_urls, url_for, world  # noqa: F401 (a fixture)
 from outbox.models import OutboxMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_second_factor]
@@ -38,13 +40,18 @@ def sign_in(client, username, password="mesoclinic"):
     return client.post(reverse("login"), {"username": username, "password": password})
 
 
+def code_for_key(secret: str) -> str:
+    """What an authenticator app shows for the key the set-up page gives to type in."""
+    secret = secret.replace(" ", "")
+    return f"{totp(base64.b32decode(secret + '=' * (-len(secret) % 8))):06d}"
+
+
 def enrol_totp(client) -> tuple[TOTPDevice, list[str]]:
     page = client.get(reverse("totp_enrol"))
     assert page.status_code == 200
-    device = TOTPDevice.objects.get(user=page.context["user"], confirmed=False)
-    response = client.post(reverse("totp_enrol"), {"code": code_for(device)})
+    response = client.post(reverse("totp_enrol"), {"code": code_for_key(page.context["secret"])})
     assert response.status_code == 200, response.content[:500]
-    return device, response.context["codes"]
+    return TOTPDevice.objects.get(user=page.context["user"], confirmed=True), response.context["codes"]
 
 
 def notices(user) -> list[str]:
@@ -153,6 +160,134 @@ def test_front_desk_cannot_reach_the_staff_sign_in_page(client_as, front_desk):
     session[security.SECOND_FACTOR_KEY] = "test"
     session.save()
     assert client.get(reverse("staff_sign_in")).status_code == 403
+
+
+# --- Between the password and the second factor -------------------------------------------------
+
+
+def app_links(html: str) -> list[str]:
+    """Every link and form target of a page, but the stylesheets, scripts and the skip link."""
+    targets = re.findall(r'(?:href|action)="([^"]*)"', html)
+    return sorted({t for t in targets if not t.startswith(("/static/", "#"))})
+
+
+@pytest.fixture
+def halfway(client, clinic_admin, front_desk, restore_clinic_settings):
+    """`halfway(who, device)`: a client past the password and not the second factor, as the clinic
+    admin (always asked for it) or as front desk once the clinic asks it of everyone; with an
+    authenticator app already set up (device=True) or none yet (the enrolment step)."""
+
+    def sign_in_halfway(who: str, device: bool):
+        user = clinic_admin if who == "clinic admin" else front_desk
+        if who != "clinic admin":
+            clinic = ClinicSettings.load()
+            clinic.require_second_factor = True
+            clinic.save()
+        if device:
+            TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        response = sign_in(client, user.username)
+        assert response.status_code == 302 and response.url.startswith(reverse("second_factor"))
+        return client, user
+
+    return sign_in_halfway
+
+
+HALFWAY = [("clinic admin", True), ("clinic admin", False), ("front desk", True), ("front desk", False)]
+
+
+@pytest.mark.parametrize(("who", "device"), HALFWAY)
+def test_halfway_through_signing_in_the_page_shows_only_the_second_step(halfway, who, device):
+    client, user = halfway(who, device)
+    step = client.get(reverse("second_factor"), follow=True)
+    assert step.status_code == 200
+    html = step.content.decode()
+    heading = "Enter your sign-in code" if device else "Set up your authenticator app"
+    assert heading in html
+    assert 'aria-label="Main"' not in html  # no menu of the app
+    assert app_links(html) == [reverse("logout")]  # nothing to follow but "Sign out"
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404 and 'aria-label="Main"' not in missing.content.decode()
+
+
+@pytest.mark.parametrize(("who", "device"), HALFWAY)
+def test_halfway_through_signing_in_every_other_page_sends_to_the_second_step(halfway, request, who, device):
+    examples = request.getfixturevalue("world")  # every URL's arguments, as test_access.py has them
+    client, user = halfway(who, device)
+    # The sign-in steps themselves (setting up an app only for a user who has none) and signing out.
+    open_steps = security.SIGN_IN_STEPS - ({"totp_enrol"} if device else set())
+    step = reverse("second_factor")
+    for name in sorted(set(named_urls()) - open_steps) + ["admin:index"]:
+        url = url_for(examples, name)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code == 302 and response.url.startswith(f"{step}?next="), (
+                name,
+                method,
+                response.status_code,
+            )
+    assert client.get(reverse("login")).url.startswith(step)
+
+
+def test_halfway_through_signing_in_the_password_alone_cannot_set_up_a_new_app(halfway):
+    """The set-up page replaces the user's app: reached with the password alone, it would let anyone
+    who knows the password choose the second factor themselves."""
+    client, user = halfway("clinic admin", True)
+    page = client.get(reverse("totp_enrol"))
+    assert page.status_code == 302 and page.url.startswith(reverse("second_factor"))
+    answer = client.post(reverse("totp_enrol"), {"code": "123456"})
+    assert answer.status_code == 302 and answer.url.startswith(reverse("second_factor"))
+    assert client.get(reverse("clinic:dashboard")).url.startswith(reverse("second_factor"))
+    assert TOTPDevice.objects.filter(user=user).count() == 1
+    assert not SecurityEvent.objects.filter(user=user).exists()
+
+
+def test_a_user_whose_only_second_factor_is_a_key_is_offered_only_the_key(client, practitioner):
+    """No code to type: the second step shows the key alone, and "Confirm it is you" asks for the
+    password without offering a code from an app they do not have."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(
+        user=practitioner, credential_id=b"key-1", public_key=b"public", name="Key", confirmed=True
+    )
+    sign_in(client, "practitioner")
+    step = client.get(reverse("second_factor")).content.decode()
+    assert "Use your security key or passkey" in step and 'name="code"' not in step
+    session = client.session
+    session[security.SECOND_FACTOR_KEY] = "test"
+    session.save()
+    confirm = client.get(reverse("reauthenticate"), {"with": "code"}).content.decode()
+    assert 'name="password"' in confirm and "Use a code from your app" not in confirm
+
+
+# --- Setting up an app ---------------------------------------------------------------------------
+
+
+def test_opening_the_set_up_page_saves_nothing_and_shows_the_same_key_each_time(client, clinic_admin):
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    sign_in(client, "admin")
+    first = client.get(reverse("totp_enrol"))
+    second = client.get(reverse("totp_enrol"))
+    assert first.context["secret"] == second.context["secret"]  # the QR code already scanned still holds
+    assert not TOTPDevice.objects.filter(user=clinic_admin).exists()
+    wrong = client.post(reverse("totp_enrol"), {"code": "000000"})
+    assert "That code is not right" in wrong.content.decode()
+    assert not TOTPDevice.objects.filter(user=clinic_admin).exists()
+    assert not StaticDevice.objects.filter(user=clinic_admin).exists()
+    device, codes = enrol_totp(client)
+    assert TOTPDevice.objects.filter(user=clinic_admin).count() == 1 and device.confirmed
+    assert base64.b32encode(device.bin_key).decode().rstrip("=") == first.context["secret"].replace(" ", "")
+    assert security.PENDING_TOTP_KEY not in client.session
+
+
+def test_a_new_phone_replaces_the_app_with_a_new_key(client, clinic_admin):
+    sign_in(client, "admin")
+    old, _ = enrol_totp(client)
+    page = client.get(reverse("totp_enrol"))
+    assert base64.b32encode(old.bin_key).decode().rstrip("=") != page.context["secret"].replace(" ", "")
+    new, _ = enrol_totp(client)
+    assert list(TOTPDevice.objects.filter(user=clinic_admin)) == [new] and new.pk != old.pk
+    assert notices(clinic_admin) == ["totp_enrolled", "totp_enrolled"]
 
 
 # --- Login throttling ----------------------------------------------------------------------------

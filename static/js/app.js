@@ -6,3 +6,7 @@ document.addEventListener("click", (event) => {
     window.print();
   }
 });
+
+// Sign-in and sessions: django-otp-webauthn's script only says a new security key or passkey
+// worked; show the page again so that its list of keys and its recent changes include it.
+document.addEventListener("otp_webauthn.register_complete", () => window.location.reload());
