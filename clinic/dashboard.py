@@ -1,7 +1,7 @@
 """The dashboard gathers one panel per function listed here: `panel(request)` returns HTML (a Bootstrap
 column) or "" when it has nothing for this user."""
 
-from outbox import dashboard as outbox_dashboard
+from outbox import views as outbox_views
 from patients import dashboard as patients_dashboard
 from scheduling import cancellations_dashboard
 from scheduling import dashboard as scheduling_dashboard
@@ -13,7 +13,7 @@ PANELS = (
     treatments_dashboard.panel,
     treatments_dashboard.stock_panel,
     patients_dashboard.panel,
-    outbox_dashboard.panel,
+    outbox_views.dashboard_panel,
 )
 
 

@@ -1,5 +1,5 @@
-"""Access rules for the Messages pages (see clinic/access.py): everyone reads them; front desk and
-clinic admin retry failures; only clinic admin sends a test message."""
+"""Who may open the Messages pages (merged into the one table in clinic/access.py): everyone reads
+them; front desk and clinic admin retry failures; only clinic admin sends a test message."""
 
 from clinic.access import READ, WRITE, rule
 
@@ -11,7 +11,6 @@ ACCESS = {
     "clinic:outbox_body": EVERYONE_READS,
     "clinic:outbox_retry": rule(clinic_admin=WRITE, front_desk=WRITE),
     "clinic:outbox_test": rule(clinic_admin=WRITE),
-    # What each kind of e-mail says, rendered from made-up data.
-    "clinic:email_templates": EVERYONE_READS,
+    "clinic:email_templates": EVERYONE_READS,  # what each kind says, from made-up data
     "clinic:email_template_html": EVERYONE_READS,
 }

@@ -1,9 +1,4 @@
-"""Kinds of message: what each one says, built from the row just before it goes.
-
-How to add one: docs/design.md, "The outbox" (a template trio rendered with
-`clinic.emails.render_email`, a builder, `register_kind()` in the app's AppConfig.ready(), and
-`outbox.services.enqueue()` in the service's transaction, keyed by what the message is about).
-"""
+"""Kinds of message: what each one says, built from the row just before it goes (docs/design.md)."""
 
 import hashlib
 from collections.abc import Callable
@@ -16,26 +11,21 @@ from django.core.mail import EmailMessage
 from clinic.emails import render_email, sender_domain
 from clinic.staff import person
 
-from .models import OutboxMessage
+TEST_MESSAGE = "test_message"
 
 
 class Kind(NamedTuple):
     label: str
-    builder: Callable[[OutboxMessage], EmailMessage | None]
-    sample: Callable[[], EmailMessage] | None  # made-up data, for the "E-mail templates" page
+    builder: Callable  # (message) -> the EmailMessage to send, or None when it should no longer go
+    sample: Callable | None  # () -> an EmailMessage from made-up data, for the "E-mail templates" page
 
 
 _KINDS: dict[str, Kind] = {}
 
 
 def register_kind(kind: str, builder, *, label: str = "", sample=None) -> None:
-    """Declare a kind of message and the function that builds its e-mail.
-
-    `builder(message)` re-reads the domain objects the message is about and returns the e-mail to
-    send (`to` defaults to message.recipient), or None when the message should no longer go (the row
-    is then cancelled, never sent). It runs just before the send and to preview a pending message,
-    so it must not change anything. Registering a kind again replaces it (reloads, tests).
-    """
+    """`builder(message)` re-reads what the message is about; returning None cancels the row. It also
+    renders previews, so it must change nothing. Registering a kind again replaces it (tests)."""
     _KINDS[kind] = Kind(label or kind.replace("_", " ").capitalize(), builder, sample)
 
 
@@ -49,14 +39,13 @@ def kind_label(kind: str) -> str:
 
 
 def message_id_for(key: str) -> str:
-    """The stable Message-ID of the message with this idempotency key: the one send that can repeat
-    (a crash between the server's acceptance and our mark) is recognisably the same message."""
+    """Stable per idempotency key: the one send that can repeat is recognisably the same message."""
     domain = settings.OUTBOX_MESSAGE_ID_DOMAIN or sender_domain()
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def build_email(message: OutboxMessage) -> EmailMessage | None:
-    """The e-mail this row would send now (also used to preview a pending row)."""
+def build_email(message) -> EmailMessage | None:
+    """The e-mail this row would send now (also the preview of a pending row)."""
     if message.kind not in _KINDS:  # a programming error (a kind queued but never registered)
         raise LookupError(f"No builder registered for kind {message.kind!r}.")
     email = _KINDS[message.kind].builder(message)
@@ -71,13 +60,8 @@ def html_part(email: EmailMessage) -> str:
     return next((c for c, mimetype in getattr(email, "alternatives", []) if mimetype == "text/html"), "")
 
 
-# --- The outbox's own kind: a test message a clinic admin sends to check that mail gets through ----
-
-TEST_MESSAGE = "test_message"
-
-
-def build_test_message(message: OutboxMessage):
-    """object_id: the member of staff who asked for it."""
+def build_test_message(message):
+    """The outbox's own kind, to check that mail gets through; object_id: the staff member who asked."""
     user = get_user_model().objects.filter(pk=message.object_id).first()
     return render_email(TEST_MESSAGE, {"requested_by": person(user) if user else "a member of staff"})
 

@@ -1,17 +1,13 @@
-"""The outbox's two tables: one row per e-mail the clinic owes someone, and what happened to it.
-
-The tables keep the names they had when the models lived in the clinic app (`db_table`): the move
-to this app changed no data (migrations/0001_initial.py).
-"""
+"""One row per e-mail the clinic owes someone, and what happened to it. The tables keep the names
+they had in the clinic app (`db_table`): the move to this app changed no data."""
 
 from django.conf import settings
 from django.db import models
 
+from . import kinds
+
 
 class OutboxMessage(models.Model):
-    """One e-mail the clinic owes someone: written in the transaction that causes it, sent by the
-    dispatcher (outbox/services.py), never twice."""
-
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
@@ -26,11 +22,7 @@ class OutboxMessage(models.Model):
     recipient = models.EmailField(max_length=254)
     # PROTECT: a patient with messages on record is archived, not deleted.
     patient = models.ForeignKey(
-        "patients.Patient",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="outbox_messages",
+        "patients.Patient", models.PROTECT, null=True, blank=True, related_name="outbox_messages"
     )
     object_id = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="The appointment or session record the kind refers to."
@@ -62,9 +54,8 @@ class OutboxMessage(models.Model):
                 condition=models.Q(state__in=["pending", "sending"]),
                 name="outbox_due_idx",
             ),
-            # The Messages page filtered by state, the failed count.
+            # The Messages page: by state (and the failed count), newest first, by kind.
             models.Index(fields=["state", "due_at"], name="outbox_claim_idx"),
-            # The Messages page: newest first, filtered by kind or state.
             models.Index(fields=["-due_at", "-id"], name="outbox_list_idx"),
             models.Index(fields=["kind", "-due_at"], name="outbox_kind_idx"),
         ]
@@ -86,14 +77,10 @@ class OutboxMessage(models.Model):
 
     @property
     def kind_label(self) -> str:
-        from .kinds import kind_label  # kinds.py imports this module
-
-        return kind_label(self.kind)
+        return kinds.kind_label(self.kind)
 
 
 class OutboxEvent(models.Model):
-    """What happened to an outbox message: created, rescheduled, each attempt, cancel, retry."""
-
     class Action(models.TextChoices):
         CREATED = "created", "Created"
         UPDATED = "updated", "Updated"

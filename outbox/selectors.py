@@ -16,24 +16,21 @@ def _local_midnight(day: date) -> datetime:
 
 
 def outbox_list(filters: dict) -> QuerySet[OutboxMessage]:
-    """Messages newest due first, filtered as on the Messages page (the filter form's cleaned data);
-    patient loaded in the same query. Dates are the clinic's local days of the due time."""
-    # The bodies are kept for the detail page only; the list never loads them.
-    messages = OutboxMessage.objects.select_related("patient").defer("body_text", "body_html")
-    messages = messages.filter(**{name: filters[name] for name in ("state", "kind") if filters.get(name)})
-    if filters.get("patient"):
-        messages = messages.filter(patient_id=filters["patient"])
-    if term := (filters.get("q") or "").strip():
-        messages = messages.filter(
+    """Messages newest due first, filtered by the Messages page's form (its cleaned data; dates are
+    the clinic's local days of the due time), with their patient; the bodies are never loaded."""
+    rows = OutboxMessage.objects.select_related("patient").defer("body_text", "body_html")
+    rows = rows.filter(**{name: filters[name] for name in ("state", "kind", "patient") if filters.get(name)})
+    if term := filters.get("q"):
+        rows = rows.filter(
             Q(recipient__icontains=term)
             | Q(patient__search_text__contains=fold(term))
             | Q(idempotency_key__startswith=term)
         )
     if filters.get("date_from"):
-        messages = messages.filter(due_at__gte=_local_midnight(filters["date_from"]))
+        rows = rows.filter(due_at__gte=_local_midnight(filters["date_from"]))
     if filters.get("date_to"):
-        messages = messages.filter(due_at__lt=_local_midnight(filters["date_to"]) + timedelta(days=1))
-    return messages.order_by("-due_at", "-id")
+        rows = rows.filter(due_at__lt=_local_midnight(filters["date_to"] + timedelta(days=1)))
+    return rows.order_by("-due_at", "-id")
 
 
 def outbox_state_counts() -> list[tuple[str, str, int]]:

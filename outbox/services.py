@@ -1,27 +1,20 @@
-"""Writes of the outbox: queue, cancel, retry, and the dispatcher that sends what is due.
-
-`enqueue()` writes the row in the transaction of the change that causes the message. The
-dispatcher (beat every minute, and one kick per transaction that queued something due) claims one
-row at a time, builds it (the builder re-reads what it is about), sends it over the run's one SMTP
-connection, and writes the outcome in the transaction that claims the next row: one commit per
-message, each message the server accepted marked sent before the next one goes. A run that dies
-holds at most the row in flight, taken again after its lease under the same Message-ID. Broker
-faults never stop a run between acceptance and mark (settings.py, CELERY_WORKER_CANCEL_…).
-"""
+"""Writes of the outbox: queue, cancel, retry, and the dispatcher that sends what is due. Why each
+step is as it is (leases, one commit per message, the kick): docs/design.md, "The outbox"."""
 
 import logging
 import smtplib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.celery import app
 from clinic.errors import Refusal
 
 from .kinds import TEST_MESSAGE, build_email, html_part, message_id_for, registered_kinds
@@ -29,14 +22,12 @@ from .models import OutboxEvent, OutboxMessage
 
 logger = logging.getLogger(__name__)
 State, Action = OutboxMessage.State, OutboxEvent.Action
-DISPATCH_TASK = "outbox.tasks.dispatch_outbox"
 # One attempt to reach the broker, bounded: a broker that is down never holds up a page.
 KICK_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.1, "socket_timeout": 0.1}
 
 
 def _change(message: OutboxMessage, action: str, detail: str, *, user=None, held_by="", **fields) -> None:
-    """Change the row and record what happened to it as an event; with `held_by`, only while that
-    dispatcher run still holds the row."""
+    """Change the row and record it as an event; with `held_by`, only while that run holds the row."""
     rows = OutboxMessage.objects.filter(pk=message.pk)
     if held_by:
         rows = rows.filter(state=State.SENDING, claim_token=held_by)
@@ -44,13 +35,8 @@ def _change(message: OutboxMessage, action: str, detail: str, *, user=None, held
         return
     for name, value in fields.items():
         setattr(message, name, value)
-    OutboxEvent.objects.create(
-        message=message,
-        action=action,
-        state=message.state,
-        attempt=message.attempts,
-        detail=detail,
-        user=user,
+    message.events.create(
+        action=action, state=message.state, attempt=message.attempts, detail=detail, user=user
     )
 
 
@@ -68,26 +54,16 @@ def enqueue(
         raise LookupError(f"Unknown message kind {kind!r}: register it with register_kind().")
     if not recipient:
         raise Refusal("The message has no recipient address.")
-    # Two transactions enqueueing one key wait for each other (PostgreSQL; SQLite serialises them).
-    message = OutboxMessage.objects.select_for_update().filter(idempotency_key=key).first()
-    if message is None:
-        try:
-            with transaction.atomic():  # a savepoint: losing the race below keeps the caller's work
-                message = OutboxMessage.objects.create(
-                    kind=kind,
-                    idempotency_key=key,
-                    recipient=recipient,
-                    patient=patient,
-                    object_id=object_id,
-                    due_at=due_at,
-                    message_id=message_id_for(key),
-                )
-                _change(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
-        except IntegrityError:  # another transaction inserted the key first: update that row
-            message = OutboxMessage.objects.select_for_update().get(idempotency_key=key)
-        else:
-            _kick_after_commit(due_at)
-            return message
+    # A second transaction with the same key waits for the first (the row lock, or PostgreSQL's unique
+    # index; SQLite serialises them). The insert runs in a savepoint: the loser updates the winner's row.
+    new = {"kind": kind, "recipient": recipient, "patient": patient, "object_id": object_id}
+    message, created = OutboxMessage.objects.select_for_update().get_or_create(
+        idempotency_key=key, defaults=new | {"due_at": due_at, "message_id": message_id_for(key)}
+    )
+    if created:
+        _change(message, Action.CREATED, f"Due {_fmt(due_at)} to {recipient}.")
+        _kick_after_commit(due_at)
+        return message
     changes = [f"due {_fmt(message.due_at)} → {_fmt(due_at)}"] if message.due_at != due_at else []
     changes += [f"recipient {message.recipient} → {recipient}"] if message.recipient != recipient else []
     detail = "; ".join(changes) or f"Due {_fmt(due_at)}."
@@ -145,11 +121,9 @@ def _kick_after_commit(due_at: datetime) -> None:
 
 
 def _kick() -> None:
-    from clinic.celery import app
-
     try:
         with app.connection_for_write(transport_options=KICK_TRANSPORT_OPTIONS) as broker:
-            app.send_task(DISPATCH_TASK, connection=broker, retry=False)
+            app.send_task("outbox.tasks.dispatch_outbox", connection=broker, retry=False)
     except Exception as exc:  # the rows are committed; beat sends them within a minute
         logger.warning("Could not ask a worker to send now (%s); beat will send within a minute.", exc)
 
@@ -158,38 +132,28 @@ def _fmt(value: datetime) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
 
 
-# --- The dispatcher ------------------------------------------------------------------------------
-
-
-@dataclass
-class DispatchResult:
-    claimed: int = 0
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    skipped: int = 0
-
-
 class Outcome(NamedTuple):
-    """What happened to one claimed row, written with the next claim (`_write`)."""
-
-    what: str  # a DispatchResult field
-    message: OutboxMessage
-    changes: dict  # to the row (none: skipped, another run holds it)
+    what: str  # what dispatch_due() counts: sent, retrying, failed, cancelled or skipped
+    changes: dict  # to the claimed row (none: skipped, another run holds it)
     event: tuple = ()  # (action, detail)
     reachable: bool = True  # False: the SMTP server did not answer, and the run stops
 
 
-def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
-    """Send up to `batch_size` due messages over one SMTP connection; log what failed in one line."""
-    token, result, problems, smtp = uuid.uuid4().hex, DispatchResult(), [], get_connection()
-    outcome = None
+def dispatch_due(*, batch_size: int | None = None) -> SimpleNamespace:
+    """Send up to `batch_size` due messages over one SMTP connection, claimed one at a time, and count
+    the outcomes. Each is written in the transaction that claims the next row: one commit per
+    message, and every message the server accepted is marked sent before the next is claimed."""
+    token, smtp = uuid.uuid4().hex, get_connection()
+    result = SimpleNamespace(claimed=0, sent=0, retrying=0, failed=0, cancelled=0, skipped=0)
+    message = outcome = problem = None
     try:
         while True:
-            with transaction.atomic():  # one commit per message: its outcome, then the next claim
-                if outcome:
-                    _write(outcome, token)
+            with transaction.atomic():
+                if outcome and outcome.changes:  # of `message`, the row claimed last
+                    # Sent is marked by id alone (the message has gone, so the row says so); any
+                    # other outcome only while this run still holds the row.
+                    held_by = "" if outcome.changes["state"] == State.SENT else token
+                    _change(message, *outcome.event, held_by=held_by, lease_until=None, **outcome.changes)
                 if outcome and not outcome.reachable:
                     break  # not once per message: the rest waits for the next run
                 if result.claimed >= (batch_size or settings.OUTBOX_BATCH_SIZE):
@@ -199,34 +163,29 @@ def dispatch_due(*, batch_size: int | None = None) -> DispatchResult:
             result.claimed += 1
             outcome = _send(message, token, smtp)
             setattr(result, outcome.what, getattr(result, outcome.what) + 1)
-            if outcome.what in ("retrying", "failed"):
+            if outcome.what in ("retrying", "failed") and problem is None:
                 # The log names the message, never the server's answer: that can quote the address
                 # (a name), and logs hold no patient data; the answer is on the message's page.
-                problems.append(
-                    f"message {message.id} ({message.kind}), {outcome.what}; the reason is on its page"
-                )
+                problem = f"message {message.id} ({message.kind}), {outcome.what}; the reason is on its page"
     finally:
         smtp.close()
-    if problems:
+    if problem:  # one line per run, however many messages failed
         logger.warning(
             "Outbox: %d of %d message(s) not sent in this run (%d will be retried, %d failed). First: %s",
-            *(len(problems), result.claimed, result.retrying, result.failed, problems[0]),
+            *(result.retrying + result.failed, result.claimed, result.retrying, result.failed, problem),
         )
     return result
 
 
 def claim_next_due(token: str) -> OutboxMessage | None:
-    """In the caller's transaction, claim the next due row for run `token`: pending, or left
-    `sending` by a run that died once its lease has run out. skip_locked lets concurrent runs take
-    different rows (PostgreSQL)."""
+    """In the caller's transaction, claim the next due row for run `token`: pending, or `sending` by
+    a run that died, once its lease ran out. Concurrent runs skip each other's rows (PostgreSQL)."""
     now = timezone.now()
     # `due_at <= now` holds for sending rows too; said for both it bounds the index scan.
     due = OutboxMessage.objects.filter(
         Q(state=State.PENDING) | Q(state=State.SENDING, lease_until__lt=now), due_at__lte=now
-    ).order_by("due_at", "id")
-    if connection.features.has_select_for_update_skip_locked:
-        due = due.select_for_update(skip_locked=True)
-    if (message := due.first()) is None:
+    )
+    if (message := due.order_by("due_at", "id").select_for_update(skip_locked=True).first()) is None:
         return None
     lease_until = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     if message.state == State.SENDING:
@@ -245,12 +204,18 @@ def _send(message: OutboxMessage, token: str, smtp) -> Outcome:
     except Exception as exc:  # a bug in a builder: keep the row, retry later, show the error
         logger.exception("Building outbox message %s failed.", message.id)
         return _failure(message, exc, permanent=False)
-    if not _still_ours(message, token):
-        return Outcome("skipped", message, {})  # another run took it after our lease ran out
+    # No other run takes the row before its lease runs out: with half of it ahead the row is ours
+    # without asking; past that, check in the database and renew it.
+    now, lease = timezone.now(), timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    if message.lease_until - now <= lease / 2:
+        message.lease_until = now + lease
+        held = OutboxMessage.objects.filter(pk=message.pk, state=State.SENDING, claim_token=token)
+        if not held.update(lease_until=message.lease_until, updated_at=now):
+            return Outcome("skipped", {})  # another run took it after our lease ran out
     if email is None:
         detail = "No longer valid when it was due (cancelled, moved or consent withdrawn)."
         changes = {"state": State.CANCELLED, "last_error": "No longer valid when it was due."}
-        return Outcome("cancelled", message, changes, (Action.CANCELLED, detail))
+        return Outcome("cancelled", changes, (Action.CANCELLED, detail))
     try:
         smtp.open()  # a no-op while open: one connection for the run
     except (smtplib.SMTPException, OSError) as exc:  # no connection, no greeting
@@ -264,20 +229,7 @@ def _send(message: OutboxMessage, token: str, smtp) -> Outcome:
     changes = {"state": State.SENT, "sent_at": timezone.now(), "attempts": message.attempts + 1}
     changes |= {"last_error": "", "recipient": email.to[0], "subject": email.subject[:255]}
     changes |= {"body_text": email.body, "body_html": html_part(email)}
-    return Outcome(
-        "sent", message, changes, (Action.SENT, f"Accepted by the mail server for {', '.join(email.to)}.")
-    )
-
-
-def _still_ours(message: OutboxMessage, token: str) -> bool:
-    """No other run takes a row before its lease runs out: with half of it ahead the row is ours
-    without asking; past that, check in the database and renew it."""
-    now, lease = timezone.now(), timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
-    if message.lease_until - now > lease / 2:
-        return True
-    message.lease_until = now + lease
-    held = OutboxMessage.objects.filter(pk=message.pk, state=State.SENDING, claim_token=token)
-    return held.update(lease_until=message.lease_until, updated_at=now) == 1
+    return Outcome("sent", changes, (Action.SENT, f"Accepted by the mail server for {', '.join(email.to)}."))
 
 
 def _failure(message: OutboxMessage, exc: BaseException, *, permanent: bool) -> Outcome:
@@ -285,20 +237,11 @@ def _failure(message: OutboxMessage, exc: BaseException, *, permanent: bool) -> 
     changes = {"attempts": attempts, "last_error": error}
     if permanent or attempts >= settings.OUTBOX_MAX_ATTEMPTS:
         detail = error if permanent else f"Gave up after {attempts} attempts. {error}"
-        return Outcome("failed", message, changes | {"state": State.FAILED}, (Action.FAILED, detail))
-    due_at = timezone.now() + backoff_delay(attempts)
+        return Outcome("failed", changes | {"state": State.FAILED}, (Action.FAILED, detail))
+    # Back-off before the next try: base, 2×base, 4×base, … (1, 2, 4, 8, 16 minutes by default).
+    due_at = timezone.now() + timedelta(seconds=settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
     changes |= {"state": State.PENDING, "due_at": due_at}
-    return Outcome(
-        "retrying", message, changes, (Action.TEMPORARY_FAILURE, f"{error} Next try {_fmt(due_at)}.")
-    )
-
-
-def _write(outcome: Outcome, token: str) -> None:
-    """Write what happened to a claimed row. A sent row is marked by id alone (the message has
-    gone, so the row says so); any other outcome only while this run still holds the row."""
-    if outcome.changes:
-        held_by = "" if outcome.changes["state"] == State.SENT else token
-        _change(outcome.message, *outcome.event, held_by=held_by, lease_until=None, **outcome.changes)
+    return Outcome("retrying", changes, (Action.TEMPORARY_FAILURE, f"{error} Next try {_fmt(due_at)}."))
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -317,8 +260,3 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"SMTP {exc.smtp_code} {text(exc.smtp_error)}"
     return f"{type(exc).__name__}: {exc}"
-
-
-def backoff_delay(attempts: int) -> timedelta:
-    """Wait before try `attempts + 1`: base, 2×base, 4×base, … (1, 2, 4, 8, 16 minutes by default)."""
-    return timedelta(seconds=settings.OUTBOX_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0))

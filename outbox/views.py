@@ -1,4 +1,5 @@
-"""Staff pages for the outbox: the Messages list, a message with its history, retry, test message."""
+"""Staff pages for the outbox: the Messages list, a message with its history, retry, the test
+message, what each kind says, and the dashboard's panel."""
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp_replace
@@ -6,26 +7,35 @@ from django.contrib import messages as flash
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from clinic.access import is_allowed
 from clinic.errors import Refusal
 from clinic.roles import CLINIC_ADMIN, user_roles
 
 from .forms import OutboxFilterForm, TestMessageForm
 from .kinds import html_part, registered_kinds
 from .models import OutboxMessage
-from .selectors import message_content, outbox_list, outbox_state_counts
+from .selectors import failed_count, message_content, outbox_list, outbox_state_counts
 from .services import retry_now, send_test_message
+
+# An e-mail's own HTML is shown in a sandboxed frame of the page: e-mail HTML needs inline styles,
+# so these responses allow them and nothing else (no scripts, no requests out).
+EMAIL_HTML_CSP = {"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"]}
+EMAIL_HTML_CSP |= {"frame-ancestors": [SELF], "sandbox": [True], "form-action": [NONE]}
+EMAIL_HTML_CSP |= {name: [NONE] for name in ("script-src", "font-src", "connect-src")}
 
 
 def message_list(request):
     form = OutboxFilterForm(request.GET or None)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "query": query.urlencode(), "test_form": TestMessageForm()}
-    context["page"] = Paginator(outbox_list(form.filters()), 50).get_page(request.GET.get("page"))
-    return render(request, "outbox/message_list.html", context | {"state_counts": outbox_state_counts()})
+    context = {"form": form, "query": query.urlencode(), "state_counts": outbox_state_counts()}
+    messages = outbox_list(form.cleaned_data if form.is_valid() else {})
+    context["page"] = Paginator(messages, 50).get_page(request.GET.get("page"))
+    return render(request, "outbox/message_list.html", context)
 
 
 def _get(pk: int) -> OutboxMessage:
@@ -41,21 +51,17 @@ def message_detail(request, pk: int):
     return render(request, "outbox/message_detail.html", context)
 
 
-# The e-mail's own HTML, shown in a sandboxed frame of the page: e-mail HTML needs inline styles,
-# so these responses allow them and nothing else (no scripts, no requests out).
-EMAIL_HTML_CSP = {"default-src": [NONE], "style-src": [UNSAFE_INLINE], "img-src": ["data:"]}
-EMAIL_HTML_CSP |= {"frame-ancestors": [SELF], "sandbox": [True], "form-action": [NONE]}
-EMAIL_HTML_CSP |= {name: [NONE] for name in ("script-src", "font-src", "connect-src")}
-
-
-def _email_html(html: str) -> HttpResponse:
-    return HttpResponse(html, content_type="text/html; charset=utf-8")
-
-
 @xframe_options_sameorigin
 @csp_replace(EMAIL_HTML_CSP)
-def message_body(request, pk: int):
-    return _email_html(message_content(_get(pk)).get("html") or "")
+def email_html(request, pk: int | None = None, kind: str = ""):
+    """The HTML part for the frame: of a message (`pk`), or of a kind's sample."""
+    if pk is not None:
+        html = message_content(_get(pk)).get("html")
+    elif (found := registered_kinds().get(kind)) and found.sample:
+        html = html_part(found.sample())
+    else:
+        raise Http404("No such kind of message.")
+    return HttpResponse(html or "", content_type="text/html; charset=utf-8")
 
 
 @require_POST
@@ -87,10 +93,8 @@ def email_templates(request):
     return render(request, "outbox/email_templates.html", {"samples": samples})
 
 
-@xframe_options_sameorigin
-@csp_replace(EMAIL_HTML_CSP)
-def email_template_html(request, kind: str):
-    found = registered_kinds().get(kind)
-    if found is None or found.sample is None:
-        raise Http404("No such kind of message.")
-    return _email_html(html_part(found.sample()))
+def dashboard_panel(request) -> str:
+    """E-mails that could not be delivered: failures are shown to staff, never only logged."""
+    if not (failed := is_allowed(request.user, "clinic:outbox_list") and failed_count()):
+        return ""
+    return render_to_string("outbox/_dashboard_panel.html", {"failed": failed}, request=request)
