@@ -7,17 +7,15 @@ from django.utils import timezone
 from clinic.access import is_allowed
 from scheduling.models import AppointmentKind
 
-from .selectors import expires_on, valid_consent
+from .selectors import valid_until
 
 
 def _render(request, patient, on_date) -> str:
-    valid = valid_consent(patient.pk, on_date)
     return render_to_string(
         "consents/_status_section.html",
         {
             "patient": patient,
-            "valid": valid,
-            "expires_on": expires_on(valid) if valid else None,
+            "valid_until": valid_until(patient.pk, on_date),
             "can_open": is_allowed(request.user, "consents:patient"),
             "can_sign": is_allowed(request.user, "consents:sign", "POST") and patient.archived_at is None,
             "can_see_photos": is_allowed(request.user, "photos:patient"),

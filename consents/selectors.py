@@ -51,9 +51,30 @@ def valid_consent(patient_id: int, on_date: datetime.date | None = None) -> Pati
     return _valid_on(on_date, validity_months()).filter(patient_id=patient_id).order_by("-signed_at").first()
 
 
-def expires_on(consent: PatientConsent) -> datetime.date:
-    """The last day the consent is valid."""
-    return timezone.localdate(consent.signed_at) + relativedelta(months=validity_months())
+def expires_on(consent: PatientConsent, months: int | None = None) -> datetime.date:
+    """The last day the consent is valid, which pages show as "valid until": the last day whose
+    `valid_from` is on or before the signing day."""
+    months = validity_months() if months is None else months
+    signed = timezone.localdate(consent.signed_at)
+    # Month ends make calendar months irreversible (31 January + 1 month is 28 February, and 28 February
+    # - 1 month is 28 January), so the day is found from `valid_from` itself, the rule the checks use:
+    # it starts a few days from the answer at most.
+    last = signed + relativedelta(months=months)
+    while valid_from(last, months) <= signed:
+        last += datetime.timedelta(days=1)
+    while valid_from(last, months) > signed and last > signed:
+        last -= datetime.timedelta(days=1)
+    return last
+
+
+def valid_until(patient_id: int, on_date: datetime.date | None = None) -> datetime.date | None:
+    """The last day covered by the patient's consent valid on `on_date`, or None when consent is missing
+    (two queries). What every role may see, front desk included: signed until when, or missing, never
+    the consent's content."""
+    on_date = on_date or timezone.localdate()
+    months = validity_months()
+    consent = _valid_on(on_date, months).filter(patient_id=patient_id).order_by("-signed_at").first()
+    return None if consent is None else expires_on(consent, months)
 
 
 def consent_status(patient_ids, on_date: datetime.date | None = None) -> dict[int, bool]:

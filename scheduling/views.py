@@ -17,7 +17,7 @@ from clinic.errors import Refusal, show_refusal
 from clinic.models import ClinicSettings
 from clinic.staff import person
 from consents import patient_section as consents_section
-from consents.selectors import consent_status
+from consents.selectors import consent_status, valid_until
 from patients.models import Patient
 from patients.selectors import patient_search
 from treatments import appointment_section
@@ -324,6 +324,10 @@ def plan_series(request):
         "formset": None,
         "plan": None,
         "proposed_age": None,
+        # Signed (until when) or missing, as on the patient page, so that the desk has it signed on
+        # arrival (rule `consent-before-session`); `_sessions_after_consent` counts the rows it misses.
+        "consent_until": valid_until(patient.pk),
+        "sessions_after_consent": 0,
     }
     if request.method != "POST" or not form.is_valid():
         return render(request, "scheduling/plan.html", context)
@@ -360,6 +364,7 @@ def plan_series(request):
                 ],
             )
             context["problems"] = [s.problem for s in proposal.sessions]
+            _sessions_after_consent(context, [s.date or s.target for s in proposal.sessions])
             return render(request, "scheduling/plan.html", context)
 
         formset = SessionRowFormSet(request.POST, form_kwargs={"choices": RowChoices()})
@@ -369,6 +374,7 @@ def plan_series(request):
             form.add_error(None, "Give a date, a time, a practitioner and a room for every session.")
             return render(request, "scheduling/plan.html", context)
         slots = _slots_from(formset)
+        _sessions_after_consent(context, [f.cleaned_data["date"] for f in formset.forms])
         # Rule `band-change-needs-a-reason`: the age the proposal was planned with, to show a band change.
         context["proposed_age"] = _parse_int(request.POST.get("proposed_age"))
         checked = check_series(
@@ -386,6 +392,15 @@ def plan_series(request):
     except Refusal as exc:
         show_refusal(form, exc)
     return render(request, "scheduling/plan.html", context)
+
+
+def _sessions_after_consent(context: dict, days) -> None:
+    """How many of the sessions fall after the last day the signed consent covers: each needs a new
+    consent before it is recorded (rule `consent-before-session`). None when consent is missing: the
+    first session needs it already."""
+    until = context["consent_until"]
+    if until is not None:
+        context["sessions_after_consent"] = sum(1 for day in days if day and day > until)
 
 
 def _practitioners_plan(patient) -> tuple[object, dict]:

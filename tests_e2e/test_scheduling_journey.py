@@ -14,7 +14,7 @@ from scheduling.tests.factories import open_clinic, patient_aged
 
 
 @pytest.mark.django_db(transaction=True)
-def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(page, login):
+def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(page, login, screenshots):
     front_desk = UserFactory(username="frontdesk", role="front_desk")
     practitioner = UserFactory(username="ines", first_name="Inês", last_name="Moura", role="practitioner")
     open_clinic(practitioner, rooms=("Treatment room 1", "Treatment room 2"))
@@ -38,6 +38,9 @@ def test_front_desk_books_a_series_from_the_proposal_and_sees_it_in_the_week(pag
     expect(page.get_by_label("Session 4 date")).to_have_value(
         (monday + datetime.timedelta(days=42)).isoformat()
     )
+    # Issue 17: the desk sees that consent is missing, to have it signed on arrival.
+    expect(page.locator("[data-consent-status]")).to_contain_text("Consent missing")
+    page.screenshot(path=screenshots / "planner-consent-missing.png", full_page=True)
 
     page.get_by_role("button", name="Book all sessions").click()
     expect(page.get_by_text("Booked 4 sessions for Marta Quintela.")).to_be_visible()

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.core.paginator import Paginator
-from django.db.models import F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -371,10 +371,16 @@ EXPIRING_DAYS = 30
 
 
 def low_stock(day, *, limit: int = 10) -> list[dict]:
-    """Active products whose usable lots hold fewer than LOW_STOCK_SESSIONS typical doses (one query)."""
+    """Active products the clinic keeps in stock whose usable lots hold fewer than LOW_STOCK_SESSIONS
+    typical doses, the emptiest first (one query). Kept in stock: at least one lot was received. A
+    product never received (most of the catalogue, or one known only from lot numbers typed before stock
+    was kept) is not running low, and listing it hid the products that are; one whose lots are used up,
+    expired or recalled is, with nothing left."""
     usable = Q(stock_lots__expiry_date__gte=day, stock_lots__recalled_at__isnull=True)
+    received = StockLot.objects.filter(ingredient=OuterRef("pk"), from_old_records=False)
     products = (
         Ingredient.objects.active()
+        .filter(Exists(received))
         .annotate(left=Coalesce(Sum("stock_lots__quantity_remaining", filter=usable), Decimal(0)))
         .filter(left__lt=F("typical_amount") * LOW_STOCK_SESSIONS)
         .order_by("left", "name")

@@ -119,7 +119,13 @@ def extra_queries(data):
             f"?start={stranded}&end={stranded_next}&by=room",
             f"?start={stranded}&end={stranded_next}&kind=treatment&room=x",
         ],
-        "scheduling:plan": [f"?patient={patient}", "?q=jorgen"],
+        # The folded-name patient's consent is valid; the planner's consent line when it is not, too.
+        "scheduling:plan": [
+            f"?patient={patient}",
+            f"?patient={data['consents']['withdrawn'].patient_id}",
+            f"?patient={data['consents']['expired'].patient_id}",
+            "?q=jorgen",
+        ],
         "scheduling:appointment_new": [f"?patient={patient}&date={day}&time=10:00", "?q=ivan"],
         "patients:list": ["?q=jorgen", "?q=%3Cscript%3E", "?archived=1", "?q=%7B%7B+x+%7D%7D"],
         "clinic:outbox_list": [f"?state={state}" for state in OutboxMessage.State.values],

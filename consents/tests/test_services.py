@@ -19,6 +19,7 @@ from treatments import services as treatment_services
 from treatments.tests import factories
 
 pytestmark = pytest.mark.django_db
+ONE_DAY = datetime.timedelta(days=1)
 
 
 def _formulation_without_consent(practitioner):
@@ -93,9 +94,31 @@ def test_validity_counts_calendar_months(practitioner):
     consent = signed_consent(patient, practitioner, days_ago=0)
     signed_day = timezone.localdate(consent.signed_at)
     last = selectors.expires_on(consent)
-    assert selectors.valid_consent(patient.pk, last - datetime.timedelta(days=1)) == consent
-    assert selectors.valid_consent(patient.pk, last) is None
-    assert selectors.valid_consent(patient.pk, signed_day - datetime.timedelta(days=1)) is None
+    assert selectors.valid_consent(patient.pk, last) == consent
+    assert selectors.valid_consent(patient.pk, last + ONE_DAY) is None
+    assert selectors.valid_consent(patient.pk, signed_day - ONE_DAY) is None
+
+
+@pytest.mark.parametrize("months", [1, 12])
+@pytest.mark.parametrize(
+    "signed_day", [datetime.date(2026, 3, 10), datetime.date(2026, 1, 31), datetime.date(2028, 2, 29)]
+)
+def test_valid_until_is_the_last_day_a_session_may_use_the_consent(practitioner, months, signed_day):
+    """The date pages show as "valid until" is the last day `check_consent` accepts (it was the day
+    after: a session on the day shown was refused), month ends included."""
+    ClinicSettings.objects.filter(pk=1).update(consent_validity_months=months)
+    patient = factories.patient()
+    noon = timezone.make_aware(datetime.datetime.combine(signed_day, datetime.time(12)))
+    consent = signed_consent(patient, practitioner, on=noon)
+    last = selectors.expires_on(consent)
+    assert selectors.valid_consent(patient.pk, last) == consent
+    assert selectors.valid_consent(patient.pk, last + ONE_DAY) is None
+    services.check_consent(patient.pk, last)
+    with pytest.raises(Refusal, match="it has expired"):
+        services.check_consent(patient.pk, last + ONE_DAY)
+    assert selectors.valid_until(patient.pk, signed_day) == last
+    assert selectors.valid_until(patient.pk, last + ONE_DAY) is None
+    assert selectors.valid_until(factories.patient().pk, signed_day) is None
 
 
 def test_a_session_dated_before_the_signature_is_refused(practitioner):

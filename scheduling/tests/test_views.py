@@ -1,11 +1,16 @@
 """The scheduling pages: planner, booking, calendar (fixed queries), appointment actions."""
 
 import datetime
+import re
 
 import pytest
+from dateutil.relativedelta import relativedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from consents.selectors import valid_consent
+from consents.services import withdraw_consent
+from consents.tests.factories import signed_consent
 from scheduling.models import Appointment, Closure, SessionSeries
 from scheduling.planner import plan_for
 from scheduling.services import book_appointment, book_series
@@ -94,12 +99,16 @@ def test_the_proposals_heading_says_the_cadence_it_follows(
     assert heading in page
 
 
+@pytest.mark.parametrize("consent", [False, True])
 @pytest.mark.parametrize("sessions", [2, 8])
 def test_proposed_rows_share_the_practitioner_and_room_options(
-    client_as, front_desk, practitioner, rooms, monday, django_assert_max_num_queries, sessions
+    client_as, front_desk, practitioner, rooms, monday, django_assert_max_num_queries, sessions, consent
 ):
-    """Each row's selects list every practitioner and room, read once for all rows (figure 4)."""
+    """Each row's selects list every practitioner and room, read once for all rows (figure 4); the
+    consent line costs the same with consent signed or missing."""
     patient = patient_aged(33, monday)
+    if consent:
+        signed_consent(patient, practitioner)
     client = client_as(front_desk)
     url = f"{reverse('scheduling:plan')}?patient={patient.pk}"
     form = {
@@ -121,7 +130,78 @@ def test_proposed_rows_share_the_practitioner_and_room_options(
     assert page.count(f'value="{practitioner.pk}" selected') == sessions
 
 
-QUERIES_TO_PROPOSE = 19  # the same for 2 and 8 rows (18 when sessions are in Redis)
+# The same for 2 and 8 rows (one fewer when sessions are in Redis); two of them read the consent line.
+QUERIES_TO_PROPOSE = 21
+
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+def _signed_withdrawn(patient, practitioner):
+    consent = signed_consent(patient, practitioner)
+    withdraw_consent(consent=consent, by=practitioner, reason="Changed her mind.")
+
+
+@pytest.mark.parametrize("role", ["front_desk", "practitioner", "clinic_admin"])
+@pytest.mark.parametrize(
+    ("history", "shown"),
+    [
+        (None, "missing"),
+        (lambda patient, practitioner: signed_consent(patient, practitioner, days_ago=60), "signed"),
+        (_signed_withdrawn, "missing"),
+        (lambda patient, practitioner: signed_consent(patient, practitioner, days_ago=400), "missing"),
+    ],
+    ids=["never-signed", "signed", "withdrawn", "expired"],
+)
+def test_the_planner_says_whether_consent_is_signed_or_missing(
+    request, client_as, practitioner, rooms, monday, role, history, shown
+):
+    """Issue 17: every role that plans a series sees "Consent signed" (until when) or "Consent missing",
+    in the patient page's words, so that the desk has it signed on arrival; a withdrawn or expired
+    consent is missing. Never the consent itself."""
+    patient = patient_aged(33, monday)
+    if history:
+        history(patient, practitioner)
+    user = request.getfixturevalue(role)
+    page = client_as(user).get(reverse("scheduling:plan"), {"patient": patient.pk}).content.decode()
+    line = page[page.index("data-consent-status") :].split("</p>", 1)[0]
+    if shown == "signed":
+        assert "Consent signed" in line and "Consent missing" not in page
+        until = datetime.datetime.strptime(re.search(r"valid until (\S+)", line)[1], "%d/%m/%Y").date()
+        # The last day a session may be recorded with it (rule `consent-before-session`).
+        assert valid_consent(patient.pk, until) and valid_consent(patient.pk, until + ONE_DAY) is None
+    else:
+        assert "Consent missing" in line and "have it signed on arrival" in line
+        assert "Consent signed" not in page
+    assert reverse("consents:patient", args=[patient.pk]) not in page  # its content stays on its page
+
+
+def test_the_planner_counts_the_sessions_after_the_consent_runs_out(
+    client_as, front_desk, practitioner, rooms, monday
+):
+    """A consent that runs out during the course covers the first sessions only: the planner says how
+    many need a new signature, before they are booked."""
+    patient = patient_aged(33, monday)
+    # Ages 30-35: 4 sessions two weeks apart, on days 0, 14, 28 and 42; the consent runs out in between.
+    signed_consent(
+        patient, practitioner, on=at(monday + datetime.timedelta(days=35) - relativedelta(months=12), 12)
+    )
+    url = f"{reverse('scheduling:plan')}?patient={patient.pk}"
+    form = {"first_date": monday.isoformat(), "preferred_time": "11:00", "action": "propose"}
+    page = client_as(front_desk).post(url, form).content.decode()
+    assert "Consent signed" in page
+    assert "1 of the proposed sessions falls after that day: have a new consent signed before it." in page
+    rows = {"form-TOTAL_FORMS": "4", "form-INITIAL_FORMS": "0"}
+    for i, days in enumerate([0, 14, 28, 33]):
+        rows |= {
+            f"form-{i}-date": (monday + datetime.timedelta(days=days)).isoformat(),
+            f"form-{i}-time": "11:00",
+            f"form-{i}-practitioner": practitioner.pk,
+            f"form-{i}-room": rooms[0].pk,
+        }
+    rechecked = client_as(front_desk).post(url, {**form, **rows, "action": "recheck"}).content.decode()
+    assert "Consent signed" in rechecked
+    assert "data-sessions-after-consent" not in rechecked  # the last one moved earlier: all covered
 
 
 def test_a_moved_session_that_clashes_is_shown_and_nothing_is_booked(

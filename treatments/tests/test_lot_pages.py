@@ -153,6 +153,41 @@ def test_the_admin_dashboard_lists_low_stock_and_lots_expiring_soon(client_as, c
     assert "data-low-stock" in html and ha.name in html
 
 
+def test_running_low_lists_products_kept_in_stock_not_those_never_received(client_as, clinic_admin):
+    """Noticed on the dashboard: every product of the catalogue never received into stock was "running
+    low" with nothing left, and ten of them filled the panel before the products the clinic keeps. A
+    product is low when it was received and its lots in date hold fewer than five typical doses: used
+    up and expired lots count as nothing left; a product known only from old records was never kept."""
+    import datetime
+
+    from treatments.models import Ingredient
+    from treatments.selectors import LOW_STOCK_SESSIONS, low_stock
+
+    today = datetime.date.today()
+    plenty = factories.ingredient(factories.HA)
+    factories.stock_lot(plenty)
+    used_up = factories.ingredient(factories.VITAMIN_C)
+    lot = factories.stock_lot(used_up, quantity=Decimal("100"))
+    StockLot.objects.filter(pk=lot.pk).update(quantity_remaining=0)
+    expired = factories.ingredient(factories.PDRN)
+    factories.stock_lot(expired, expiry=today - datetime.timedelta(days=1))
+    few = factories.ingredient(factories.ZINC)
+    factories.stock_lot(few, quantity=few.typical_amount * (LOW_STOCK_SESSIONS - 1))
+    named = {plenty.pk, used_up.pk, expired.pk, few.pk}
+    old = Ingredient.objects.active().exclude(pk__in=named).order_by("name").first()
+    StockLot.objects.create(
+        ingredient=old, lot_number="TYPED-1", quantity_received=0, quantity_remaining=0, from_old_records=True
+    )
+    assert Ingredient.objects.active().exclude(pk__in=named).count() > 10  # never received: the rest
+
+    assert [p.name for p in low_stock(today, limit=100)] == [expired.name, used_up.name, few.name]
+    html = client_as(clinic_admin).get(reverse("clinic:dashboard")).text
+    panel = html[html.index("data-low-stock") :].split("</ul>", 1)[0]
+    assert expired.name in panel and used_up.name in panel and few.name in panel
+    assert old.name not in panel and plenty.name not in panel
+    assert panel.count("none usable") == 2
+
+
 def test_allergies_and_yes_answers_show_in_the_patient_header(client_as, practitioner):
     record = factories.session_record(practitioner)
     factories.allergic_to(record.patient, "Polynucleotides (fish DNA)")
