@@ -35,6 +35,7 @@ SESSION_KEY = "k3y0fas1gnedinsess10nn0tt0beshownanywhere"[:40]
 NOT_IN_ADMIN = {
     "clinic.ClinicSettings": "edited on the app's Settings page, which retires the cached copy",
     "clinic.Counter": "hands out chart numbers; never set by hand",
+    "clinic.AuditPending": "the sealer's queue: each row waits a few seconds, then is an audit chain link",
     "patients.Patient": "the patient pages log clinical reads and the services keep the search keys",
     "patients.Screening": "clinical; read and written on the patient's screening page (logged)",
     "patients.ScreeningAnswer": "part of a screening",
@@ -62,7 +63,7 @@ def every_state(django_db_setup, django_db_blocker):
             started_at=timezone.now(),
             ip_address="192.0.2.1",
         )
-        # Rows are sealed into the audit chain after their commit, which never comes here.
+        # The sealer (beat, every few seconds) never runs here.
         audit_chain.seal_everything(audit_chain.chain_models())
         data["superuser"] = users["admin"]
         yield data
