@@ -11,8 +11,6 @@ from django.utils import dateformat, timezone
 from django.utils.html import escape as django_escape
 from django.utils.safestring import SafeString, mark_safe
 
-from clinic.staff import person
-
 from .models import AppointmentKind, AppointmentState
 from .selectors import BY_ROOM, Calendar
 
@@ -79,7 +77,7 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
         query, label = "", ""
         if column.practitioner:
             query += f"&amp;practitioner={column.practitioner.pk}"
-            label += f" with {escape(person(column.practitioner))}"
+            label += f" with {escape(column.practitioner.name)}"
         if column.room:
             query += f"&amp;room={column.room.pk}"
             label += f" in {escape(str(column.room))}"
