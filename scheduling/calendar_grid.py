@@ -1,10 +1,11 @@
-"""The calendar's grid (time rows × columns) built in Python: one list of rows whose cells carry
-their CSS class and ready, escaped HTML, so `_calendar.html` is a flat loop. Each cell through the
-template engine (conditions, filters, three `{% url %}` tags per appointment) cost most of a week
-view's time at clinic-group scale (figure 3); the markup is the same."""
+"""The calendar's markup built in Python: the grid's rows (time × columns, each cell's CSS class and
+escaped HTML) and the week's practitioner or room options, so `_calendar.html` prints them whole.
+Each cell through the template engine (conditions, filters, three `{% url %}` tags per appointment)
+cost most of a week view's time at clinic-group scale (figure 3), and a template loop over ~30
+options as much as the rest of the page's markup (issue 19); the markup is the same, whitespace
+included."""
 
 import html
-from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -18,31 +19,17 @@ from .selectors import BY_ROOM, Calendar
 # wrapper around each call: ~100 names a week view.
 escape = html.escape
 BUSY, CLOSED, UNAVAILABLE = "bg-primary-subtle", "bg-secondary-subtle", "bg-body-tertiary"
+# One row of the grid as the template's loop printed it, its indentation and line breaks included.
+ROW = (
+    '\n        <tr>\n          <th scope="row" class="small text-body-secondary fw-normal text-nowrap">'
+    "{time}</th>\n          {cells}\n        </tr>\n        "
+)
 
 
-@dataclass(frozen=True, slots=True)
-class GridCell:
-    css: str
-    html: SafeString
-
-
-@dataclass(frozen=True, slots=True)
-class GridRow:
-    time: str  # "H:i"
-    cells: list[GridCell]
-
-    @property
-    def cells_html(self) -> SafeString:
-        """The row's <td> cells, joined here rather than looped over in the template (~170 cells
-        a week, each two variable lookups there)."""
-        return mark_safe(  # noqa: S308 - css is one of our constants, html escaped in grid_rows
-            "".join(f'<td class="{cell.css}">{cell.html}</td>' for cell in self.cells)
-        )
-
-
-def grid_rows(cal: Calendar) -> list[GridRow]:
-    """One row per 30-minute slot: the time, then a cell per column (appointments starting in the
-    slot, or a "+ free" booking link prefilled with date, time and the column's practitioner or room)."""
+def grid_html(cal: Calendar) -> SafeString:
+    """The grid's rows, one per 30-minute slot: the time, then a cell per column (appointments starting
+    in the slot, or a "+ free" booking link prefilled with date, time and the column's practitioner or
+    room)."""
     detail_url = reverse("scheduling:appointment_detail", args=[0]).removesuffix("0/")
     patient_url = reverse("patients:detail", args=[0]).removesuffix("0/")
     new_url = reverse("scheduling:appointment_new")
@@ -52,6 +39,9 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
     states[AppointmentState.BOOKED] = ""
     zone = timezone.get_current_timezone()
     by_room = cal.by == BY_ROOM
+    # A slot starts at its row's time on its column's day, in the clinic's zone (build_calendar),
+    # which is the current one (no view activates another): its labels are the row's and the day's.
+    times = [f"{t:%H:%M}" for t in cal.times]
 
     def appointment_html(appointment) -> str:
         sequence = f" {appointment.sequence}" if appointment.sequence else ""
@@ -81,22 +71,25 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
         if column.room:
             query += f"&amp;room={column.room.pk}"
             label += f" in {escape(str(column.room))}"
+        # A free slot's link, before and after each place its time goes (formatted once a column).
+        free_start = (
+            '<a class="d-block small text-success-emphasis text-decoration-none slot-free" '
+            f'href="{new_url}?date={column.day.isoformat()}&amp;time='
+        )
+        # The link's name starts with what it shows (WCAG 2.5.3), then says what it books.
+        free_middle = (
+            f'{query}">+ free<span class="visually-hidden">: book '
+            f"{escape(dateformat.format(column.day, 'D j M'))} at "
+        )
+        free_end = f"{label}</span></a>"
         cells = []
-        day_label = None  # the column's day as the free links say it, formatted once
-        for cell in column.cells:
-            parts = [appointment_html(a) for a in cell.appointments]
-            if cell.free:
-                local = cell.starts_at.astimezone(zone)
-                at = f"{local:%H:%M}"
-                if day_label is None:
-                    day_label = f"{local:%Y-%m-%d}", escape(dateformat.format(local, "D j M"))
-                parts.append(
-                    f'<a class="d-block small text-success-emphasis text-decoration-none slot-free" '
-                    f'href="{new_url}?date={day_label[0]}&amp;time={at}{query}"'
-                    # The link's name starts with what it shows (WCAG 2.5.3), then says what it books.
-                    f'>+ free<span class="visually-hidden">: book '
-                    f"{day_label[1]} at {at}{label}</span></a>"
-                )
+        for at, cell in zip(times, column.cells, strict=True):
+            if cell.appointments:  # (never free: build_calendar marks only empty slots)
+                content = " ".join(appointment_html(a) for a in cell.appointments)
+            elif cell.free:
+                content = f"{free_start}{at}{free_middle}{at}{free_end}"
+            else:
+                content = ""
             if cell.appointments or cell.busy:
                 css = BUSY
             elif cell.closed:
@@ -105,6 +98,21 @@ def grid_rows(cal: Calendar) -> list[GridRow]:
                 css = UNAVAILABLE
             else:
                 css = ""
-            cells.append(GridCell(css=css, html=mark_safe(" ".join(parts))))  # noqa: S308 - escaped above
+            cells.append(f'<td class="{css}">{content}</td>')
         columns.append(cells)
-    return [GridRow(f"{t:%H:%M}", [cells[i] for cells in columns]) for i, t in enumerate(cal.times)]
+    rows = zip(*columns, strict=True) if columns else ([] for _ in times)
+    return mark_safe(  # noqa: S308 - css is one of our constants, every value escaped above
+        "".join(ROW.format(time=time, cells="".join(cells)) for time, cells in zip(times, rows, strict=True))
+    )
+
+
+def choice_options(cal: Calendar) -> SafeString:
+    """The week's <option> per practitioner or room, the one shown selected."""
+    by_room = cal.by == BY_ROOM
+    return mark_safe(  # noqa: S308 - the names escaped here, the ids integers
+        "".join(
+            f'<option value="{item.pk}"{" selected" if item == cal.who else ""}>'
+            f"{escape(str(item) if by_room else item.name)}</option>"
+            for item in cal.choices
+        )
+    )
