@@ -4,14 +4,15 @@ figure 6); the markup is what `_results.html` showed."""
 
 import html
 
-from django.utils import dateformat
+from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 
 escape = html.escape  # the same five characters as Django's escape, without its lazy-string wrapper
 
 
-def row_html(row: dict, detail_prefix: str) -> str:
-    """One <tr> of the list for a `selectors.search_page` row; every value escaped."""
+def row_html(row: dict, detail_prefix: str, months: dict[int, str]) -> str:
+    """One <tr> of the list for a `selectors.search_page` row; every value escaped. `months`: each
+    month's short name as the `date` filter's "M" gives it."""
     archived = row["archived_at"] is not None
     preferred = row["preferred_name"]
     name = (
@@ -27,7 +28,8 @@ def row_html(row: dict, detail_prefix: str) -> str:
         phone = f'<a class="text-decoration-none" href="tel:{escape(row["phone"])}">{shown}</a>'
     else:
         phone = '<span class="text-body-secondary">—</span>'
-    born = dateformat.format(row["date_of_birth"], "j M Y")
+    born = row["date_of_birth"]
+    born = f"{born.day} {months[born.month]} {born.year:04d}"  # "j M Y", as dateformat writes it
     muted = ' class="text-body-secondary"' if archived else ""
     return (
         f"<tr{muted}>"
@@ -40,4 +42,6 @@ def row_html(row: dict, detail_prefix: str) -> str:
 
 
 def rows_html(rows: list[dict], detail_prefix: str) -> SafeString:
-    return mark_safe("\n".join(row_html(row, detail_prefix) for row in rows))  # noqa: S308 - escaped above
+    # The month names translated once a page, not once a row (dateformat does it per call).
+    months = {number: str(name).title() for number, name in MONTHS_3.items()}
+    return mark_safe("\n".join(row_html(row, detail_prefix, months) for row in rows))  # noqa: S308 - escaped above

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
+from django.utils import timezone
 
 from clinic.roles import PRACTITIONER
 from clinic.staff import person
@@ -47,7 +47,9 @@ MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    """ZoneInfo(settings.TIME_ZONE), as Django keeps it once per process (and forgets when the
+    setting changes): a calendar week asks ~500 times."""
+    return timezone.get_default_timezone()
 
 
 def local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
@@ -176,6 +178,10 @@ class Availability:
     by_practitioner: dict = field(default_factory=lambda: defaultdict(list))
     by_room: dict = field(default_factory=lambda: defaultdict(list))
     by_patient: dict = field(default_factory=lambda: defaultdict(list))
+    # (practitioner id, day) -> working_blocks(), worked out once: the calendar asks for each of a
+    # busy week's ~90 appointments (stranded ones). The hours, leave, closures and opening above are
+    # set once, as they are loaded, and never changed after.
+    _blocks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(
@@ -361,18 +367,23 @@ class Availability:
 
     def working_blocks(
         self, practitioner_id: int, day: datetime.date
-    ) -> list[tuple[datetime.time, datetime.time]]:
+    ) -> tuple[tuple[datetime.time, datetime.time], ...]:
         """The practitioner's working time that day, cut to the opening hours (empty on leave)."""
+        key = (practitioner_id, day)
+        blocks = self._blocks.get(key)
+        if blocks is None:
+            blocks = self._blocks[key] = tuple(self._working_blocks(practitioner_id, day))
+        return blocks
+
+    def _working_blocks(self, practitioner_id: int, day: datetime.date):
         window = self.opening_window(day)
         if window is None or self.on_leave(practitioner_id, day):
-            return []
+            return
         opens, closes = window
-        blocks = []
         for starts, ends in sorted(self.hours.get(practitioner_id, {}).get(day.weekday(), ())):
             starts, ends = max(starts, opens), min(ends, closes)
             if starts < ends:
-                blocks.append((starts, ends))
-        return blocks
+                yield starts, ends
 
     # --- a slot --------------------------------------------------------------------------------
     def practitioner_problem(

@@ -205,6 +205,9 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
     now = timezone.now()
     slot = datetime.timedelta(minutes=SLOT_MINUTES)
     today = local_today()
+    zone = clinic_tz()  # each slot starts at local_datetime(day, time), the zone looked up once
+    # Each slot's end on the wall clock, the same every day.
+    ends = [(datetime.datetime.combine(datetime.date.min, time) + slot).time() for time in times]
     for column in columns:
         column.is_today = column.day == today
         closed = availability.clinic_closed(column.day)
@@ -221,7 +224,7 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
         else:
             key, index, blocks = None, {}, []
         busy_list = availability.busy(index, key, column.day) if key is not None else []
-        starts = [local_datetime(column.day, time) for time in times]
+        starts = [datetime.datetime.combine(column.day, time, tzinfo=zone) for time in times]
         cells = [Cell(starts_at=starts_at, closed=bool(closed)) for starts_at in starts]
         # Each busy time marks only the slots it overlaps (found by bisection), not every slot
         # checking every busy time: a full week is ~150 slots and ~200 busy times.
@@ -232,10 +235,9 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
                     cell.appointments.append(busy.appointment)
                 else:
                     cell.busy = True
-        for time, cell in zip(times, cells, strict=True):
+        for time, slot_end, cell in zip(times, ends, cells, strict=True):
             if cell.appointments or cell.busy or cell.starts_at <= now:
                 continue
-            slot_end = (cell.starts_at + slot).time()
             cell.free = any(b_start <= time and slot_end <= b_end for b_start, b_end in blocks)
         column.cells = cells
 
