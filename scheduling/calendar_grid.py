@@ -8,7 +8,8 @@ included."""
 import html
 
 from django.urls import reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import escape as django_escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -42,10 +43,18 @@ def grid_html(cal: Calendar) -> SafeString:
     # A slot starts at its row's time on its column's day, in the clinic's zone (build_calendar),
     # which is the current one (no view activates another): its labels are the row's and the day's.
     times = [f"{t:%H:%M}" for t in cal.times]
+    # A day as the `date` filter's "D j M" writes it, its names translated once, not once a column.
+    day_names = {number: escape(str(name)) for number, name in WEEKDAYS_ABBR.items()}
+    month_names = {number: escape(str(name).title()) for number, name in MONTHS_3.items()}
+
+    escaped = {}  # the rooms' or practitioners' names, escaped once each (a week has ~90 appointments)
 
     def appointment_html(appointment) -> str:
-        sequence = f" {appointment.sequence}" if appointment.sequence else ""
+        sequence = f" {appointment.sequence}" if appointment.sequence else ""  # an integer
         where = appointment.practitioner_name if by_room else appointment.room_name
+        where_html = escaped.get(where)
+        if where_html is None:
+            where_html = escaped[where] = escape(where)
         stranded = (
             '<span class="badge text-bg-warning d-block text-wrap">Outside hours: move it</span>'
             if appointment.pk in cal.stranded
@@ -54,10 +63,10 @@ def grid_html(cal: Calendar) -> SafeString:
         return (
             f'<div class="small"><a class="text-decoration-none" href="{detail_url}{appointment.pk}/">'
             f"<strong>{appointment.starts_at.astimezone(zone):%H:%M}</strong> "
-            f"{kinds[appointment.kind]}{escape(sequence)}</a> "
+            f"{kinds[appointment.kind]}{sequence}</a> "
             f'<a class="d-block" href="{patient_url}{appointment.patient_id}/">'
             f"{escape(appointment.patient_name)}</a> "
-            f'<span class="d-block text-body-secondary">{escape(where)}'
+            f'<span class="d-block text-body-secondary">{where_html}'
             f"{states[appointment.state]}</span>{stranded}</div>"
         )
 
@@ -79,7 +88,7 @@ def grid_html(cal: Calendar) -> SafeString:
         # The link's name starts with what it shows (WCAG 2.5.3), then says what it books.
         free_middle = (
             f'{query}">+ free<span class="visually-hidden">: book '
-            f"{escape(dateformat.format(column.day, 'D j M'))} at "
+            f"{day_names[column.day.weekday()]} {column.day.day} {month_names[column.day.month]} at "
         )
         free_end = f"{label}</span></a>"
         cells = []
