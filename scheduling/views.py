@@ -93,6 +93,7 @@ def _calendar_links(cal) -> dict:
         for column in cal.columns:
             column.link = link(view="day", date=column.day.isoformat(), who=None)
     return {
+        "page": page,
         "previous": link(date=cal.previous.isoformat()),
         "next": link(date=cal.next.isoformat()),
         "today": link(date=selectors.local_today().isoformat()),
