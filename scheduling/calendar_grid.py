@@ -14,13 +14,18 @@ from django.utils.html import escape as django_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from .models import AppointmentKind, AppointmentState
-from .selectors import BY_ROOM, Calendar
+from .selectors import BY_ROOM, WEEK_VIEW, Calendar
 
 # The standard library's escape (the same five characters as Django's) without Django's lazy-string
 # wrapper around each call: ~100 names a week view.
 escape = html.escape
 BUSY, CLOSED, UNAVAILABLE = "bg-primary-subtle", "bg-secondary-subtle", "bg-body-tertiary"
-# One row of the grid as the template's loop printed it, its indentation and line breaks included.
+# A column's heading and one row of the grid as the template's loops printed them, indentation and
+# line breaks included.
+HEADING = (
+    '\n          <th scope="col"{today}>\n            {label}\n            {note}\n'
+    "          </th>\n          "
+)
 ROW = (
     '\n        <tr>\n          <th scope="row" class="small text-body-secondary fw-normal text-nowrap">'
     "{time}</th>\n          {cells}\n        </tr>\n        "
@@ -113,6 +118,33 @@ def grid_html(cal: Calendar) -> SafeString:
     return mark_safe(  # noqa: S308 - css is one of our constants, every value escaped above
         "".join(ROW.format(time=time, cells="".join(cells)) for time, cells in zip(times, rows, strict=True))
     )
+
+
+def header_html(cal: Calendar) -> SafeString:
+    """The columns' headings: the day (a link to its day view, in a week) or the practitioner or room,
+    and why nobody works there that day."""
+    week = cal.view == WEEK_VIEW
+    headings = []
+    for column in cal.columns:
+        title = escape(column.title)
+        if column.link:
+            link = escape(column.link)
+            label = (
+                f'<a href="{link}" hx-get="{link}" hx-target="#calendar" hx-swap="outerHTML" '
+                f'hx-push-url="true">{title} {escape(column.subtitle)}</a>'
+            )
+        else:
+            label = title
+        headings.append(
+            HEADING.format(
+                today=' class="table-info" aria-current="date"' if column.is_today and week else "",
+                label=label,
+                note=f'<div class="small fw-normal text-danger-emphasis">{escape(column.note)}</div>'
+                if column.note
+                else "",
+            )
+        )
+    return mark_safe("".join(headings))  # noqa: S308 - every value escaped above
 
 
 def choice_options(cal: Calendar) -> SafeString:

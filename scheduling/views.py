@@ -68,6 +68,7 @@ def calendar(request):
     context = {
         "cal": cal,
         "links": _calendar_links(cal),
+        "header": calendar_grid.header_html(cal),
         "grid": calendar_grid.grid_html(cal),
         "choice_options": calendar_grid.choice_options(cal) if cal.view == "week" else "",
     }
