@@ -365,13 +365,14 @@ def stranded_appointment_ids(appointments, *, hours: Availability | None = None)
     items = [a for a in appointments if a.state in UPCOMING_STATES and a.ends_at > now]
     if not items:
         return set()
-    days = [a.starts_at.astimezone(clinic_tz()).date() for a in items]
-    hours = hours or Availability.load(
-        min(days),
-        max(days),
-        practitioner_ids={a.practitioner_id for a in items},
-        appointments=[],  # only the hours, leave and closures
-    )
+    if hours is None:
+        days = [a.starts_at.astimezone(clinic_tz()).date() for a in items]
+        hours = Availability.load(
+            min(days),
+            max(days),
+            practitioner_ids={a.practitioner_id for a in items},
+            appointments=[],  # only the hours, leave and closures
+        )
     return {a.pk for a in items if hours.outside_hours(a.practitioner_id, a.starts_at, a.ends_at)}
 
 
