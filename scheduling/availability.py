@@ -205,14 +205,16 @@ class Availability:
         calendar displays; not for `clash()`, whose messages need the Appointment.
         """
         self = cls(first_day, last_day)
-        # No ORDER BY where the rows go into dicts by a unique key or are sorted where read (working
-        # blocks): Django spends about as long compiling an ordering as a filter, on every page.
+        # No ORDER BY: the rows go into dicts by a unique key, or are sorted where read (working
+        # blocks) or here (leave, appointments, as their models order them). Django spends about as
+        # long compiling an ordering as a filter, on every page; Python sorts a week's rows in
+        # microseconds.
         opening = OpeningHours.objects.order_by().values_list("weekday", "opens", "closes")
         self.opening = {weekday: (opens, closes) for weekday, opens, closes in opening}
         closures = Closure.objects.filter(date__range=(first_day, last_day)).order_by()
         self.closures = {c.date: c for c in closures}
         hours = WorkingHours.objects.order_by()
-        leave = Leave.objects.filter(first_day__lte=last_day, last_day__gte=first_day)
+        leave = Leave.objects.filter(first_day__lte=last_day, last_day__gte=first_day).order_by()
         if practitioner_ids is not None:
             hours = hours.filter(practitioner_id__in=practitioner_ids)
             leave = leave.filter(practitioner_id__in=practitioner_ids)
@@ -220,7 +222,7 @@ class Availability:
             "practitioner_id", "weekday", "starts", "ends"
         ):
             self.hours[practitioner_id][weekday].append((starts, ends))
-        for away in leave:
+        for away in sorted(leave, key=operator.attrgetter("first_day")):  # Leave.Meta.ordering
             self.leave[away.practitioner_id].append(away)
         if appointments is None:
             window_start = local_datetime(first_day, datetime.time.min)
@@ -273,7 +275,8 @@ class Availability:
                 self._hold_intervals(fetched, practitioner_ids, room_ids, patient_ids)
                 return self
             if shown:
-                for row in appointments.values_list(*SHOWN_VALUES):
+                rows = appointments.order_by().values_list(*SHOWN_VALUES)
+                for row in sorted(rows, key=operator.itemgetter(1, 0)):  # (starts_at, pk): Meta.ordering
                     self.add(_shown(row))
                 return self
             # The clash messages show only names of the patient, practitioner and room: building
