@@ -82,7 +82,7 @@ def practitioners():
 
 class Named(NamedTuple):
     """A practitioner as a list of names shows them: the id and `person()`'s name, read as values
-    (the calendar's ~30 practitioners as User instances, each parsing two timestamps, cost a tenth
+    (the calendar's ~30 practitioners as User instances, each parsing two timestamps, cost ~0.35 ms
     of its week view)."""
 
     pk: int
