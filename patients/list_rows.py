@@ -4,15 +4,13 @@ figure 6); the markup is what `_results.html` showed."""
 
 import html
 
-from django.utils.dates import MONTHS_3
 from django.utils.safestring import SafeString, mark_safe
 
 escape = html.escape  # the same five characters as Django's escape, without its lazy-string wrapper
 
 
-def row_html(row: dict, detail_prefix: str, months: dict[int, str]) -> str:
-    """One <tr> of the list for a `selectors.search_page` row; every value escaped. `months`: each
-    month's short name as the `date` filter's "M" gives it."""
+def row_html(row: dict, detail_prefix: str) -> str:
+    """One <tr> of the list for a `selectors.search_page` row; every value escaped."""
     archived = row["archived_at"] is not None
     preferred = row["preferred_name"]
     name = (
@@ -29,7 +27,8 @@ def row_html(row: dict, detail_prefix: str, months: dict[int, str]) -> str:
     else:
         phone = '<span class="text-body-secondary">—</span>'
     born = row["date_of_birth"]
-    born = f"{born.day} {months[born.month]} {born.year:04d}"  # "j M Y", as dateformat writes it
+    # "j M Y" as the `date` filter wrote it, without a DateFormat and its translations each row.
+    born = f"{born.day} {born:%b} {born.year:04d}"
     muted = ' class="text-body-secondary"' if archived else ""
     return (
         f"<tr{muted}>"
@@ -42,6 +41,4 @@ def row_html(row: dict, detail_prefix: str, months: dict[int, str]) -> str:
 
 
 def rows_html(rows: list[dict], detail_prefix: str) -> SafeString:
-    # The month names translated once a page, not once a row (dateformat does it per call).
-    months = {number: str(name).title() for number, name in MONTHS_3.items()}
-    return mark_safe("\n".join(row_html(row, detail_prefix, months) for row in rows))  # noqa: S308 - escaped above
+    return mark_safe("\n".join(row_html(row, detail_prefix) for row in rows))  # noqa: S308 - escaped above

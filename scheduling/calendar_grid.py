@@ -9,10 +9,10 @@ import html
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import escape as django_escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .availability import day_label
 from .models import AppointmentKind, AppointmentState
 from .selectors import BY_ROOM, WEEK_VIEW, Calendar
 
@@ -48,9 +48,6 @@ def grid_html(cal: Calendar) -> SafeString:
     # A slot starts at its row's time on its column's day, in the clinic's zone (build_calendar),
     # which is the current one (no view activates another): its labels are the row's and the day's.
     times = [f"{t:%H:%M}" for t in cal.times]
-    # A day as the `date` filter's "D j M" writes it, its names translated once, not once a column.
-    day_names = {number: escape(str(name)) for number, name in WEEKDAYS_ABBR.items()}
-    month_names = {number: escape(str(name).title()) for number, name in MONTHS_3.items()}
 
     escaped = {}  # the rooms' or practitioners' names, escaped once each (a week has ~90 appointments)
 
@@ -92,8 +89,7 @@ def grid_html(cal: Calendar) -> SafeString:
         )
         # The link's name starts with what it shows (WCAG 2.5.3), then says what it books.
         free_middle = (
-            f'{query}">+ free<span class="visually-hidden">: book '
-            f"{day_names[column.day.weekday()]} {column.day.day} {month_names[column.day.month]} at "
+            f'{query}">+ free<span class="visually-hidden">: book {escape(day_label(column.day))} at '
         )
         free_end = f"{label}</span></a>"
         cells = []
