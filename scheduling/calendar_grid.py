@@ -1,5 +1,6 @@
-"""The calendar's markup built in Python: the grid's rows (time × columns, each cell's CSS class and
-escaped HTML) and the week's practitioner or room options, so `_calendar.html` prints them whole.
+"""The calendar's markup built in Python: the columns' headings, the grid's rows (time × columns, each
+cell's CSS class and escaped HTML) and the week's practitioner or room options, so `_calendar.html`
+prints them whole.
 Each cell through the template engine (conditions, filters, three `{% url %}` tags per appointment)
 cost most of a week view's time at clinic-group scale (figure 3), and a template loop over ~30
 options as much as the rest of the page's markup (issue 19); the markup is the same, whitespace

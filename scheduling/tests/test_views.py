@@ -360,6 +360,27 @@ def test_a_practitioners_rooms_week_opens_on_the_first_room_not_on_themselves(
     assert f"in {practitioner.get_full_name()}<" not in page
 
 
+def test_calendar_headings_and_options_escape_what_staff_typed(client_as, front_desk, monday, rooms):
+    """The headings and the options are built in Python (calendar_grid), escaped as the template did."""
+    Closure.objects.create(date=monday, reason="<b>Staff & training</b>")
+    rooms[0].name = "Room <1> & 'A'"
+    rooms[0].save()
+    page = (
+        client_as(front_desk)
+        .get(
+            reverse("scheduling:calendar"),
+            {"view": "week", "by": "room", "who": rooms[0].pk, "date": monday.isoformat()},
+        )
+        .content.decode()
+    )
+    assert (
+        '<div class="small fw-normal text-danger-emphasis">clinic closed '
+        "(&lt;b&gt;Staff &amp; training&lt;/b&gt;)</div>"
+    ) in page
+    assert f'<option value="{rooms[0].pk}" selected>Room &lt;1&gt; &amp; &#x27;A&#x27;</option>' in page
+    assert "<b>Staff" not in page and "Room <1>" not in page
+
+
 def test_calendar_htmx_request_gets_only_the_fragment(client_as, front_desk, rooms, monday):
     response = client_as(front_desk).get(
         reverse("scheduling:calendar"), {"date": monday.isoformat()}, headers={"HX-Request": "true"}
