@@ -4,7 +4,6 @@ figure 6); the markup is what `_results.html` showed."""
 
 import html
 
-from django.utils import dateformat
 from django.utils.safestring import SafeString, mark_safe
 
 escape = html.escape  # the same five characters as Django's escape, without its lazy-string wrapper
@@ -27,7 +26,9 @@ def row_html(row: dict, detail_prefix: str) -> str:
         phone = f'<a class="text-decoration-none" href="tel:{escape(row["phone"])}">{shown}</a>'
     else:
         phone = '<span class="text-body-secondary">—</span>'
-    born = dateformat.format(row["date_of_birth"], "j M Y")
+    born = row["date_of_birth"]
+    # "j M Y" as the `date` filter wrote it, without a DateFormat and its translations each row.
+    born = f"{born.day} {born:%b} {born.year:04d}"
     muted = ' class="text-body-secondary"' if archived else ""
     return (
         f"<tr{muted}>"

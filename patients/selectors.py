@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -188,21 +189,23 @@ class SearchPage:
         return shown
 
 
-def _tiers(matches: QuerySet, first: str) -> list[tuple[QuerySet, list]]:
+def _tiers(matches: QuerySet, first: str) -> Iterator[tuple[QuerySet, list]]:
     """The matches in relevance order, as disjoint parts each read in its own index order (one index
     range each, so a part stops after the rows a page needs): the family name starting with the first
     word typed, the given name starting with it, then every other match (a word inside a name, an
     e-mail, a phone number). A key equal to the word sorts before the keys that only start with it
     (byte order: "silva" < "silva santos" < "silvano"), so within the first two parts exact matches
-    come first; then by family and given name."""
+    come first; then by family and given name.
+
+    Each part is built only when the one before left the page short: building a queryset costs
+    about as much as running it, and the first part fills most pages."""
     if not first:
-        return [(matches, _list_order())]
+        yield matches, _list_order()
+        return
     family, given = _prefix("family_key", first), _prefix("given_key", first)
-    return [
-        (matches.filter(family), _list_order()),
-        (matches.filter(given).exclude(family), [_key("given_key"), _key("family_key"), "id"]),
-        (matches.exclude(family).exclude(given), _list_order()),
-    ]
+    yield matches.filter(family), _list_order()
+    yield matches.filter(given).exclude(family), [_key("given_key"), _key("family_key"), "id"]
+    yield matches.exclude(family).exclude(given), _list_order()
 
 
 def search_page(query: str = "", include_archived: bool = False, page: int | str | None = 1) -> SearchPage:
@@ -232,8 +235,10 @@ def search_page(query: str = "", include_archived: bool = False, page: int | str
         rows += part.order_by(*order).values(*ROW_FIELDS, **shown)[: wanted - len(rows)]
         if len(rows) >= wanted:
             break
-    # Fewer than asked for: the tiers held every match, and that is the count.
-    count = len(rows) if len(rows) < wanted else matches.values("id")[: MATCH_LIMIT + 1].count()
+    # Fewer than asked for: the tiers held every match, and that is the count. Counted in no order:
+    # sorting the matches first cost compiling the ordering and, for a common name, the database
+    # sorting every match before it could stop at MATCH_LIMIT + 1 (19 ms instead of 4 for "mar").
+    count = len(rows) if len(rows) < wanted else matches.order_by().values("id")[: MATCH_LIMIT + 1].count()
     result = SearchPage(rows=[], number=number, count=count, page_size=PAGE_SIZE)
     result.number = min(number, result.num_pages)  # past the end: the last page
     start = (result.number - 1) * PAGE_SIZE

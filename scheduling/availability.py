@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
+from django.utils import timezone
 
 from clinic.roles import PRACTITIONER
 from clinic.staff import person
@@ -47,7 +47,9 @@ MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    """ZoneInfo(settings.TIME_ZONE), as Django keeps it once per process (and forgets when the
+    setting changes): a calendar week asks ~500 times."""
+    return timezone.get_default_timezone()
 
 
 def local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
@@ -76,6 +78,21 @@ def practitioners():
         .order_by("first_name", "last_name", "username")
         .distinct()
     )
+
+
+class Named(NamedTuple):
+    """A practitioner as a list of names shows them: the id and `person()`'s name, read as values
+    (the calendar's ~30 practitioners as User instances, each parsing two timestamps, cost ~0.35 ms
+    of its week view)."""
+
+    pk: int
+    name: str
+
+
+def practitioner_names() -> list[Named]:
+    """`practitioners()`, as (id, name) values in the same order."""
+    rows = practitioners().values_list("pk", "first_name", "last_name", "username")
+    return [Named(pk, f"{first} {last}".strip() or username) for pk, first, last, username in rows]
 
 
 class Busy(NamedTuple):
@@ -161,6 +178,10 @@ class Availability:
     by_practitioner: dict = field(default_factory=lambda: defaultdict(list))
     by_room: dict = field(default_factory=lambda: defaultdict(list))
     by_patient: dict = field(default_factory=lambda: defaultdict(list))
+    # (practitioner id, day) -> working_blocks(), worked out once: the calendar asks for each of a
+    # busy week's ~90 appointments (stranded ones). The hours, leave, closures and opening above are
+    # set once, as they are loaded, and never changed after.
+    _blocks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(
@@ -184,16 +205,24 @@ class Availability:
         calendar displays; not for `clash()`, whose messages need the Appointment.
         """
         self = cls(first_day, last_day)
-        self.opening = {row.weekday: (row.opens, row.closes) for row in OpeningHours.objects.all()}
-        self.closures = {c.date: c for c in Closure.objects.filter(date__range=(first_day, last_day))}
-        hours = WorkingHours.objects.all()
-        leave = Leave.objects.filter(first_day__lte=last_day, last_day__gte=first_day)
+        # No ORDER BY: the rows go into dicts by a unique key, or are sorted where read (working
+        # blocks) or here (leave, appointments, as their models order them). Django spends about as
+        # long compiling an ordering as a filter, on every page; Python sorts a week's rows in
+        # microseconds.
+        opening = OpeningHours.objects.order_by().values_list("weekday", "opens", "closes")
+        self.opening = {weekday: (opens, closes) for weekday, opens, closes in opening}
+        closures = Closure.objects.filter(date__range=(first_day, last_day)).order_by()
+        self.closures = {c.date: c for c in closures}
+        hours = WorkingHours.objects.order_by()
+        leave = Leave.objects.filter(first_day__lte=last_day, last_day__gte=first_day).order_by()
         if practitioner_ids is not None:
             hours = hours.filter(practitioner_id__in=practitioner_ids)
             leave = leave.filter(practitioner_id__in=practitioner_ids)
-        for block in hours:
-            self.hours[block.practitioner_id][block.weekday].append((block.starts, block.ends))
-        for away in leave:
+        for practitioner_id, weekday, starts, ends in hours.values_list(
+            "practitioner_id", "weekday", "starts", "ends"
+        ):
+            self.hours[practitioner_id][weekday].append((starts, ends))
+        for away in sorted(leave, key=operator.attrgetter("first_day")):  # Leave.Meta.ordering
             self.leave[away.practitioner_id].append(away)
         if appointments is None:
             window_start = local_datetime(first_day, datetime.time.min)
@@ -205,12 +234,15 @@ class Availability:
                 who |= Q(room_id__in=room_ids)
             if patient_ids is not None:
                 who |= Q(patient_id__in=patient_ids)
-            appointments = (
-                Appointment.objects.filter(who, state__in=ACTIVE_STATES)
-                .filter(starts_at__lt=window_end, ends_at__gt=window_start)
-                .filter(starts_at__gt=window_start - LONGEST_APPOINTMENT)
-                .exclude(pk__in=exclude_ids)
+            appointments = Appointment.objects.filter(
+                who,
+                state__in=ACTIVE_STATES,
+                starts_at__lt=window_end,
+                ends_at__gt=window_start,
+                starts_at__gt=window_start - LONGEST_APPOINTMENT,
             )
+            if exclude_ids:  # (an empty exclusion is the same query, compiled for nothing)
+                appointments = appointments.exclude(pk__in=exclude_ids)
             if intervals_only:
                 if connection.vendor == "postgresql":
                     # Microseconds since the epoch, not timestamps: Django's time-zone-aware timestamp
@@ -243,7 +275,8 @@ class Availability:
                 self._hold_intervals(fetched, practitioner_ids, room_ids, patient_ids)
                 return self
             if shown:
-                for row in appointments.values_list(*SHOWN_VALUES):
+                rows = appointments.order_by().values_list(*SHOWN_VALUES)
+                for row in sorted(rows, key=operator.itemgetter(1, 0)):  # (starts_at, pk): Meta.ordering
                     self.add(_shown(row))
                 return self
             # The clash messages show only names of the patient, practitioner and room: building
@@ -337,18 +370,23 @@ class Availability:
 
     def working_blocks(
         self, practitioner_id: int, day: datetime.date
-    ) -> list[tuple[datetime.time, datetime.time]]:
+    ) -> tuple[tuple[datetime.time, datetime.time], ...]:
         """The practitioner's working time that day, cut to the opening hours (empty on leave)."""
+        key = (practitioner_id, day)
+        blocks = self._blocks.get(key)
+        if blocks is None:
+            blocks = self._blocks[key] = tuple(self._working_blocks(practitioner_id, day))
+        return blocks
+
+    def _working_blocks(self, practitioner_id: int, day: datetime.date):
         window = self.opening_window(day)
         if window is None or self.on_leave(practitioner_id, day):
-            return []
+            return
         opens, closes = window
-        blocks = []
         for starts, ends in sorted(self.hours.get(practitioner_id, {}).get(day.weekday(), ())):
             starts, ends = max(starts, opens), min(ends, closes)
             if starts < ends:
-                blocks.append((starts, ends))
-        return blocks
+                yield starts, ends
 
     # --- a slot --------------------------------------------------------------------------------
     def practitioner_problem(

@@ -65,7 +65,13 @@ def calendar(request):
     cal = selectors.build_calendar(
         view=view, by=by, day=day, who_id=_parse_int(request.GET.get("who")), user=request.user
     )
-    context = {"cal": cal, "links": _calendar_links(cal), "grid": calendar_grid.grid_rows(cal)}
+    context = {
+        "cal": cal,
+        "links": _calendar_links(cal),
+        "header": calendar_grid.header_html(cal),
+        "grid": calendar_grid.grid_html(cal),
+        "choice_options": calendar_grid.choice_options(cal) if cal.view == "week" else "",
+    }
     fragment = request.htmx and not request.htmx.history_restore_request
     template = "scheduling/_calendar.html" if fragment else "scheduling/calendar.html"
     response = render(request, template, context)
@@ -78,15 +84,17 @@ def _calendar_links(cal) -> dict:
     base = {"view": cal.view, "by": cal.by, "date": cal.day.isoformat()}
     if cal.who is not None:
         base["who"] = cal.who.pk
+    page = reverse("scheduling:calendar")  # once, not once per link (~15 a week)
 
     def link(**changes):
         params = {k: v for k, v in {**base, **changes}.items() if v is not None}
-        return f"{reverse('scheduling:calendar')}?{urlencode(params)}"
+        return f"{page}?{urlencode(params)}"
 
     if cal.view == "week":
         for column in cal.columns:
             column.link = link(view="day", date=column.day.isoformat(), who=None)
     return {
+        "page": page,
         "previous": link(date=cal.previous.isoformat()),
         "next": link(date=cal.next.isoformat()),
         "today": link(date=selectors.local_today().isoformat()),

@@ -348,9 +348,10 @@ def test_calendar_runs_a_fixed_number_of_queries(
     busy_week(per_day)
     client = client_as(front_desk)
     who = practitioner.pk if by == "practitioner" else rooms[1].pk
-    # 7 for the session (read and save), user, roles and clinic settings; 7 for the calendar
-    # (practitioners, rooms, the five of Availability.load). The same bound for 5 or 50 appointments.
-    with django_assert_max_num_queries(14):
+    # 7 for the session (read and save), user, roles and clinic settings; 6 for the calendar
+    # (the practitioners or the rooms, the five of Availability.load). The same bound for 5 or 50
+    # appointments.
+    with django_assert_max_num_queries(13):
         response = client.get(
             reverse("scheduling:calendar"), {"view": view, "by": by, "who": who, "date": monday.isoformat()}
         )
@@ -421,6 +422,43 @@ def test_a_rooms_calendar_names_the_practitioner_or_their_username(
     assert f'<span class="d-block text-body-secondary">{practitioner.get_full_name()}</span>' in page
     assert '<span class="d-block text-body-secondary">dr.nameless</span>' in page
     assert f">{patient.full_name.replace('<', '&lt;').replace('>', '&gt;')}</a>" in page
+
+
+def test_a_practitioners_rooms_week_opens_on_the_first_room_not_on_themselves(
+    client_as, practitioner, monday, rooms
+):
+    """Without a room chosen, the week by room shows the first room, whoever asks: a practitioner's
+    own week is a practitioner's, not a room whose id happens to be theirs."""
+    response = client_as(practitioner).get(
+        reverse("scheduling:calendar"), {"view": "week", "by": "room", "date": monday.isoformat()}
+    )
+    first = min(rooms, key=lambda room: room.name)
+    assert response.context["cal"].who == first
+    page = response.content.decode()
+    assert f'<option value="{first.pk}" selected>{first.name}</option>' in page
+    assert f"at 09:00 in {first.name}</span>" in page
+    assert f"in {practitioner.get_full_name()}<" not in page
+
+
+def test_calendar_headings_and_options_escape_what_staff_typed(client_as, front_desk, monday, rooms):
+    """The headings and the options are built in Python (calendar_grid), escaped as the template did."""
+    Closure.objects.create(date=monday, reason="<b>Staff & training</b>")
+    rooms[0].name = "Room <1> & 'A'"
+    rooms[0].save()
+    page = (
+        client_as(front_desk)
+        .get(
+            reverse("scheduling:calendar"),
+            {"view": "week", "by": "room", "who": rooms[0].pk, "date": monday.isoformat()},
+        )
+        .content.decode()
+    )
+    assert (
+        '<div class="small fw-normal text-danger-emphasis">clinic closed '
+        "(&lt;b&gt;Staff &amp; training&lt;/b&gt;)</div>"
+    ) in page
+    assert f'<option value="{rooms[0].pk}" selected>Room &lt;1&gt; &amp; &#x27;A&#x27;</option>' in page
+    assert "<b>Staff" not in page and "Room <1>" not in page
 
 
 def test_calendar_htmx_request_gets_only_the_fragment(client_as, front_desk, rooms, monday):
