@@ -178,10 +178,11 @@ def _previous() -> dict:
         return {}
 
 
-def _number(value: float | None) -> str:
+def _number(value: float | None, name: str) -> str:
+    """A share or ratio as a percentage, anything else (ms, counts) as a number."""
     if value is None:
         return "—"
-    return f"{value:.1%}" if 0 < abs(value) < 1 else f"{value:.1f}"
+    return f"{value:.1%}" if name == "ratio" or "share" in name else f"{value:.1f}"
 
 
 def main(argv=None) -> int:
@@ -243,8 +244,8 @@ def main(argv=None) -> int:
                 growth = f"{ratio:.2f}x"
                 if growth_limit and ratio > growth_limit:
                     growth += "!"
-            old = ", ".join(_number(before.get(label, {}).get(name)) for label in labels)
-            shown_values = "".join(f"{_number(v):>10}" for v in values)
+            old = ", ".join(_number(before.get(label, {}).get(name), name) for label in labels)
+            shown_values = "".join(f"{_number(v, name):>10}" for v in values)
             print(f"    {name[:58]:<58}{shown_values}{growth:>8}   {old}")
         if growth_limit:
             print(f"    growth limit {growth_limit}x from {labels[0]} to {labels[-1]} ('!' marks a miss)")
