@@ -231,3 +231,24 @@ def test_migration_fills_the_name_keys_of_existing_patients():
     migration.fill_keys(apps, editor)
     stored = Patient.objects.values("family_key", "given_key").get(pk=patient.pk)
     assert stored == {"family_key": "davilalecka", "given_key": "zoe ana"}
+
+
+def test_a_one_word_search_reads_the_name_index_in_order_for_its_first_page():
+    """A family name starting with the word typed contains it, so the first relevance tier asks for
+    the name prefix alone: the database can walk the name index in order and stop after a page. With
+    the fragment condition too, PostgreSQL fetched every row the trigram index found for a common
+    fragment ("mour": 4,500 rows at a million patients, 45 ms) and sorted them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for n in range(30):
+        PatientFactory(family_name=f"Moura{n:02d}", given_name="Ana")
+    with CaptureQueriesContext(connection) as ctx:
+        page = search_page("mour")
+    assert len(page.rows) == 25 and page.rows[0]["family_name"] == "Moura00"
+    first_tier = ctx.captured_queries[0]["sql"]
+    assert "family_key" in first_tier and "search_text" not in first_tier
+    # Two words: their trigrams narrow faster, and the tier keeps every word's condition.
+    with CaptureQueriesContext(connection) as ctx:
+        assert search_page("mour ana").rows
+    assert "search_text" in ctx.captured_queries[0]["sql"]
