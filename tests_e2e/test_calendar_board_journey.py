@@ -22,10 +22,16 @@ def event(page, name):
 
 def drag_by(page, locator, hours: float):
     """Drag the event by `hours` down its column (its own height is one hour)."""
-    # After a save the board reloads its events and draws them anew: wait for the new element.
-    page.wait_for_load_state("networkidle")
-    locator.wait_for(state="visible")
-    box = locator.bounding_box()
+    # After a save the board reloads its events and draws them anew: wait for the new element (it
+    # can be replaced between being seen and being measured, which leaves no box: look again).
+    for _ in range(50):
+        page.wait_for_load_state("networkidle")
+        locator.wait_for(state="visible")
+        if box := locator.bounding_box():
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("the event was never still long enough to be dragged")
     x, y = box["x"] + box["width"] / 2, box["y"] + 8
     page.mouse.move(x, y)
     page.mouse.down()

@@ -107,8 +107,13 @@ def test_patient_signs_on_the_tablet_and_the_practitioner_compares_photos(
     with consent.patient_signature.open("rb") as handle:
         drawn = Image.open(handle).convert("RGBA")
         assert drawn.getchannel("A").getbbox() is not None, "the drawn stroke is in the stored image"
-    for img in page.locator("img.signature-image").all():
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+    # Both signatures are shown as images (loaded by the browser after the page: wait for them).
+    assert page.locator("img.signature-image").count() == 2
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.signature-image')]"
+        ".every(i => i.complete && i.naturalWidth > 0)",
+        timeout=15000,
+    )
     page.screenshot(path=str(screenshots / "consent-detail.png"), full_page=True)
 
     pdf = page.request.get(f"/consent/{consent.pk}/copy.pdf")
