@@ -20,7 +20,7 @@ from django.db.models import BigIntegerField, Func, Q
 from django.utils import timezone
 
 from clinic.roles import PRACTITIONER
-from clinic.staff import person
+from clinic.staff import person, person_name
 
 from .models import ACTIVE_STATES, Appointment, Closure, Leave, OpeningHours, Room, WorkingHours
 
@@ -92,7 +92,7 @@ class Named(NamedTuple):
 def practitioner_names() -> list[Named]:
     """`practitioners()`, as (id, name) values in the same order."""
     rows = practitioners().values_list("pk", "first_name", "last_name", "username")
-    return [Named(pk, f"{first} {last}".strip() or username) for pk, first, last, username in rows]
+    return [Named(pk, person_name(first, last, username)) for pk, first, last, username in rows]
 
 
 class Busy(NamedTuple):
@@ -148,7 +148,7 @@ SHOWN_VALUES = (
 
 def _shown(row) -> Shown:
     *values, given, family, first, last, username, room = row
-    return Shown(*values, f"{given} {family}".strip(), f"{first} {last}".strip() or username, room)
+    return Shown(*values, f"{given} {family}".strip(), person_name(first, last, username), room)
 
 
 APPOINTMENT_FIELDS = [f.name for f in Appointment._meta.concrete_fields]

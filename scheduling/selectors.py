@@ -8,7 +8,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from clinic.staff import person
+from clinic.staff import person, person_name
 from patients.models import Patient
 
 from .availability import (
@@ -578,7 +578,7 @@ def board_event(row, *, by: str, stranded: bool, now: str) -> dict:
             "kind": kind,
             "sequence": sequence,
             "state": state,
-            "practitioner": f"{first} {last}".strip() or user,
+            "practitioner": person_name(first, last, user),
             "room": room,
             "stranded": stranded,
         },
