@@ -14,10 +14,7 @@ def clinic(request):
         "clinic_settings": ClinicSettings.for_request(request),
         # Password given but not yet the second factor: the page shows no menu of the app (every
         # other page sends such a session back to the second step, SecondFactorMiddleware).
-        # (A request rendered outside the middleware, e.g. a fragment built for a test, has no session.)
-        "signed_in": request.user.is_authenticated
-        and hasattr(request, "session")
-        and passed_second_factor(request),
+        "signed_in": request.user.is_authenticated and passed_second_factor(request),
         "user_roles": roles,
         "user_role_labels": [ROLE_LABELS[r] for r in sorted(roles)],
     }
