@@ -44,11 +44,15 @@ def _valid_on(on_date: datetime.date, months: int):
     return PatientConsent.objects.filter(signed_at__gte=start, signed_at__lt=end, withdrawn_at__isnull=True)
 
 
-def valid_consent(patient_id: int, on_date: datetime.date | None = None) -> PatientConsent | None:
+def valid_consent(
+    patient_id: int, on_date: datetime.date | None = None, *, months: int | None = None
+) -> PatientConsent | None:
     """The patient's consent valid on that day (rule `consent-before-session`): signed on or before it,
-    less than the clinic's validity period before it, not withdrawn. None when there is none."""
+    less than the clinic's validity period (`months`, read from the settings when not given) before
+    it, not withdrawn. None when there is none."""
     on_date = on_date or timezone.localdate()
-    return _valid_on(on_date, validity_months()).filter(patient_id=patient_id).order_by("-signed_at").first()
+    months = validity_months() if months is None else months
+    return _valid_on(on_date, months).filter(patient_id=patient_id).order_by("-signed_at").first()
 
 
 def expires_on(consent: PatientConsent, months: int | None = None) -> datetime.date:
@@ -71,9 +75,8 @@ def valid_until(patient_id: int, on_date: datetime.date | None = None) -> dateti
     """The last day covered by the patient's consent valid on `on_date`, or None when consent is missing
     (two queries). What every role may see, front desk included: signed until when, or missing, never
     the consent's content."""
-    on_date = on_date or timezone.localdate()
     months = validity_months()
-    consent = _valid_on(on_date, months).filter(patient_id=patient_id).order_by("-signed_at").first()
+    consent = valid_consent(patient_id, on_date, months=months)
     return None if consent is None else expires_on(consent, months)
 
 
