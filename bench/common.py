@@ -78,6 +78,22 @@ def client_for(username: str):
     return client
 
 
+def sample_patient():
+    """The patient whose name, phone and date of birth figures 1 and 6 type: the first active one
+    from MC-050000 on (the middle of the 100,000-patient data set, and the same patient in the
+    1,000,000 one: `build_data.py` gives patient n the same name at any size with the same seed), or
+    from the middle of a smaller data set. A fixed chart number, not "the middle patient": figures
+    7–10 add patients each run, and the middle moved with them, from a rare name in one run to one
+    with 4,500 matches in the next."""
+    from patients.models import Patient
+    from patients.selectors import chart_number_for
+
+    built = Patient.objects.filter(chart_number__startswith="MC-").count()
+    start = chart_number_for(min(50_000, max(1, built // 2)))
+    patients = Patient.objects.active().filter(chart_number__startswith="MC-", chart_number__gte=start)
+    return patients.order_by("chart_number").first()
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))

@@ -4,7 +4,7 @@ Front desk, in-process test Client, 50 timed requests per row by default:
 - the list with no query (the navigation link);
 - the htmx type-ahead after one letter ("m") and two letters ("ma"), as the search box sends them;
 - a common name fragment ("Mar", which matches about a tenth of the patients);
-- a rare fragment (of a family name in the middle of the data set) and two words;
+- a rare fragment (of the family name of patient MC-050000, `common.sample_patient`) and two words;
 - a phone number as typed (national number with spaces) and a date of birth.
 Each row also prints the size of the HTML answered (kB).
     DATABASE_URL=postgres://… .venv/bin/python bench/fig1_search.py [--requests 50]
@@ -26,14 +26,10 @@ GROWTH_LIMIT = 1.3
 def main(argv=None) -> int:
     args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
     common.setup()
-    from patients.models import Patient
 
     client = common.client_for("bench-desk-1")
-    # A patient in the middle of the data set gives the words typed; the fragment keeps its accents.
-    middle = (
-        Patient.objects.active().order_by("id").values_list("id", flat=True)[Patient.objects.count() // 2]
-    )
-    sample = Patient.objects.get(pk=middle)
+    # The same patient in every run gives the words typed; the fragment keeps its accents.
+    sample = common.sample_patient()
     family = sample.family_name.split()[0]
     fragment = family[: max(4, len(family) - 2)]
     national = str(sample.phone.national_number)

@@ -123,13 +123,8 @@ def main(argv=None) -> int:
     client = common.client_for("bench-prac-01")
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     patient = Patient.objects.get(chart_number="MC-000001")
-    # The search: figure 1's rare name fragment (a family name in the middle of the data set).
-    middle = (
-        Patient.objects.active()
-        .order_by("id")
-        .values_list("family_name", flat=True)[Patient.objects.count() // 2]
-    )
-    family = middle.split()[0]
+    # The search: figure 1's rare name fragment (common.sample_patient).
+    family = common.sample_patient().family_name.split()[0]
     fragment = family[: max(4, len(family) - 2)]
     busy = common.user("bench-prac-01")
     day = timezone.localdate() + datetime.timedelta(days=7)
