@@ -94,6 +94,13 @@ def sample_patient():
     return patients.order_by("chart_number").first()
 
 
+def rare_fragment(patient) -> str:
+    """What figures 1 and 6 type as a rare name: the first letters of the patient's first family
+    name (all but the last two, at least four), accents kept."""
+    family = patient.family_name.split()[0]
+    return family[: max(4, len(family) - 2)]
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))

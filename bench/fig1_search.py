@@ -30,8 +30,7 @@ def main(argv=None) -> int:
     client = common.client_for("bench-desk-1")
     # The same patient in every run gives the words typed; the fragment keeps its accents.
     sample = common.sample_patient()
-    family = sample.family_name.split()[0]
-    fragment = family[: max(4, len(family) - 2)]
+    fragment = common.rare_fragment(sample)
     national = str(sample.phone.national_number)
     phone = f"{national[:3]} {national[3:6]} {national[6:]}"
     given = sample.given_name.split()[0][:3]

@@ -124,8 +124,7 @@ def main(argv=None) -> int:
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     patient = Patient.objects.get(chart_number="MC-000001")
     # The search: figure 1's rare name fragment (common.sample_patient).
-    family = common.sample_patient().family_name.split()[0]
-    fragment = family[: max(4, len(family) - 2)]
+    fragment = common.rare_fragment(common.sample_patient())
     busy = common.user("bench-prac-01")
     day = timezone.localdate() + datetime.timedelta(days=7)
     day += datetime.timedelta(days=1 - day.weekday())  # the Tuesday of next week, as figure 3
