@@ -24,6 +24,7 @@ from django_otp_webauthn.helpers import WebAuthnHelper
 
 from .models import ClinicSettings, SecurityEvent, StaffSession
 from .roles import CLINIC_ADMIN, user_roles
+from .staff import person
 
 SECOND_FACTOR_KEY = "_clinic_second_factor"  # how this session passed: a device id, or "none"
 SIGNED_IN_AT_KEY = "_clinic_signed_in_at"  # epoch seconds of the sign-in (absolute lifetime)
@@ -271,10 +272,10 @@ def build_security_notice(message):
     return render_email(
         SECURITY_NOTICE,
         {
-            "name": event.user.get_full_name() or event.user.get_username(),
+            "name": person(event.user),
             "what": event.get_kind_display(),
             "at": timezone.localtime(event.at),
-            "by": (event.by.get_full_name() or event.by.get_username()) if event.by else "",
+            "by": person(event.by) if event.by else "",
         },
     )
 

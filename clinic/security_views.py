@@ -22,6 +22,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from . import security
 from .models import ClinicSettings, SecurityEvent
 from .roles import ROLE_LABELS, user_roles
+from .staff import person
 
 LOCKED_OUT_MESSAGE = (
     "Too many failed sign-ins. Signing in is paused for this account name or from this device for "
@@ -249,7 +250,7 @@ def _staff_member(pk: int):
 def staff_unlock(request, pk: int):
     user = _staff_member(pk)
     security.unlock_sign_in(user=user, by=request.user, request=request)
-    messages.success(request, f"{user.get_full_name() or user.get_username()} can sign in again.")
+    messages.success(request, f"{person(user)} can sign in again.")
     return redirect("staff_sign_in")
 
 
@@ -259,7 +260,6 @@ def staff_reset_second_factor(request, pk: int):
     security.reset_second_factor(user=user, by=request.user, request=request)
     messages.success(
         request,
-        f"The second factor of {user.get_full_name() or user.get_username()} was removed: "
-        "they set up a new one at their next sign-in.",
+        f"The second factor of {person(user)} was removed: they set up a new one at their next sign-in.",
     )
     return redirect("staff_sign_in")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from clinic.errors import Refusal
+from clinic.staff import person
 from outbox.services import enqueue
 from patients.models import Patient
 
@@ -117,7 +118,7 @@ def sign_consent(
         text_sha256=text_hash(text),
         patient_name=patient_name[:200],
         practitioner=by,
-        practitioner_name=(by.get_full_name() or by.get_username())[:200],
+        practitioner_name=person(by)[:200],
         signed_at=timezone.now(),
         device=(device or "")[:400],
         photos_clinical=photos_clinical,

@@ -12,6 +12,8 @@ from django.core.serializers import serialize
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from clinic.staff import person
+
 from .models import Patient
 
 PAIN_LOINC = {
@@ -156,10 +158,7 @@ def fhir_bundle(record: dict) -> dict:
                 "participant": [
                     {"actor": {**subject, "display": patient.full_name}, "status": "accepted"},
                     {
-                        "actor": {
-                            "display": appointment.practitioner.get_full_name()
-                            or appointment.practitioner.username
-                        },
+                        "actor": {"display": person(appointment.practitioner)},
                         "status": "accepted",
                     },
                 ],
@@ -174,9 +173,7 @@ def fhir_bundle(record: dict) -> dict:
             "code": {"text": "Mesotherapy session"},
             "subject": subject,
             "performedDateTime": _when(session.performed_at),
-            "performer": [
-                {"actor": {"display": session.practitioner.get_full_name() or session.practitioner.username}}
-            ],
+            "performer": [{"actor": {"display": person(session.practitioner)}}],
         }
         if session.area_labels:
             procedure["bodySite"] = [{"text": label} for label in session.area_labels]

@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from clinic.emails import render_email
+from clinic.staff import person
 from outbox.kinds import register_kind
 from outbox.models import OutboxMessage
 from outbox.services import enqueue
@@ -72,7 +73,7 @@ def build_aftercare(message: OutboxMessage):
     if record.done_at and timezone.now() - record.done_at > AFTERCARE_TOO_LATE:
         return None
     patient = record.patient
-    practitioner = record.practitioner.get_full_name() or record.practitioner.get_username()
+    practitioner = person(record.practitioner)
     return render_email(
         AFTERCARE,
         {

@@ -16,6 +16,7 @@ from clinic.access import is_allowed
 from clinic.audit import log_clinical_read
 from clinic.errors import Refusal, show_refusal
 from clinic.reauth import require_recent_auth
+from clinic.staff import person
 from patients.models import Contraindication, Patient
 from patients.services import screening_for
 from scheduling.models import Appointment
@@ -715,7 +716,7 @@ def recall_export(request):
                 patient.email,
                 patient.phone,
                 f"{timezone.localtime(record.performed_at):%d/%m/%Y %H:%M}",
-                record.practitioner.get_full_name() or record.practitioner.get_username(),
+                person(record.practitioner),
                 "yes" if record.done_at else "no",
             ]
             yield writer.writerow([csv_cell(cell) for cell in cells])
