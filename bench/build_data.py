@@ -76,6 +76,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from faker import Faker  # noqa: E402
 
+from clinic.clock import local_datetime  # noqa: E402
 from clinic.models import ClinicSettings, Counter  # noqa: E402
 from clinic.roles import CLINIC_ADMIN, FRONT_DESK, PRACTITIONER  # noqa: E402
 from outbox.kinds import message_id_for  # noqa: E402
@@ -83,7 +84,6 @@ from outbox.models import OutboxMessage  # noqa: E402
 from patients.models import Answer, Contraindication, Patient, Screening, ScreeningAnswer  # noqa: E402
 from patients.selectors import chart_number_for  # noqa: E402
 from patients.services import CHART_COUNTER  # noqa: E402
-from scheduling.availability import local_datetime  # noqa: E402
 from scheduling.demo import portuguese_holidays  # noqa: E402
 from scheduling.models import (  # noqa: E402
     Appointment,

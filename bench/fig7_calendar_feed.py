@@ -25,7 +25,8 @@ ROOM_NAME = "Bench figure 7 room"
 
 def free_times(day, practitioners):
     """(practitioner, [two free 60-minute starts]) on `day`."""
-    from scheduling.availability import Availability, local_datetime
+    from clinic.clock import local_datetime
+    from scheduling.availability import Availability
 
     availability = Availability.load(day, day, practitioner_ids=[p.pk for p in practitioners])
     for practitioner in practitioners:

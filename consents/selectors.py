@@ -5,6 +5,7 @@ import datetime
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
+from clinic.clock import local_datetime
 from clinic.models import ClinicSettings
 
 from .models import ConsentTemplate, PatientConsent
@@ -37,11 +38,9 @@ def valid_from(on_date: datetime.date, months: int) -> datetime.date:
 
 
 def _valid_on(on_date: datetime.date, months: int):
-    start = timezone.make_aware(datetime.datetime.combine(valid_from(on_date, months), datetime.time.min))
-    end = timezone.make_aware(
-        datetime.datetime.combine(on_date + datetime.timedelta(days=1), datetime.time.min)
-    )
-    return PatientConsent.objects.filter(signed_at__gte=start, signed_at__lt=end, withdrawn_at__isnull=True)
+    signed = {"signed_at__gte": local_datetime(valid_from(on_date, months))}
+    signed["signed_at__lt"] = local_datetime(on_date + datetime.timedelta(days=1))
+    return PatientConsent.objects.filter(**signed, withdrawn_at__isnull=True)
 
 
 def valid_consent(

@@ -1,18 +1,14 @@
 """Reads for the staff Messages pages."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
+from clinic.clock import local_datetime
 from patients.models import fold
 
 from .kinds import build_email, html_part
 from .models import OutboxMessage
-
-
-def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def outbox_list(filters: dict) -> QuerySet[OutboxMessage]:
@@ -27,9 +23,9 @@ def outbox_list(filters: dict) -> QuerySet[OutboxMessage]:
             | Q(idempotency_key__startswith=term)
         )
     if filters.get("date_from"):
-        rows = rows.filter(due_at__gte=_local_midnight(filters["date_from"]))
+        rows = rows.filter(due_at__gte=local_datetime(filters["date_from"]))
     if filters.get("date_to"):
-        rows = rows.filter(due_at__lt=_local_midnight(filters["date_to"] + timedelta(days=1)))
+        rows = rows.filter(due_at__lt=local_datetime(filters["date_to"] + timedelta(days=1)))
     return rows.order_by("-due_at", "-id")
 
 

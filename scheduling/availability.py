@@ -12,13 +12,12 @@ import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
-from django.utils import timezone
 
+from clinic.clock import clinic_tz, local_datetime, to_local
 from clinic.roles import PRACTITIONER
 from clinic.staff import person, person_name
 
@@ -44,21 +43,6 @@ def _epoch(field_name: str) -> Func:
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
-
-
-def clinic_tz() -> ZoneInfo:
-    """ZoneInfo(settings.TIME_ZONE), as Django keeps it once per process (and forgets when the
-    setting changes): a calendar week asks ~500 times."""
-    return timezone.get_default_timezone()
-
-
-def local_datetime(day: datetime.date, at: datetime.time) -> datetime.datetime:
-    """The aware datetime for a wall-clock time on a day in the clinic's zone."""
-    return datetime.datetime.combine(day, at, tzinfo=clinic_tz())
-
-
-def to_local(moment: datetime.datetime) -> datetime.datetime:
-    return moment.astimezone(clinic_tz())
 
 
 def when(moment: datetime.datetime) -> str:
@@ -225,8 +209,8 @@ class Availability:
         for away in sorted(leave, key=operator.attrgetter("first_day")):  # Leave.Meta.ordering
             self.leave[away.practitioner_id].append(away)
         if appointments is None:
-            window_start = local_datetime(first_day, datetime.time.min)
-            window_end = local_datetime(last_day + datetime.timedelta(days=1), datetime.time.min)
+            window_start = local_datetime(first_day)
+            window_end = local_datetime(last_day + datetime.timedelta(days=1))
             who = Q()
             if practitioner_ids is not None:
                 who |= Q(practitioner_id__in=practitioner_ids)
@@ -306,7 +290,7 @@ class Availability:
             self.first_day + datetime.timedelta(days=i)
             for i in range(-2, (self.last_day - self.first_day).days + 4)
         ]
-        bounds = [(local_datetime(day, datetime.time.min) - EPOCH) // MICROSECOND for day in days]
+        bounds = [(local_datetime(day) - EPOCH) // MICROSECOND for day in days]
         indexes = [
             (index, None if ids is None else set(ids), position)
             for index, ids, position in (

@@ -14,13 +14,14 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from faker import Faker
 
+from clinic.clock import local_datetime
 from clinic.errors import Refusal
 from patients.models import Patient
 from patients.services import register_patient
 from treatments.selectors import series_plan_for
 
 from . import services
-from .availability import Availability, local_datetime
+from .availability import Availability
 from .models import (
     Appointment,
     AppointmentKind,

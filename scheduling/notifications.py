@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.clock import clinic_tz, to_local
 from clinic.emails import render_email
 from clinic.models import ClinicSettings
 from clinic.staff import person
@@ -34,7 +35,6 @@ from outbox.models import OutboxMessage
 from outbox.services import cancel_pending, enqueue
 
 from . import email_links, ics
-from .availability import clinic_tz, to_local
 from .models import UPCOMING_STATES, Appointment, AppointmentKind, AppointmentState, SessionSeries
 
 REMINDER = "reminder"

@@ -14,19 +14,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from clinic.clock import clinic_tz, local_datetime, to_local
 from clinic.errors import Refusal
 from clinic.models import ClinicSettings
 from clinic.staff import person
 
-from .availability import (
-    Availability,
-    active_rooms,
-    clinic_tz,
-    day_label,
-    local_datetime,
-    practitioners,
-    to_local,
-)
+from .availability import Availability, active_rooms, day_label, practitioners
 from .models import ProtocolBand, cadence_label
 
 MINIMUM_SERIES_AGE = 18

@@ -8,17 +8,11 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from clinic.clock import clinic_tz, local_datetime
 from clinic.staff import person, person_name
 from patients.models import Patient
 
-from .availability import (
-    Availability,
-    active_rooms,
-    clinic_tz,
-    local_datetime,
-    practitioner_names,
-    practitioners,
-)
+from .availability import Availability, active_rooms, practitioner_names, practitioners
 from .models import ACTIVE_STATES, UPCOMING_STATES, Appointment, Closure, OpeningHours, SessionSeries
 
 SLOT_MINUTES = 30
@@ -34,8 +28,8 @@ def appointment_for_page(pk: int) -> Appointment:
 
 def appointments_on(day: datetime.date, *, room=None, practitioner=None) -> QuerySet[Appointment]:
     """Active appointments of one local day, by time, for the day list."""
-    start = local_datetime(day, datetime.time.min)
-    end = local_datetime(day + datetime.timedelta(days=1), datetime.time.min)
+    start = local_datetime(day)
+    end = local_datetime(day + datetime.timedelta(days=1))
     appointments = Appointment.objects.filter(
         starts_at__gte=start, starts_at__lt=end, state__in=ACTIVE_STATES
     )
@@ -517,8 +511,8 @@ def _feed_rows(first_day, last_day, filters: BoardFilters, ids: list[int]):
 
     from .availability import LONGEST_APPOINTMENT
 
-    window_start = local_datetime(first_day, datetime.time.min)
-    window_end = local_datetime(last_day + datetime.timedelta(days=1), datetime.time.min)
+    window_start = local_datetime(first_day)
+    window_end = local_datetime(last_day + datetime.timedelta(days=1))
     rows = Appointment.objects.filter(
         state__in=ACTIVE_STATES,
         starts_at__lt=window_end,

@@ -22,11 +22,12 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.clock import to_local
 from clinic.errors import Refusal
 from clinic.models import ClinicSettings
 
 from . import notifications
-from .availability import Availability, to_local, when
+from .availability import Availability, when
 from .errors import BookingClash
 from .models import (
     ACTIVE_STATES,

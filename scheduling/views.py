@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from clinic.clock import local_datetime, to_local
 from clinic.errors import Refusal, show_refusal
 from clinic.models import ClinicSettings
 from clinic.staff import person
@@ -23,7 +24,7 @@ from patients.selectors import patient_search
 from treatments import appointment_section
 
 from . import calendar_grid, notifications, selectors, services
-from .availability import active_rooms, local_datetime, practitioners, to_local, when
+from .availability import active_rooms, practitioners, when
 from .forms import AppointmentForm, CancelForm, PlanForm, RescheduleForm, RowChoices, SessionRowFormSet
 from .models import Appointment, AppointmentKind, AppointmentState, ProtocolBand, SessionSeries, cadence_label
 from .planner import (

@@ -11,8 +11,8 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from clinic.clock import local_datetime
 from patients.models import Patient
-from scheduling.availability import local_datetime
 from scheduling.models import ACTIVE_STATES, Appointment, AppointmentKind
 from scheduling.selectors import local_today
 
@@ -113,10 +113,6 @@ class TimelinePage(NamedTuple):
     older: datetime.date | None  # "Show older" lists the days before this one; None: nothing older
 
 
-def _day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _timeline_entries(patient: Patient, *, before, on=None, limit) -> list[dict]:
     """Entries dated before `before` (or on the day `on`), newest first, at most `limit` of each kind."""
     consultations = Consultation.objects.filter(patient=patient).select_related("practitioner")
@@ -125,14 +121,14 @@ def _timeline_entries(patient: Patient, *, before, on=None, limit) -> list[dict]
         "practitioner", "formulation", "appointment__room"
     )
     if on is not None:
-        start, end = _day_start(on), _day_start(on + datetime.timedelta(days=1))
+        start, end = local_datetime(on), local_datetime(on + datetime.timedelta(days=1))
         consultations = consultations.filter(date=on)
         formulations = formulations.filter(created_at__gte=start, created_at__lt=end)
         sessions = sessions.filter(performed_at__gte=start, performed_at__lt=end)
     elif before is not None:
         consultations = consultations.filter(date__lt=before)
-        formulations = formulations.filter(created_at__lt=_day_start(before))
-        sessions = sessions.filter(performed_at__lt=_day_start(before))
+        formulations = formulations.filter(created_at__lt=local_datetime(before))
+        sessions = sessions.filter(performed_at__lt=local_datetime(before))
     consultations = consultations.order_by("-date", "-id")
     formulations = formulations.prefetch_related(_lines()).order_by("-created_at", "-version")
     sessions = sessions.prefetch_related("zones").order_by("-performed_at", "-id")
@@ -230,7 +226,7 @@ def sessions_to_record(practitioner, *, limit: int = 10) -> SessionsToRecord:
             practitioner=practitioner,
             kind=AppointmentKind.TREATMENT,
             state__in=ACTIVE_STATES,
-            starts_at__lt=local_datetime(local_today(), datetime.time.min),
+            starts_at__lt=local_datetime(local_today()),
             session_record__isnull=True,
         )
         .select_related("patient")

@@ -14,6 +14,6 @@ def rooms(practitioner):
 @pytest.fixture
 def planning_now():
     """A fixed "now" for the planner: Monday 4 January 2027, 08:00 in Lisbon."""
-    from scheduling.availability import local_datetime
+    from clinic.clock import local_datetime
 
     return local_datetime(datetime.date(2027, 1, 4), datetime.time(8))

@@ -3,9 +3,9 @@
 import datetime
 import itertools
 
+from clinic.clock import local_datetime
 from clinic.tests.factories import UserFactory
 from patients.tests.factories import PatientFactory
-from scheduling.availability import local_datetime
 from scheduling.models import OpeningHours, Room, WorkingHours
 
 WEEKDAYS = range(0, 5)

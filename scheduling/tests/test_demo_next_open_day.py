@@ -6,9 +6,9 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from clinic.clock import local_datetime, to_local
 from clinic.demo import create_demo_users
 from patients.tests.factories import PatientFactory
-from scheduling.availability import local_datetime, to_local
 from scheduling.demo import build_next_open_day, set_up_clinic
 from scheduling.models import Appointment, AppointmentKind, Closure
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from scheduling.availability import to_local
+from clinic.clock import to_local
 from scheduling.demo import OPENING, portuguese_holidays
 from scheduling.models import Appointment, Closure, OpeningHours
 from scheduling.selectors import stranded_appointment_ids
