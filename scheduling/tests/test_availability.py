@@ -1,4 +1,5 @@
-"""Availability: the planner's interval-only load holds what the full load holds."""
+"""Availability: the planner's interval-only load and the calendar's shown load hold what the full
+load holds."""
 
 import datetime
 
@@ -49,9 +50,12 @@ def test_the_planners_interval_load_holds_the_same_times_as_the_full_load(practi
         _book(patient, practitioner, room, starts_at, ends_at)
     fast = Availability.load(first_day, last, intervals_only=True)
     full = Availability.load(first_day, last)
+    # The calendar's load reads the times as microseconds since the epoch too (on PostgreSQL).
+    shown = Availability.load(first_day, last, shown=True)
 
     for index in ("by_practitioner", "by_room", "by_patient"):
         assert _held(getattr(fast, index)) == _held(getattr(full, index))
+        assert _held(getattr(shown, index)) == _held(getattr(full, index))
     assert len(_held(fast.by_patient)[(patient.pk, last)]) == 2
     assert len(_held(fast.by_patient)[(patient.pk, first_day)]) == 4
     assert len(_held(fast.by_patient)[(patient.pk, last + datetime.timedelta(days=1))]) == 1
