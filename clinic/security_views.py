@@ -151,15 +151,16 @@ def account_security(request):
     user = request.user
     devices = list(devices_for_user(user, confirmed=True))
     sessions = list(security.active_sessions(user))
+    totp = [d for d in devices if isinstance(d, TOTPDevice)]
+    passkeys = [d for d in devices if isinstance(d, WebAuthnCredential)]
     return render(
         request,
         "registration/account_security.html",
         {
-            "totp": [d for d in devices if d.__class__.__name__ == "TOTPDevice"],
-            "passkeys": [d for d in devices if isinstance(d, WebAuthnCredential)],
-            "recovery_left": sum(
-                d.token_set.count() for d in devices if d.__class__.__name__ == "StaticDevice"
-            ),
+            "totp": totp,
+            "passkeys": passkeys,
+            "can_make_codes": bool(totp or passkeys),  # recovery_codes_new says why
+            "recovery_left": sum(d.token_set.count() for d in devices if isinstance(d, StaticDevice)),
             "sessions": sessions,
             "current_key": request.session.session_key,
             "required": security.second_factor_required(user, ClinicSettings.for_request(request)),
@@ -171,6 +172,15 @@ def account_security(request):
 
 @require_POST
 def recovery_codes_new(request):
+    # Recovery codes stand in for a lost app or key: alone they would be a second step of ten
+    # printed codes, so they come only after one is set up.
+    devices = devices_for_user(request.user, confirmed=True)
+    if not any(isinstance(d, TOTPDevice | WebAuthnCredential) for d in devices):
+        messages.error(
+            request,
+            "Set up an authenticator app or a security key first: recovery codes are for when you lose it.",
+        )
+        return redirect("account_security")
     codes = security.create_recovery_codes(request)
     return render(
         request, "registration/recovery_codes.html", {"codes": codes, "next": reverse("account_security")}

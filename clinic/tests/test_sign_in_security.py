@@ -10,7 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django_otp.oath import totp
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic import security
@@ -257,6 +257,38 @@ def test_a_user_whose_only_second_factor_is_a_key_is_offered_only_the_key(client
     session.save()
     confirm = client.get(reverse("reauthenticate"), {"with": "code"}).content.decode()
     assert 'name="password"' in confirm and "Use a code from your app" not in confirm
+
+
+def test_a_user_whose_only_second_factor_is_a_key_can_make_recovery_codes(client, practitioner):
+    """A lost key with no app and no codes used to mean waiting for the clinic admin: the page
+    offered recovery codes only beside an app."""
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    WebAuthnCredential.objects.create(
+        user=practitioner, credential_id=b"key-1", public_key=b"public", name="Key", confirmed=True
+    )
+    sign_in(client, "practitioner")
+    session = client.session
+    session[security.SECOND_FACTOR_KEY] = "test"
+    session.save()
+    page = client.get(reverse("account_security")).content.decode()
+    assert "Make recovery codes" in page and "they let you sign in if you lose your phone or key" in page
+    shown = client.post(reverse("recovery_codes_new")).content.decode()
+    device = StaticDevice.objects.get(user=practitioner)
+    codes = list(device.token_set.values_list("token", flat=True))
+    assert len(codes) == security.RECOVERY_CODE_COUNT and all(code in shown for code in codes)
+    assert SecurityEvent.objects.filter(user=practitioner, kind="recovery_codes_created").exists()
+    page = client.get(reverse("account_security")).content.decode()
+    assert "Make new recovery codes" in page and "lose your phone or key" not in page
+
+
+def test_recovery_codes_come_only_after_an_app_or_a_key(client, practitioner):
+    sign_in(client, "practitioner")
+    page = client.get(reverse("account_security")).content.decode()
+    assert "recovery codes</button>" not in page
+    response = client.post(reverse("recovery_codes_new"), follow=True)
+    assert "Set up an authenticator app or a security key first" in response.content.decode()
+    assert not StaticDevice.objects.filter(user=practitioner).exists()
 
 
 # --- Setting up an app ---------------------------------------------------------------------------
