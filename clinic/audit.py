@@ -2,6 +2,7 @@
 patient's clinical data calls `log_clinical_read` once, with the patient and what was read."""
 
 from django.conf import settings
+from django.db import transaction
 
 from . import audit_chain
 from .models import AccessLogEntry
@@ -46,14 +47,19 @@ def log_read_by(
     """The write behind log_clinical_read, for a read without a request (the demo, a command)."""
     if what not in WHAT:
         raise ValueError(f"unknown clinical read {what!r}; one of {sorted(WHAT)}")
-    return AccessLogEntry.objects.create(
-        user=user,
-        patient_id=getattr(patient, "pk", patient),
-        what=what,
-        object_id=getattr(obj, "pk", obj),
-        ip_address=ip_address,
-        user_agent=user_agent[:300],
-    )
+    # The entry and its place in the sealer's queue (post_save) commit together: on a page (no
+    # transaction of its own) each would otherwise commit alone, and an entry whose queue row was
+    # lost would read as slipped in. One commit instead of two, too. No savepoint: inside a caller's
+    # transaction a failed log fails that transaction.
+    with transaction.atomic(savepoint=False):
+        return AccessLogEntry.objects.create(
+            user=user,
+            patient_id=getattr(patient, "pk", patient),
+            what=what,
+            object_id=getattr(obj, "pk", obj),
+            ip_address=ip_address,
+            user_agent=user_agent[:300],
+        )
 
 
 def access_log_page(*, patient_id: int | None, user_id: int | None, page: str | None):

@@ -197,6 +197,21 @@ def test_a_read_waits_for_the_sealer_without_taking_the_head_lock(practitioner, 
     assert audit_chain.verify().waiting == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_read_and_its_place_in_the_queue_are_written_together(practitioner, monkeypatch):
+    """A page has no transaction of its own: if queueing the entry fails, the entry is not kept
+    either (else verify_audit would report it as slipped in without the application)."""
+
+    def lost(model, pk):
+        raise ConnectionError("the database went away")
+
+    patient = factories.patient()
+    monkeypatch.setattr(audit_chain, "queue_for_seal", lost)
+    with pytest.raises(ConnectionError):
+        _read(practitioner, patient)
+    assert not AccessLogEntry.objects.exists()
+
+
 def test_verify_audit_seals_what_is_waiting_and_then_checks_it(practitioner):
     patient = factories.patient()
     audit_chain.seal_pending()
