@@ -1,10 +1,6 @@
-from functools import cache
-
 from django import template
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
 
-from clinic import staff
+from clinic import navigation, staff
 from clinic.access import is_allowed
 
 register = template.Library()
@@ -25,13 +21,12 @@ def person(user) -> str:
 
 @register.simple_tag
 def page_url(name: str) -> str:
-    """`{% page_url "patients:list" %}`: `{% url %}` for a page without arguments (the layout's links),
-    reversed once per process: such a URL is the same on every request, and the layout's ~15
-    `{% url %}` tags cost a tenth of the patient search's CPU (issue 19). Keyed by the script prefix
-    and the URL configuration, the two things besides the name that `reverse()` reads."""
-    return _page_url(get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF, name)
+    """`{% page_url "patients:list" %}`: `{% url %}` for a page without arguments, reversed once per
+    process (clinic/navigation.py)."""
+    return navigation.page_url(name)
 
 
-@cache
-def _page_url(prefix: str, urlconf: str, name: str) -> str:
-    return reverse(name, urlconf=urlconf)
+@register.simple_tag(takes_context=True)
+def main_nav(context) -> str:
+    """`{% main_nav %}`: the layout's navigation links for the signed-in user."""
+    return navigation.main_nav(context["request"])
