@@ -45,6 +45,21 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 MICROSECOND = datetime.timedelta(microseconds=1)
 
 
+def _fetch_values(rows) -> list[tuple]:
+    """A `values_list()` query's rows as plain tuples straight from the cursor, in the order the
+    query names its fields: the ORM's row iterator (a converter call per epoch value, a tuple
+    rebuilt per row) cost more than the query itself for a busy week or month (figures 3 and 4).
+    The compiled SELECT lists the columns as `query.selected` says (Django 5.2; older versions put
+    model columns before annotations)."""
+    query = rows.query
+    columns = list(query.selected)
+    in_order = operator.itemgetter(*(columns.index(name) for name in rows._fields))
+    sql, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(map(in_order, cursor.fetchall()))
+
+
 def when(moment: datetime.datetime) -> str:
     """ "Tue 14 Apr 2026 at 10:00" in the clinic's zone."""
     local = to_local(moment)
@@ -142,7 +157,7 @@ def _shown_rows(appointments):
     )
     return [
         (pk, EPOCH + starts * MICROSECOND, EPOCH + ends * MICROSECOND, *rest)
-        for pk, starts, ends, *rest in rows
+        for pk, starts, ends, *rest in _fetch_values(rows)
     ]
 
 
@@ -255,16 +270,7 @@ class Availability:
                         .annotate(starts_epoch=_epoch("starts_at"), ends_epoch=_epoch("ends_at"))
                         .values_list("starts_epoch", "ends_epoch", "practitioner_id", "room_id", "patient_id")
                     )
-                    # Pick the columns out by name, in the order above: the compiled SELECT lists
-                    # them as `query.selected` says (Django 5.2; older versions put model columns
-                    # before annotations and reordered each row in Python).
-                    query = rows.query
-                    columns = list(query.selected)
-                    in_order = operator.itemgetter(*(columns.index(name) for name in rows._fields))
-                    sql, params = query.sql_with_params()
-                    with connection.cursor() as cursor:
-                        cursor.execute(sql, params)
-                        fetched = map(in_order, cursor.fetchall())
+                    fetched = _fetch_values(rows)
                 else:
                     fetched = (
                         ((starts_at - EPOCH) // MICROSECOND, (ends_at - EPOCH) // MICROSECOND, *ids)
