@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, Func, Q
 
@@ -50,11 +51,16 @@ def _fetch_values(rows) -> list[tuple]:
     query names its fields: the ORM's row iterator (a converter call per epoch value, a tuple
     rebuilt per row) cost more than the query itself for a busy week or month (figures 3 and 4).
     The compiled SELECT lists the columns as `query.selected` says (Django 5.2; older versions put
-    model columns before annotations)."""
+    model columns before annotations). A query that can match nothing (`pk__in=[]`: a calendar with
+    no practitioner yet) compiles to no SQL at all; the ORM's iterator answers it with no rows, and
+    so does this."""
     query = rows.query
     columns = list(query.selected)
     in_order = operator.itemgetter(*(columns.index(name) for name in rows._fields))
-    sql, params = query.sql_with_params()
+    try:
+        sql, params = query.sql_with_params()
+    except EmptyResultSet:
+        return []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(map(in_order, cursor.fetchall()))

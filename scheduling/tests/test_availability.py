@@ -89,3 +89,17 @@ def test_the_interval_load_holds_only_the_ids_asked_for(practitioner):
     }
     assert _held(fast.by_patient) == {(asked.pk, DAY): [(at(DAY, 9), at(DAY, 10))]}
     assert not fast.is_free(fast.busy(fast.by_room, rooms[0].pk, DAY), at(DAY, 10, 30), at(DAY, 10, 45))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("how", [{}, {"intervals_only": True}, {"shown": True}])
+def test_a_load_for_nobody_holds_nothing(practitioner, how):
+    """A clinic with no practitioner or room yet asks for an empty list of ids: every kind of load
+    answers with nothing held (on PostgreSQL the calendar's and the planner's loads failed with
+    EmptyResultSet, a server error on the calendar of a new clinic)."""
+    rooms = open_clinic(practitioner)
+    _book(patient_aged(30, DAY), practitioner, rooms[0], at(DAY, 9), at(DAY, 10))
+
+    for ids in ({"practitioner_ids": []}, {"room_ids": []}):
+        loaded = Availability.load(DAY, DAY, **ids, **how)
+        assert not _held(loaded.by_practitioner) and not _held(loaded.by_room)
