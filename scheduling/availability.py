@@ -144,22 +144,22 @@ SHOWN_VALUES = (
     "patient_id",
     "patient__given_name",
     "patient__family_name",
-    "practitioner__first_name",
-    "practitioner__last_name",
-    "practitioner__username",
     "room__name",
 )
+PRACTITIONER_NAME_VALUES = ("practitioner__first_name", "practitioner__last_name", "practitioner__username")
 
 
-def _shown_rows(appointments):
-    """SHOWN_VALUES of the appointments. On PostgreSQL the two times are read as microseconds since
-    the epoch (as `Availability.load(intervals_only=True)` reads them) and made into the same aware
-    datetimes here: Django's time-zone-aware timestamp loader parses each in Python, about a
-    millisecond for a busy week's ~90 appointments, a tenth of the calendar's CPU (issue 19)."""
+def _shown_rows(appointments, *, with_practitioner_names: bool):
+    """SHOWN_VALUES of the appointments (and PRACTITIONER_NAME_VALUES if asked). On PostgreSQL the
+    two times are read as microseconds since the epoch (as `Availability.load(intervals_only=True)`
+    reads them) and made into the same aware datetimes here: Django's time-zone-aware timestamp
+    loader parses each in Python, about a millisecond for a busy week's ~90 appointments, a tenth of
+    the calendar's CPU (issue 19)."""
+    names = PRACTITIONER_NAME_VALUES if with_practitioner_names else ()
     if connection.vendor != "postgresql":
-        return appointments.values_list(*SHOWN_VALUES)
+        return appointments.values_list(*SHOWN_VALUES, *names)
     rows = appointments.annotate(starts_epoch=_epoch("starts_at"), ends_epoch=_epoch("ends_at")).values_list(
-        "pk", "starts_epoch", "ends_epoch", *SHOWN_VALUES[3:]
+        "pk", "starts_epoch", "ends_epoch", *SHOWN_VALUES[3:], *names
     )
     return [
         (pk, EPOCH + starts * MICROSECOND, EPOCH + ends * MICROSECOND, *rest)
@@ -167,9 +167,14 @@ def _shown_rows(appointments):
     ]
 
 
-def _shown(row) -> Shown:
-    *values, given, family, first, last, username, room = row
-    return Shown(*values, f"{given} {family}".strip(), person_name(first, last, username), room)
+def _shown(row, practitioner_names: dict[int, str] | None) -> Shown:
+    if practitioner_names is None:
+        *row, first, last, username = row
+        practitioner_name = person_name(first, last, username)
+    else:
+        practitioner_name = practitioner_names[row[6]]  # by practitioner_id
+    *values, given, family, room = row
+    return Shown(*values, f"{given} {family}".strip(), practitioner_name, room)
 
 
 APPOINTMENT_FIELDS = [f.name for f in Appointment._meta.concrete_fields]
@@ -217,13 +222,17 @@ class Availability:
         appointments=None,
         intervals_only: bool = False,
         shown: bool = False,
+        practitioner_names: dict[int, str] | None = None,
     ) -> "Availability":
         """Read everything about [first_day, last_day] in five queries (four with `appointments`).
 
         `intervals_only`: hold only the times (no Appointment objects, so no patient, practitioner
         or room for messages): what the planner needs, and ~10× cheaper for a month of a full clinic.
         `shown`: hold each appointment as a `Shown` (values and names, no model instances): what the
-        calendar displays; not for `clash()`, whose messages need the Appointment.
+        calendar displays; not for `clash()`, whose messages need the Appointment. With
+        `practitioner_names` (id -> name, for every practitioner in `practitioner_ids`: what the
+        calendar by practitioner has already read for its columns), their names come from there and
+        the query does not join the users.
         """
         self = cls(first_day, last_day)
         # No ORDER BY: the rows go into dicts by a unique key, or are sorted where read (working
@@ -287,8 +296,11 @@ class Availability:
                 self._hold_intervals(fetched, practitioner_ids, room_ids, patient_ids)
                 return self
             if shown:
-                for row in sorted(_shown_rows(appointments.order_by()), key=operator.itemgetter(1, 0)):
-                    self.add(_shown(row))  # sorted by (starts_at, pk): Meta.ordering
+                rows = _shown_rows(
+                    appointments.order_by(), with_practitioner_names=practitioner_names is None
+                )
+                for row in sorted(rows, key=operator.itemgetter(1, 0)):  # (starts_at, pk): Meta.ordering
+                    self.add(_shown(row, practitioner_names))
                 return self
             # The clash messages show only names of the patient, practitioner and room: building
             # whole rows (the phone number parsed by phonenumbers, the user's password hash…) cost

@@ -165,7 +165,10 @@ def build_calendar(*, view: str, by: str, day: datetime.date, who_id: int | None
     one_column_each_day = view == WEEK_VIEW
     shown_ids = ([who.pk] if who is not None else []) if one_column_each_day else [c.pk for c in choices]
     if by == BY_PRACTITIONER:
-        availability = Availability.load(first_day, last_day, practitioner_ids=shown_ids, shown=True)
+        names = {named.pk: named.name for named in choices}  # every column's practitioner is one of them
+        availability = Availability.load(
+            first_day, last_day, practitioner_ids=shown_ids, shown=True, practitioner_names=names
+        )
     else:
         availability = Availability.load(first_day, last_day, room_ids=shown_ids, shown=True)
     times = _times(availability)

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 
+from clinic.staff import person
 from scheduling.availability import Availability
 from scheduling.models import Appointment
 from scheduling.tests.factories import at, open_clinic, patient_aged, practitioner_user
@@ -89,6 +90,26 @@ def test_the_interval_load_holds_only_the_ids_asked_for(practitioner):
     }
     assert _held(fast.by_patient) == {(asked.pk, DAY): [(at(DAY, 9), at(DAY, 10))]}
     assert not fast.is_free(fast.busy(fast.by_room, rooms[0].pk, DAY), at(DAY, 10, 30), at(DAY, 10, 45))
+
+
+@pytest.mark.django_db
+def test_the_calendars_load_with_the_names_at_hand_shows_what_the_joined_load_shows(practitioner):
+    """By practitioner the calendar has its columns' names already and the load does not join the
+    users for them: each appointment is shown the same, the name included, as when it does."""
+    other = practitioner_user(first_name="Inês", last_name="O'Neil")
+    rooms = open_clinic(practitioner, other)
+    patient = patient_aged(40, DAY)
+    _book(patient, practitioner, rooms[0], at(DAY, 9), at(DAY, 10))
+    _book(patient_aged(41, DAY), other, rooms[1], at(DAY, 9), at(DAY, 10))
+    ids = [practitioner.pk, other.pk]
+    names = {practitioner.pk: person(practitioner), other.pk: "Inês O'Neil"}
+
+    joined = Availability.load(DAY, DAY, practitioner_ids=ids, shown=True)
+    at_hand = Availability.load(DAY, DAY, practitioner_ids=ids, shown=True, practitioner_names=names)
+
+    shown = {key: [b.appointment for b in busy] for key, busy in joined.by_practitioner.items()}
+    assert {key: [b.appointment for b in busy] for key, busy in at_hand.by_practitioner.items()} == shown
+    assert [a.practitioner_name for a in shown[(other.pk, DAY)]] == ["Inês O'Neil"]
 
 
 @pytest.mark.django_db
