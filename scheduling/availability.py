@@ -146,6 +146,7 @@ SHOWN_VALUES = (
     "room__name",
 )
 PRACTITIONER_NAME_VALUES = ("practitioner__first_name", "practitioner__last_name", "practitioner__username")
+PRACTITIONER_ID = SHOWN_VALUES.index("practitioner_id")  # its place in a shown row
 
 
 def _shown_rows(appointments, *, with_practitioner_names: bool):
@@ -171,7 +172,7 @@ def _shown(row, practitioner_names: dict[int, str] | None) -> Shown:
         *row, first, last, username = row
         practitioner_name = person_name(first, last, username)
     else:
-        practitioner_name = practitioner_names[row[6]]  # by practitioner_id
+        practitioner_name = practitioner_names[row[PRACTITIONER_ID]]
     *values, given, family, room = row
     return Shown(*values, f"{given} {family}".strip(), practitioner_name, room)
 
