@@ -21,7 +21,10 @@ def test_the_user_comes_with_their_roles_in_one_query(practitioner, django_asser
 def test_several_roles_and_the_superuser(django_assert_num_queries):
     both = UserFactory(role=FRONT_DESK)
     both.groups.add(Group.objects.get(name=PRACTITIONER))
-    assert user_roles(RoleModelBackend().get_user(both.pk)) == {FRONT_DESK, PRACTITIONER}
+    both.groups.add(Group.objects.create(name="Newsletter editors"))  # a group that is no role
+    loaded = RoleModelBackend().get_user(both.pk)
+    assert loaded == both and loaded.username == both.username
+    assert user_roles(loaded) == {FRONT_DESK, PRACTITIONER}
     root = UserFactory(is_superuser=True)
     assert user_roles(RoleModelBackend().get_user(root.pk)) == {CLINIC_ADMIN}
     nobody = UserFactory()
